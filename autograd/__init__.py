@@ -1,0 +1,32 @@
+"""stepgrad's engine: scalar reverse-mode automatic differentiation.
+
+>>> from autograd import Value
+>>> x = Value(3.0); y = x * x * x; y.backward(); x.grad      # d(x³)/dx = 3x² = 27
+27.0
+"""
+
+from .engine import Op, Value, cos, exp, is_grad_enabled, log, no_grad, relu, sigmoid, sin, softplus, sqrt, tanh
+from .functional import GradcheckError, grad, gradcheck, hessian
+from .graph import topological_order, trace
+
+__all__ = [
+    "GradcheckError",
+    "grad",
+    "gradcheck",
+    "hessian",
+    "Op",
+    "Value",
+    "cos",
+    "exp",
+    "is_grad_enabled",
+    "log",
+    "no_grad",
+    "relu",
+    "sigmoid",
+    "sin",
+    "softplus",
+    "sqrt",
+    "tanh",
+    "topological_order",
+    "trace",
+]

@@ -1,0 +1,569 @@
+"""The engine: ``Value``, a scalar that remembers how it was computed, and reverse accumulation.
+
+Every operation on ``Value``s computes a float and returns a new node holding its
+parents, its op and the *local* partial derivatives of the result with respect to each
+parent. Together these nodes are the adjoint graph. ``backward()`` walks it once in
+reverse topological order and applies the chain rule at each node,
+
+    parent.grad += node.grad * ∂node/∂parent,
+
+which is reverse accumulation (backpropagation): the gradient of one output with
+respect to every input for about the cost of one extra forward pass. See the
+"Adjoint graph" and "Derivation" sections of the reference text on backpropagation
+(Wikipedia, "Backpropagation") for the derivation this implements.
+
+One op, one rule: each ``Op`` below states its forward function and its local partial
+derivatives in one place. The partials are written with arithmetic and this module's
+functions (``exp``, ``sin``, ...), so the same rule evaluates on floats (ordinary
+``backward``) and on ``Value``s (``create_graph=True``, for higher derivatives).
+Derived ops are composed from primitives: ``a - b`` is ``a + (-b)``, ``a / b`` is
+``a * b**-1``.
+"""
+
+from __future__ import annotations
+
+import math
+import numbers
+import threading
+from collections.abc import Callable, Iterator, Sequence
+from typing import Any, Union
+
+from .graph import topological_order
+
+Number = Union[int, float]
+Operand = Union["Value", int, float]
+
+
+# --------------------------------------------------------------------------- no_grad
+
+_local_state = threading.local()
+_no_grad_threads = 0  # how many threads are inside a no_grad block right now (a fast test)
+_no_grad_lock = threading.Lock()
+
+
+def is_grad_enabled() -> bool:
+    """True unless the calling thread is inside a ``no_grad()`` block."""
+    return not (_no_grad_threads and getattr(_local_state, "depth", 0))
+
+
+class no_grad:
+    """Context manager (and decorator): values computed inside record no parents.
+
+    >>> with no_grad():
+    ...     y = Value(2.0) * 3      # y is a leaf: nothing to backpropagate through
+
+    The switch is per thread: other threads keep recording their graphs.
+    """
+
+    def __enter__(self) -> "no_grad":
+        global _no_grad_threads
+        depth = getattr(_local_state, "depth", 0)
+        _local_state.depth = depth + 1
+        if depth == 0:
+            with _no_grad_lock:
+                _no_grad_threads += 1
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        global _no_grad_threads
+        _local_state.depth -= 1
+        if _local_state.depth == 0:
+            with _no_grad_lock:
+                _no_grad_threads -= 1
+
+    def __call__(self, fn: Callable[..., Any]) -> Callable[..., Any]:
+        def wrapped(*args: Any, **kwargs: Any) -> Any:
+            with no_grad():
+                return fn(*args, **kwargs)
+
+        wrapped.__name__ = getattr(fn, "__name__", "wrapped")
+        wrapped.__doc__ = getattr(fn, "__doc__", None)
+        return wrapped
+
+
+# --------------------------------------------------------------------------- Value
+
+
+def _real(x: Any, where: str) -> float:
+    """``x`` as a float, or a TypeError naming ``where`` and the type of ``x``."""
+    if isinstance(x, numbers.Real) and not isinstance(x, Value):
+        return float(x)
+    shown = repr(x)
+    if len(shown) > 40:
+        shown = shown[:37] + "..."
+    raise TypeError(f"{where} needs a real number or a Value, got {type(x).__name__} {shown}")
+
+
+class Value:
+    """A scalar in a computation graph: ``data`` (a float), ``grad`` (∂root/∂self after backward).
+
+    >>> a = Value(2.0, label="a"); b = Value(-3.0, label="b")
+    >>> c = a * b + b**2        # c = ab + b²
+    >>> c.backward()            # ∂c/∂a = b = -3, ∂c/∂b = a + 2b = -4
+    >>> a.grad, b.grad
+    (-3.0, -4.0)
+
+    The constructor also accepts micrograd's ``Value(data, _children, _op)``.
+    """
+
+    __slots__ = ("data", "grad", "label", "_parents", "_op", "_local", "__weakref__")
+    __array_ufunc__ = None  # numpy scalars and arrays defer to Value's reflected operators
+
+    def __init__(self, data: Number, _children: Sequence["Value"] | str = (), _op: str = "", label: str = ""):
+        if isinstance(_children, str):  # Value(2.0, "a"): a label given positionally
+            _children, label = (), _children
+        self.data = data if type(data) is float else _real(data, "Value()")
+        self.grad: Any = 0.0
+        self.label = label
+        self._parents: tuple[Value, ...] = tuple(_children)
+        self._op: str = _op
+        # Local partial derivatives, one per parent. A node built by hand with
+        # micrograd's signature has none; backward() then calls its _backward().
+        self._local: tuple[Any, ...] | None = None if self._parents else ()
+
+    # ---- micrograd compatibility and conveniences
+
+    @property
+    def _prev(self) -> set["Value"]:
+        """The parents as a set (micrograd's name)."""
+        return set(self._parents)
+
+    @property
+    def parents(self) -> tuple["Value", ...]:
+        """The nodes this value was computed from, in operand order."""
+        return self._parents
+
+    @property
+    def op(self) -> str:
+        """The symbol of the operation that produced this value ('' for a leaf)."""
+        return self._op
+
+    @property
+    def local_grads(self) -> tuple[Any, ...]:
+        """∂self/∂parent for each parent, evaluated at the forward values."""
+        return self._local if self._local is not None else ()
+
+    def __repr__(self) -> str:
+        extra = f", label={self.label!r}" if self.label else ""
+        return f"Value(data={self.data}, grad={self.grad}{extra})"
+
+    def __float__(self) -> float:
+        return float(self.data)
+
+    # Order compares the data, so max(values) and sorted(values) work. Equality stays
+    # identity, as in micrograd: Values are graph nodes and live in sets and dicts.
+    def __lt__(self, other: Operand) -> bool:
+        return self.data < _data(other)
+
+    def __le__(self, other: Operand) -> bool:
+        return self.data <= _data(other)
+
+    def __gt__(self, other: Operand) -> bool:
+        return self.data > _data(other)
+
+    def __ge__(self, other: Operand) -> bool:
+        return self.data >= _data(other)
+
+    __hash__ = object.__hash__
+
+    # ---- primitives (rules are in the Op table below)
+
+    def __add__(self, other: Operand) -> "Value":
+        """self + other; ∂/∂self = 1, ∂/∂other = 1."""
+        if not isinstance(other, Value):
+            other = _constant(other, "+")
+        return _node(self.data + other.data, (self, other), ADD, _ONE_ONE)
+
+    def __mul__(self, other: Operand) -> "Value":
+        """self · other; ∂/∂self = other, ∂/∂other = self."""
+        if not isinstance(other, Value):
+            other = _constant(other, "*")
+        a = self.data
+        b = other.data
+        return _node(a * b, (self, other), MUL, (b, a))
+
+    def __pow__(self, other: Operand) -> "Value":
+        """self ** other; a number exponent k gives ∂/∂self = k·self^(k-1); a Value exponent is differentiated too."""
+        if isinstance(other, Value):
+            return POW(self, other)
+        if type(other) is not int and type(other) is not float:
+            _real(other, "**")
+        return _power(other)(self)
+
+    def __rpow__(self, other: Operand) -> "Value":
+        """other ** self, e.g. 2 ** x."""
+        return POW(_constant(other, "**"), self)
+
+    def exp(self) -> "Value":
+        """e^x; ∂/∂x = e^x."""
+        return EXP(self)
+
+    def log(self) -> "Value":
+        """ln x for x > 0; ∂/∂x = 1/x."""
+        return LOG(self)
+
+    def sqrt(self) -> "Value":
+        """√x for x ≥ 0; ∂/∂x = 1/(2√x)."""
+        return SQRT(self)
+
+    def tanh(self) -> "Value":
+        """tanh x; ∂/∂x = 1 - tanh²x."""
+        return TANH(self)
+
+    def sigmoid(self) -> "Value":
+        """σ(x) = 1/(1 + e^-x); ∂/∂x = σ(x)(1 - σ(x))."""
+        return SIGMOID(self)
+
+    def relu(self) -> "Value":
+        """max(0, x); ∂/∂x = 1 for x > 0, else 0 (0 at the kink, as in micrograd and PyTorch)."""
+        return RELU(self)
+
+    def leaky_relu(self, alpha: float = 0.01) -> "Value":
+        """x for x > 0, else αx; ∂/∂x = 1 or α."""
+        return _leaky_relu(alpha)(self)
+
+    def softplus(self) -> "Value":
+        """ln(1 + e^x); ∂/∂x = σ(x)."""
+        return SOFTPLUS(self)
+
+    def sin(self) -> "Value":
+        """sin x; ∂/∂x = cos x."""
+        return SIN(self)
+
+    def cos(self) -> "Value":
+        """cos x; ∂/∂x = -sin x."""
+        return COS(self)
+
+    def __abs__(self) -> "Value":
+        """|x|; ∂/∂x = sign x (0 at 0)."""
+        return ABS(self)
+
+    # ---- composed from the primitives
+
+    def __neg__(self) -> "Value":  # -self
+        return self * -1
+
+    def __radd__(self, other: Operand) -> "Value":  # other + self
+        return self + other
+
+    def __sub__(self, other: Operand) -> "Value":  # self - other
+        return self + (-other)
+
+    def __rsub__(self, other: Operand) -> "Value":  # other - self
+        return other + (-self)
+
+    def __rmul__(self, other: Operand) -> "Value":  # other * self
+        return self * other
+
+    def __truediv__(self, other: Operand) -> "Value":  # self / other = self * other**-1
+        if _data(other, "/") == 0:
+            raise ZeroDivisionError(f"division by zero: {self.data} / {_data(other)}")
+        return self * other**-1
+
+    def __rtruediv__(self, other: Operand) -> "Value":  # other / self
+        if self.data == 0:
+            raise ZeroDivisionError(f"division by zero: {_data(other, '/')} / {self.data}")
+        return other * self**-1
+
+    # ---- reverse accumulation
+
+    def backward(self, gradient: Operand = 1.0, create_graph: bool = False) -> None:
+        """Fill ``.grad`` of every node upstream with ∂self/∂node (times ``gradient``).
+
+        Leaves (inputs, parameters) accumulate across calls, as in PyTorch: call
+        ``zero_grad()`` between steps. Intermediate nodes are recomputed by every call.
+        With ``create_graph=True`` the gradients are ``Value``s with graphs of their own,
+        so they can be differentiated again (``x.grad.backward()``).
+        """
+        order = topological_order(self)
+        if create_graph:
+            seed = gradient if isinstance(gradient, Value) else Value(_real(gradient, "backward(gradient=...)"))
+            grads = _accumulate(order, seed, create_graph=True)
+            for node in order:
+                if node._parents:
+                    node.grad = grads.get(node, 0.0)
+                elif node in grads:
+                    node.grad = node.grad + grads[node]
+            return
+        if type(gradient) is not float:
+            gradient = _real(gradient, "backward(gradient=...)")
+        for node in order:
+            if node._parents:
+                node.grad = 0.0
+        self.grad += gradient
+        for node in reversed(order):
+            parents = node._parents
+            if parents:
+                local = node._local
+                if local is None:
+                    node._backward()
+                    continue
+                g = node.grad
+                for parent, d in zip(parents, local):
+                    parent.grad += g * d
+
+    def _backward(self) -> None:
+        """Push this node's gradient to its parents: parent.grad += self.grad · ∂self/∂parent (micrograd's name)."""
+        if self._local is None:
+            raise RuntimeError(
+                f"node {self!r} (op {self._op!r}) was built with Value(data, children, op) and has no "
+                "derivative rule: set its _backward, or declare the operation with autograd.Op"
+            )
+        g = self.grad
+        for parent, d in zip(self._parents, self._local):
+            parent.grad += g * d
+
+
+def _data(x: Operand, where: str = "comparison") -> float:
+    """The float inside ``x`` (a Value or a number)."""
+    if isinstance(x, Value):
+        return x.data
+    return _real(x, where)
+
+
+def _constant(x: Any, where: str) -> Value:
+    """A number lifted to a leaf Value (micrograd's ``other = Value(other)``)."""
+    if type(x) is not float:
+        x = _real(x, where)
+    leaf = _new(Value)
+    leaf.data = x
+    leaf.grad = 0.0
+    leaf.label = ""
+    leaf._parents = ()
+    leaf._op = ""
+    leaf._local = ()
+    return leaf
+
+
+_new = object.__new__
+_ONE_ONE = (1.0, 1.0)
+
+
+def _node(data: float, parents: tuple[Value, ...], op: str, local: tuple[Any, ...]) -> Value:
+    """A new node of the adjoint graph (a leaf instead, inside ``no_grad``)."""
+    out = _new(Value)
+    out.data = data
+    out.grad = 0.0
+    out.label = ""
+    if _no_grad_threads and getattr(_local_state, "depth", 0):
+        parents, op, local = (), "", ()
+    out._parents = parents
+    out._op = op
+    out._local = local
+    return out
+
+
+def _accumulate(order: list[Value], seed: Any, create_graph: bool) -> dict[Value, Any]:
+    """Reverse accumulation into a dict {node: ∂root/∂node}, touching no ``.grad``.
+
+    ``order`` is the topological order ending at the root. With ``create_graph`` the
+    local derivatives are re-evaluated as ``Value``s from each op's rule, so every
+    gradient is itself a differentiable graph.
+    """
+    grads: dict[Value, Any] = {order[-1]: seed}
+    for node in reversed(order):
+        parents = node._parents
+        g = grads.get(node)
+        if g is None or not parents:
+            continue
+        if node._local is None:
+            node._backward()  # raises: no rule to differentiate
+        local = node._op.partials(*parents, node) if create_graph else node._local
+        for parent, d in zip(parents, local):
+            contribution = g * d
+            grads[parent] = grads[parent] + contribution if parent in grads else contribution
+    return grads
+
+
+# --------------------------------------------------------------------------- ops
+
+
+class Op(str):
+    """A scalar primitive: its symbol (the string itself), forward function and local partials.
+
+    ``forward(*xs) -> float`` computes the result from the inputs' floats.
+    ``partials(*xs, out) -> tuple`` gives ∂out/∂xᵢ for each input. Write it with
+    arithmetic and ``autograd``'s functions (``exp``, ``log``, ``sin``, ...): it is
+    called with floats for ``backward()`` and with ``Value``s for ``create_graph=True``,
+    so a user-defined op differentiates twice, draws and steps like a built-in one.
+
+    >>> softsign = Op("softsign", lambda x: x / (1 + abs(x)),
+    ...               lambda x, out: (1 / (1 + abs(x)) ** 2,))
+    >>> y = softsign(Value(1.0)); y.backward()      # y = 0.5, dy/dx = 1/4
+    """
+
+    forward: Callable[..., float]
+    partials: Callable[..., Sequence[Any]]
+
+    def __new__(cls, symbol: str, forward: Callable[..., float], partials: Callable[..., Sequence[Any]]) -> "Op":
+        if not isinstance(symbol, str) or not symbol:
+            raise TypeError(f"Op needs a non-empty symbol string, got {symbol!r}")
+        if not callable(forward) or not callable(partials):
+            raise TypeError(f"Op {symbol!r}: forward and partials must be callables")
+        self = super().__new__(cls, symbol)
+        self.forward = forward
+        self.partials = partials
+        return self
+
+    def __call__(self, *args: Operand) -> Value:
+        """Apply the op: a new node with its forward value and local derivatives."""
+        inputs = tuple(a if isinstance(a, Value) else _constant(a, str(self)) for a in args)
+        xs = [v.data for v in inputs]
+        out = self.forward(*xs)
+        if type(out) is not float:
+            out = _real(out, f"op {str(self)!r}: forward")
+        local = self.partials(*xs, out)
+        if not isinstance(local, (tuple, list)):
+            local = (local,)
+        if len(local) != len(inputs):
+            raise ValueError(f"op {str(self)!r}: partials gave {len(local)} derivatives for {len(inputs)} inputs")
+        return _node(out, inputs, self, tuple(local))
+
+    def __reduce__(self) -> Any:  # pragma: no cover - Ops are module constants, never pickled
+        raise TypeError("Op objects are not picklable")
+
+
+def _is_value(x: Any) -> bool:
+    return isinstance(x, Value)
+
+
+def _exp(x: float) -> float:
+    try:
+        return math.exp(x)
+    except OverflowError:
+        raise OverflowError(f"exp() of {x} overflows: the result is larger than the largest float") from None
+
+
+def _log(x: float) -> float:
+    if not x > 0:
+        raise ValueError(f"log() of {x} is undefined: log needs a positive input")
+    return math.log(x)
+
+
+def _sqrt(x: float) -> float:
+    if x < 0:
+        raise ValueError(f"sqrt() of {x} is undefined: sqrt needs a non-negative input")
+    return math.sqrt(x)
+
+
+def _sigmoid(x: float) -> float:
+    if x >= 0:  # stable on both sides: never exponentiates a large positive number
+        return 1.0 / (1.0 + math.exp(-x))
+    e = math.exp(x)
+    return e / (1.0 + e)
+
+
+def _softplus(x: float) -> float:
+    return max(x, 0.0) + math.log1p(math.exp(-abs(x)))  # ln(1 + e^x) without overflow
+
+
+def _pow(x: float, k: float) -> float:
+    if x == 0 and k < 0:
+        raise ZeroDivisionError(f"{x} ** {k} is undefined: zero to a negative power divides by zero")
+    if x < 0 and k != int(k):
+        raise ValueError(f"({x}) ** {k} is undefined: a negative base needs an integer exponent")
+    try:
+        return float(x**k)
+    except OverflowError:
+        raise OverflowError(f"({x}) ** {k} overflows: the result is larger than the largest float") from None
+
+
+def _d_pow_base(x: Any, k: Any) -> Any:
+    """∂(x^k)/∂x = k·x^(k-1), with its limits at x = 0 (where x^(k-1) alone may divide by zero)."""
+    xv, kv = _data(x), _data(k)
+    if xv == 0 and kv < 1:
+        return 0.0 if kv == 0 else math.inf
+    return k * x ** (k - 1)
+
+
+def _d_pow_exponent(x: Any, out: Any) -> Any:
+    """∂(x^y)/∂y = x^y · ln x; 0 at x = 0, undefined (nan) for x < 0."""
+    xv = _data(x)
+    if xv > 0:
+        return out * log(x)
+    return 0.0 if xv == 0 else math.nan
+
+
+def _step(x: Any) -> float:
+    return 1.0 if _data(x) > 0 else 0.0
+
+
+def _sign(x: Any) -> float:
+    xv = _data(x)
+    return 1.0 if xv > 0 else (-1.0 if xv < 0 else 0.0)
+
+
+def _unary_function(op: Op, name: str) -> Callable[[Any], Any]:
+    """The op as a function of a number (a float back) or of a Value (a node back)."""
+
+    def function(x: Any) -> Any:
+        if isinstance(x, Value):
+            return op(x)
+        return op.forward(_real(x, f"{name}()"))
+
+    function.__name__ = name
+    function.__doc__ = f"{name}(x) for a number x (a float) or a Value x (a graph node)."
+    return function
+
+
+# The rule table: symbol, forward, local partial derivatives.
+ADD = Op("+", lambda a, b: a + b, lambda a, b, out: (1.0, 1.0))
+MUL = Op("*", lambda a, b: a * b, lambda a, b, out: (b, a))
+POW = Op("**", _pow, lambda a, b, out: (_d_pow_base(a, b), _d_pow_exponent(a, out)))
+EXP = Op("exp", _exp, lambda x, out: (out,))
+LOG = Op("log", _log, lambda x, out: (1 / x,))
+SQRT = Op("sqrt", _sqrt, lambda x, out: (0.5 / out if _data(out) != 0 else math.inf,))
+TANH = Op("tanh", math.tanh, lambda x, out: (1 - out * out,))
+SIGMOID = Op("sigmoid", _sigmoid, lambda x, out: (out * (1 - out),))
+RELU = Op("ReLU", lambda x: x if x > 0 else 0.0, lambda x, out: (_step(x),))
+SOFTPLUS = Op("softplus", _softplus, lambda x, out: (sigmoid(x),))
+SIN = Op("sin", math.sin, lambda x, out: (cos(x),))
+COS = Op("cos", math.cos, lambda x, out: (-sin(x),))
+ABS = Op("abs", abs, lambda x, out: (_sign(x),))
+
+exp = _unary_function(EXP, "exp")
+log = _unary_function(LOG, "log")
+sqrt = _unary_function(SQRT, "sqrt")
+tanh = _unary_function(TANH, "tanh")
+sigmoid = _unary_function(SIGMOID, "sigmoid")
+relu = _unary_function(RELU, "relu")
+softplus = _unary_function(SOFTPLUS, "softplus")
+sin = _unary_function(SIN, "sin")
+cos = _unary_function(COS, "cos")
+
+_powers: dict[tuple[type, float], Op] = {}
+
+
+def _power(k: Number) -> Op:
+    """The op x ↦ x**k for a constant k (micrograd's symbol '**k'), one per exponent."""
+    key = (type(k), k)
+    op = _powers.get(key)
+    if op is None:
+        kf = float(k)
+        op = Op(f"**{k}", lambda x: _pow(x, kf), lambda x, out: (_d_pow_base(x, kf),))
+        if len(_powers) < 4096:
+            _powers[key] = op
+    return op
+
+
+_leaky: dict[float, Op] = {}
+
+
+def _leaky_relu(alpha: float) -> Op:
+    """The op leaky_relu with slope ``alpha`` below zero."""
+    alpha = _real(alpha, "leaky_relu(alpha=...)")
+    op = _leaky.get(alpha)
+    if op is None:
+        op = Op(
+            "leaky_relu" if alpha == 0.01 else f"leaky_relu({alpha})",
+            lambda x: x if x > 0 else alpha * x,
+            lambda x, out: (1.0 if _data(x) > 0 else alpha,),
+        )
+        if len(_leaky) < 256:
+            _leaky[alpha] = op
+    return op
+
+
+def walk(root: Value) -> Iterator[Value]:
+    """The nodes of ``root``'s graph, parents before children (see ``graph.topological_order``)."""
+    return iter(topological_order(root))
