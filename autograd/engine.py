@@ -106,7 +106,7 @@ class Value:
     The constructor also accepts micrograd's ``Value(data, _children, _op)``.
     """
 
-    __slots__ = ("data", "grad", "label", "_parents", "_op", "_local", "__weakref__")
+    __slots__ = ("data", "grad", "label", "_parents", "_op", "_local")
     __array_ufunc__ = None  # numpy scalars and arrays defer to Value's reflected operators
 
     def __init__(self, data: Number, _children: Sequence["Value"] | str = (), _op: str = "", label: str = ""):
@@ -122,6 +122,12 @@ class Value:
         self._local: tuple[Any, ...] | None = None if self._parents else ()
 
     # ---- micrograd compatibility and conveniences
+
+    def __getattr__(self, name: str) -> Any:
+        # Only reached for a slot never assigned: nodes made by operations carry no label.
+        if name == "label":
+            return ""
+        raise AttributeError(f"'Value' object has no attribute {name!r}")
 
     @property
     def _prev(self) -> set["Value"]:
@@ -169,18 +175,36 @@ class Value:
     # ---- primitives (rules are in the Op table below)
 
     def __add__(self, other: Operand) -> "Value":
-        """self + other; ∂/∂self = 1, ∂/∂other = 1."""
-        if not isinstance(other, Value):
-            other = _constant(other, "+")
-        return _node(self.data + other.data, (self, other), ADD, _ONE_ONE)
+        """self + other; ∂/∂self = 1, ∂/∂other = 1 (the rule ADD below, inlined: this is the hot path)."""
+        if type(other) is not Value:
+            other = _lift(other, "+")
+        out = _new(Value)
+        out.data = self.data + other.data
+        out.grad = 0.0
+        if _no_grad_threads and getattr(_local_state, "depth", 0):
+            out._parents, out._op, out._local = (), "", ()
+        else:
+            out._parents = (self, other)
+            out._op = ADD
+            out._local = _ONE_ONE
+        return out
 
     def __mul__(self, other: Operand) -> "Value":
-        """self · other; ∂/∂self = other, ∂/∂other = self."""
-        if not isinstance(other, Value):
-            other = _constant(other, "*")
+        """self · other; ∂/∂self = other, ∂/∂other = self (the rule MUL below, inlined: this is the hot path)."""
+        if type(other) is not Value:
+            other = _lift(other, "*")
         a = self.data
         b = other.data
-        return _node(a * b, (self, other), MUL, (b, a))
+        out = _new(Value)
+        out.data = a * b
+        out.grad = 0.0
+        if _no_grad_threads and getattr(_local_state, "depth", 0):
+            out._parents, out._op, out._local = (), "", ()
+        else:
+            out._parents = (self, other)
+            out._op = MUL
+            out._local = (b, a)
+        return out
 
     def __pow__(self, other: Operand) -> "Value":
         """self ** other; a number exponent k gives ∂/∂self = k·self^(k-1); a Value exponent is differentiated too."""
@@ -192,7 +216,7 @@ class Value:
 
     def __rpow__(self, other: Operand) -> "Value":
         """other ** self, e.g. 2 ** x."""
-        return POW(_constant(other, "**"), self)
+        return POW(_lift(other, "**"), self)
 
     def exp(self) -> "Value":
         """e^x; ∂/∂x = e^x."""
@@ -275,8 +299,8 @@ class Value:
         With ``create_graph=True`` the gradients are ``Value``s with graphs of their own,
         so they can be differentiated again (``x.grad.backward()``).
         """
-        order = topological_order(self)
         if create_graph:
+            order = topological_order(self)
             seed = gradient if isinstance(gradient, Value) else Value(_real(gradient, "backward(gradient=...)"))
             grads = _accumulate(order, seed, create_graph=True)
             for node in order:
@@ -287,19 +311,29 @@ class Value:
             return
         if type(gradient) is not float:
             gradient = _real(gradient, "backward(gradient=...)")
+        order = topological_order(self, leaves=False)
         for node in order:
-            if node._parents:
-                node.grad = 0.0
+            node.grad = 0.0
         self.grad += gradient
+        # parent.grad += node.grad · ∂node/∂parent, from the output back to the inputs.
+        # The two-operand cases are unrolled (this loop is the engine's hot path);
+        # for + the local derivatives are both 1, and g·1.0 == g exactly.
         for node in reversed(order):
-            parents = node._parents
-            if parents:
-                local = node._local
-                if local is None:
-                    node._backward()
-                    continue
-                g = node.grad
-                for parent, d in zip(parents, local):
+            g = node.grad
+            local = node._local
+            if local is _ONE_ONE:
+                a, b = node._parents
+                a.grad += g
+                b.grad += g
+            elif local is None:
+                node._backward()
+            elif len(local) == 2:
+                a, b = node._parents
+                da, db = local
+                a.grad += g * da
+                b.grad += g * db
+            else:
+                for parent, d in zip(node._parents, local):
                     parent.grad += g * d
 
     def _backward(self) -> None:
@@ -321,14 +355,15 @@ def _data(x: Operand, where: str = "comparison") -> float:
     return _real(x, where)
 
 
-def _constant(x: Any, where: str) -> Value:
-    """A number lifted to a leaf Value (micrograd's ``other = Value(other)``)."""
+def _lift(x: Any, where: str) -> Value:
+    """``x`` as a Value: a Value (or subclass) as it is, a number as a new leaf (micrograd's ``Value(other)``)."""
+    if isinstance(x, Value):
+        return x
     if type(x) is not float:
         x = _real(x, where)
     leaf = _new(Value)
     leaf.data = x
     leaf.grad = 0.0
-    leaf.label = ""
     leaf._parents = ()
     leaf._op = ""
     leaf._local = ()
@@ -344,7 +379,6 @@ def _node(data: float, parents: tuple[Value, ...], op: str, local: tuple[Any, ..
     out = _new(Value)
     out.data = data
     out.grad = 0.0
-    out.label = ""
     if _no_grad_threads and getattr(_local_state, "depth", 0):
         parents, op, local = (), "", ()
     out._parents = parents
@@ -407,24 +441,33 @@ class Op(str):
 
     def __call__(self, *args: Operand) -> Value:
         """Apply the op: a new node with its forward value and local derivatives."""
-        inputs = tuple(a if isinstance(a, Value) else _constant(a, str(self)) for a in args)
-        xs = [v.data for v in inputs]
+        if len(args) == 1:  # the common case, kept cheap
+            x = args[0]
+            if type(x) is not Value:
+                x = _lift(x, self)
+            inputs: tuple[Value, ...] = (x,)
+            xs: tuple[float, ...] = (x.data,)
+        else:
+            inputs = tuple([a if type(a) is Value else _lift(a, self) for a in args])
+            xs = tuple([v.data for v in inputs])
         out = self.forward(*xs)
         if type(out) is not float:
             out = _real(out, f"op {str(self)!r}: forward")
         local = self.partials(*xs, out)
+        if type(local) is not tuple or len(local) != len(inputs):
+            local = self._checked(local, len(inputs))
+        return _node(out, inputs, self, local)
+
+    def _checked(self, local: Any, n: int) -> tuple[Any, ...]:
+        """A user's partials as a tuple of n derivatives, or an error naming the op."""
         if not isinstance(local, (tuple, list)):
             local = (local,)
-        if len(local) != len(inputs):
-            raise ValueError(f"op {str(self)!r}: partials gave {len(local)} derivatives for {len(inputs)} inputs")
-        return _node(out, inputs, self, tuple(local))
+        if len(local) != n:
+            raise ValueError(f"op {str(self)!r}: partials gave {len(local)} derivatives for {n} inputs")
+        return tuple(local)
 
     def __reduce__(self) -> Any:  # pragma: no cover - Ops are module constants, never pickled
         raise TypeError("Op objects are not picklable")
-
-
-def _is_value(x: Any) -> bool:
-    return isinstance(x, Value)
 
 
 def _exp(x: float) -> float:
@@ -484,10 +527,6 @@ def _d_pow_exponent(x: Any, out: Any) -> Any:
     return 0.0 if xv == 0 else math.nan
 
 
-def _step(x: Any) -> float:
-    return 1.0 if _data(x) > 0 else 0.0
-
-
 def _sign(x: Any) -> float:
     xv = _data(x)
     return 1.0 if xv > 0 else (-1.0 if xv < 0 else 0.0)
@@ -515,7 +554,7 @@ LOG = Op("log", _log, lambda x, out: (1 / x,))
 SQRT = Op("sqrt", _sqrt, lambda x, out: (0.5 / out if _data(out) != 0 else math.inf,))
 TANH = Op("tanh", math.tanh, lambda x, out: (1 - out * out,))
 SIGMOID = Op("sigmoid", _sigmoid, lambda x, out: (out * (1 - out),))
-RELU = Op("ReLU", lambda x: x if x > 0 else 0.0, lambda x, out: (_step(x),))
+RELU = Op("ReLU", lambda x: x if x > 0 else 0.0, lambda x, out: (1.0 if x > 0 else 0.0,))
 SOFTPLUS = Op("softplus", _softplus, lambda x, out: (sigmoid(x),))
 SIN = Op("sin", math.sin, lambda x, out: (cos(x),))
 COS = Op("cos", math.cos, lambda x, out: (-sin(x),))
@@ -557,7 +596,7 @@ def _leaky_relu(alpha: float) -> Op:
         op = Op(
             "leaky_relu" if alpha == 0.01 else f"leaky_relu({alpha})",
             lambda x: x if x > 0 else alpha * x,
-            lambda x, out: (1.0 if _data(x) > 0 else alpha,),
+            lambda x, out: (1.0 if x > 0 else alpha,),
         )
         if len(_leaky) < 256:
             _leaky[alpha] = op

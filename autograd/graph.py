@@ -10,33 +10,38 @@ from collections.abc import Iterable
 from typing import Any
 
 
-def topological_order(root: Any) -> list[Any]:
+def topological_order(root: Any, leaves: bool = True) -> list[Any]:
     """Every node ``root`` depends on, parents before children, ``root`` last.
 
     Depth-first post-order without recursion: a node is appended once all of its
     parents have been appended. Reverse it to walk the graph from the output back
-    to the inputs, which is the order reverse accumulation needs.
+    to the inputs, which is the order reverse accumulation needs. With
+    ``leaves=False`` the nodes without parents are left out (backward needs only the
+    others); the remaining nodes keep exactly the same relative order.
     """
     order: list[Any] = []
     append = order.append
-    seen = {root}
-    add = seen.add
-    # Each stack entry is a node and an iterator over the parents still to visit.
-    stack = [(root, iter(root._parents))]
+    entered: set[Any] = set()
+    enter = entered.add
+    # The stack holds nodes to enter; a None above a node means "its parents are done: finish it".
+    stack: list[Any] = [root]
     push = stack.append
     pop = stack.pop
     while stack:
-        node, parents = stack[-1]
-        for parent in parents:
-            if parent not in seen:
-                add(parent)
-                if parent._parents:
-                    push((parent, iter(parent._parents)))
-                    break
-                append(parent)  # a leaf is finished as soon as it is seen
-        else:
-            pop()
-            append(node)
+        node = pop()
+        if node is None:
+            append(pop())
+        elif node not in entered:
+            enter(node)
+            parents = node._parents
+            if parents:
+                push(node)
+                push(None)
+                for parent in parents:
+                    if parent not in entered and (leaves or parent._parents):
+                        push(parent)
+            elif leaves:
+                append(node)
     return order
 
 
