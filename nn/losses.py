@@ -1,0 +1,227 @@
+"""Losses: plain functions from lists of ``Value``s (predictions) and targets to one ``Value``.
+
+Each is written with the engine's ops, so its gradient comes from backpropagation; the
+numerically delicate ones (binary cross-entropy, softmax) use stable forms.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Callable, Sequence
+from typing import Any
+
+from autograd.engine import Value
+
+Scalar = Value | float | int
+
+REDUCTIONS = ("mean", "sum", "half_sum")
+
+
+def _flatten(x: Any, name: str, where: str) -> list[Scalar]:
+    """A Value/number, a list of them, or a list of lists (vectors), flattened in order."""
+    if isinstance(x, (Value, int, float)) and not isinstance(x, bool):
+        return [x]
+    if isinstance(x, (str, bytes)) or not isinstance(x, Sequence):
+        raise TypeError(f"{where}: {name} must be a Value, a number or a list of them, got {type(x).__name__}")
+    flat: list[Scalar] = []
+    for item in x:
+        if isinstance(item, (Value, int, float)) and not isinstance(item, bool):
+            flat.append(item)
+        elif isinstance(item, Sequence) and not isinstance(item, (str, bytes)):
+            flat.extend(_flatten(item, name, where))
+        else:
+            raise TypeError(f"{where}: {name} holds a {type(item).__name__} ({item!r}), not a Value or number")
+    return flat
+
+
+def _pair(pred: Any, target: Any, where: str) -> tuple[list[Scalar], list[Scalar]]:
+    p = _flatten(pred, "pred", where)
+    t = _flatten(target, "target", where)
+    if len(p) != len(t):
+        raise ValueError(f"{where}: pred has {len(p)} values but target has {len(t)}")
+    if not p:
+        raise ValueError(f"{where}: pred and target are empty")
+    return p, t
+
+
+def _mean(terms: list[Value]) -> Value:
+    """(Σ terms) · (1/n), summed left to right as micrograd does."""
+    return sum(terms) * (1.0 / len(terms))
+
+
+def mse(pred: Any, target: Any, reduction: str = "mean") -> Value:
+    """Squared error: mean (default) Σ(y−t)²/n, "sum" Σ(y−t)², or "half_sum" ½Σ(y−t)² (the reference derivation's E).
+
+    >>> mse([Value(1.0), Value(3.0)], [0.0, 1.0]).data   # ((1)² + (2)²) / 2
+    2.5
+    """
+    if reduction not in REDUCTIONS:
+        raise ValueError(f"mse: unknown reduction {reduction!r}; valid reductions are {', '.join(REDUCTIONS)}")
+    p, t = _pair(pred, target, "mse")
+    terms = [(pi - ti) ** 2 for pi, ti in zip(p, t)]
+    if reduction == "mean":
+        return _mean(terms)
+    total = sum(terms[1:], terms[0])
+    return total * 0.5 if reduction == "half_sum" else total
+
+
+def half_squared_error(pred: Any, target: Any) -> Value:
+    """E = ½‖y − t‖² = ½Σ(yᵢ − tᵢ)², whose gradient is simply y − t (the reference derivation's convention)."""
+    return mse(pred, target, reduction="half_sum")
+
+
+def _labels(labels: Any, n: int, where: str) -> list[float]:
+    if isinstance(labels, (str, bytes)) or not isinstance(labels, Sequence):
+        labels = [labels]
+    if len(labels) != n:
+        raise ValueError(f"{where}: got {n} predictions but {len(labels)} labels")
+    out = []
+    for i, y in enumerate(labels):
+        v = y.data if isinstance(y, Value) else y
+        if isinstance(v, bool) or not isinstance(v, (int, float)):
+            raise TypeError(f"{where}: labels[{i}] must be a number, got {type(y).__name__} {y!r}")
+        out.append(v)
+    return out
+
+
+def _scores(scores: Any, where: str) -> list[Value | float]:
+    if isinstance(scores, (Value, int, float)) and not isinstance(scores, bool):
+        return [scores]
+    scores = list(scores)
+    if not scores:
+        raise ValueError(f"{where}: no predictions (empty list)")
+    for i, s in enumerate(scores):
+        if not isinstance(s, (Value, int, float)) or isinstance(s, bool):
+            raise TypeError(
+                f"{where}: predictions[{i}] must be one Value per sample, got {type(s).__name__}"
+                " (a model with k outputs needs cross_entropy)"
+            )
+    return scores
+
+
+def hinge(scores: Any, labels: Any) -> Value:
+    """Max-margin loss mean(relu(1 − y·s)) with labels y = ±1 (micrograd's SVM loss).
+
+    >>> hinge([Value(2.0), Value(0.5)], [1, 1]).data     # (0 + 0.5) / 2
+    0.25
+    """
+    s = _scores(scores, "hinge")
+    y = _labels(labels, len(s), "hinge")
+    for i, yi in enumerate(y):
+        if yi not in (-1, 1):
+            raise ValueError(f"hinge: labels must be -1 or +1, got labels[{i}] = {yi!r}")
+    # written as micrograd writes it: (1 + -y·s).relu()
+    return _mean([(1 + -yi * si).relu() for yi, si in zip(y, s)])
+
+
+def bce_with_logits(logits: Any, labels: Any) -> Value:
+    """Binary cross-entropy of σ(z) against y ∈ [0, 1]: mean(softplus(z) − y·z), stable for |z| ≈ 1000.
+
+    −[y log σ(z) + (1−y) log(1−σ(z))] = softplus(z) − y·z, with softplus(z) = ln(1 + eᶻ) computed stably.
+
+    >>> round(bce_with_logits([Value(0.0)], [1]).data, 6)   # ln 2
+    0.693147
+    """
+    z = _scores(logits, "bce_with_logits")
+    y = _labels(labels, len(z), "bce_with_logits")
+    for i, yi in enumerate(y):
+        if not 0 <= yi <= 1:
+            raise ValueError(f"bce_with_logits: labels must be in [0, 1], got labels[{i}] = {yi!r}")
+    terms = []
+    for zi, yi in zip(z, y):
+        zi = zi if isinstance(zi, Value) else Value(float(zi))
+        terms.append(zi.softplus() - yi * zi if yi else zi.softplus())
+    return _mean(terms)
+
+
+def _vector(logits: Any, where: str) -> list[Value]:
+    if isinstance(logits, (str, bytes)) or not isinstance(logits, Sequence) or len(logits) == 0:
+        raise ValueError(f"{where}: logits must be a non-empty list of Values, got {logits!r}")
+    out = []
+    for i, z in enumerate(logits):
+        if isinstance(z, Value):
+            out.append(z)
+        elif isinstance(z, (int, float)) and not isinstance(z, bool):
+            out.append(Value(float(z)))
+        else:
+            raise TypeError(f"{where}: logits[{i}] must be a Value or number, got {type(z).__name__}")
+    return out
+
+
+def log_softmax(logits: Sequence[Scalar]) -> list[Value]:
+    """log softmax(z)ᵢ = zᵢ − m − log Σⱼ exp(zⱼ − m), m = max z (log-sum-exp: no overflow).
+
+    The shift m is a constant: softmax does not change when every zⱼ moves by the same amount.
+    """
+    z = _vector(logits, "log_softmax")
+    m = max(v.data for v in z)
+    shifted = [v - m for v in z]
+    log_total = sum(s.exp() for s in shifted).log()
+    return [s - log_total for s in shifted]
+
+
+def softmax(logits: Sequence[Scalar]) -> list[Value]:
+    """softmax(z)ᵢ = exp(zᵢ − m) / Σⱼ exp(zⱼ − m), m = max z (stable for large logits).
+
+    >>> [round(p.data, 4) for p in softmax([Value(1.0), Value(1.0)])]
+    [0.5, 0.5]
+    """
+    z = _vector(logits, "softmax")
+    m = max(v.data for v in z)
+    e = [(v - m).exp() for v in z]
+    total = sum(e)
+    return [ei / total for ei in e]
+
+
+def cross_entropy(logits: Any, labels: Any) -> Value:
+    """Mean over samples of −log softmax(z)[y]; logits: a list of k-vectors (or one k-vector), labels: ints in [0, k).
+
+    >>> round(cross_entropy([[Value(0.0), Value(0.0)]], [1]).data, 6)   # −log ½
+    0.693147
+    """
+    if isinstance(logits, Sequence) and logits and isinstance(logits[0], (Value, int, float)):
+        logits = [logits]  # one sample
+        if not isinstance(labels, Sequence):
+            labels = [labels]
+    if isinstance(logits, (str, bytes)) or not isinstance(logits, Sequence) or len(logits) == 0:
+        raise ValueError(f"cross_entropy: logits must be a non-empty list of k-vectors, got {logits!r}")
+    if isinstance(labels, (str, bytes)) or not isinstance(labels, Sequence):
+        raise TypeError(f"cross_entropy: labels must be a list of class indices, got {type(labels).__name__}")
+    if len(labels) != len(logits):
+        raise ValueError(f"cross_entropy: got {len(logits)} samples of logits but {len(labels)} labels")
+    terms = []
+    for i, (z, y) in enumerate(zip(logits, labels)):
+        if isinstance(z, Value) or not isinstance(z, Sequence):
+            raise TypeError(f"cross_entropy: logits[{i}] must be a list of k >= 2 Values, got {type(z).__name__}")
+        k = len(z)
+        if isinstance(y, bool) or not isinstance(y, int) or not 0 <= y < k:
+            raise ValueError(f"cross_entropy: labels[{i}] must be an int class index in [0, {k}), got {y!r}")
+        terms.append(-log_softmax(z)[y])
+    return _mean(terms)
+
+
+def l2_penalty(params: Sequence[Value], alpha: float = 1.0) -> Value:
+    """α·Σ p² over ``params`` (weight decay as a loss term; micrograd uses α = 1e-4)."""
+    params = list(params)
+    if not params:
+        raise ValueError("l2_penalty: params is empty")
+    if not (isinstance(alpha, (int, float)) and not isinstance(alpha, bool) and math.isfinite(alpha) and alpha >= 0):
+        raise ValueError(f"l2_penalty: alpha must be a finite number >= 0, got {alpha!r}")
+    return alpha * sum(p * p for p in params)
+
+
+LOSSES: dict[str, Callable[..., Value]] = {
+    "mse": mse,
+    "hinge": hinge,
+    "bce": bce_with_logits,
+    "cross_entropy": cross_entropy,
+}
+
+
+def get_loss(loss: str | Callable[..., Value]) -> Callable[..., Value]:
+    """The loss function for a name ("mse", "hinge", "bce", "cross_entropy") or a callable, unchanged."""
+    if callable(loss):
+        return loss
+    if loss not in LOSSES:
+        raise ValueError(f"unknown loss {loss!r}; valid losses are {', '.join(LOSSES)} or a callable")
+    return LOSSES[loss]

@@ -1,0 +1,386 @@
+"""Optimizers: first order (SGD, Adam, AdamW — torch.optim's update rules) and second order
+(a damped Newton step and Levenberg–Marquardt), plus learning-rate schedules.
+
+A first-order optimizer reads ``p.grad`` (filled by ``loss.backward()``) and changes ``p.data``.
+The second-order ones take a function that rebuilds the loss (or residuals) from the current
+parameters, because they differentiate it themselves with ``autograd.grad`` / ``autograd.hessian``.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Callable, Sequence
+
+from autograd.engine import Value
+from autograd.functional import grad, hessian
+
+
+def _check_params(params: Sequence[Value], where: str) -> list[Value]:
+    params = list(params)
+    if not params:
+        raise ValueError(f"{where}: params is empty (nothing to optimize)")
+    for i, p in enumerate(params):
+        if not isinstance(p, Value):
+            raise TypeError(f"{where}: params[{i}] must be a Value, got {type(p).__name__}")
+    return params
+
+
+def _check_number(value: object, name: str, where: str, low: float, *, low_open: bool, high: float | None = None):
+    ok = isinstance(value, (int, float)) and not isinstance(value, bool) and math.isfinite(value)
+    if ok:
+        ok = value > low if low_open else value >= low
+    if ok and high is not None:
+        ok = value < high
+    if not ok:
+        bound = f"> {low}" if low_open else f">= {low}"
+        if high is not None:
+            bound += f" and < {high}"
+        raise ValueError(f"{where}: {name} must be a finite number {bound}, got {value!r}")
+    return float(value)
+
+
+class Optimizer:
+    """Base class: holds ``params`` and the learning rate ``lr``; ``zero_grad()`` and ``step()``."""
+
+    def __init__(self, params: Sequence[Value], lr: float):
+        name = type(self).__name__
+        self.params = _check_params(params, name)
+        self.lr = _check_number(lr, "lr", name, 0.0, low_open=True)
+
+    def zero_grad(self) -> None:
+        """Set every parameter's ``.grad`` to 0."""
+        for p in self.params:
+            p.grad = 0.0
+
+    def step(self) -> None:  # pragma: no cover - abstract
+        """Update every ``p.data`` from ``p.grad``."""
+        raise NotImplementedError
+
+    def _grads(self) -> list[float]:
+        grads = []
+        for i, p in enumerate(self.params):
+            g = p.grad
+            if isinstance(g, Value):  # after backward(create_graph=True)
+                g = g.data
+            if not math.isfinite(g):
+                raise ValueError(f"{type(self).__name__}.step: params[{i}].grad is {g!r} (not finite)")
+            grads.append(g)
+        return grads
+
+
+class SGD(Optimizer):
+    """Stochastic gradient descent with optional momentum, weight decay and Nesterov (torch.optim.SGD's rule).
+
+    g = ∇ + λp;  b = μb + (1−τ)g (b = g on the first step);  g = g + μb (Nesterov) or b;  p ← p − lr·g.
+
+    >>> opt = SGD(model.parameters(), lr=0.1, momentum=0.9)   # doctest: +SKIP
+    """
+
+    def __init__(
+        self,
+        params: Sequence[Value],
+        lr: float,
+        momentum: float = 0.0,
+        weight_decay: float = 0.0,
+        nesterov: bool = False,
+        dampening: float = 0.0,
+    ):
+        super().__init__(params, lr)
+        self.momentum = _check_number(momentum, "momentum", "SGD", 0.0, low_open=False)
+        self.weight_decay = _check_number(weight_decay, "weight_decay", "SGD", 0.0, low_open=False)
+        self.dampening = _check_number(dampening, "dampening", "SGD", 0.0, low_open=False)
+        if nesterov and (self.momentum <= 0 or self.dampening != 0):
+            raise ValueError(
+                f"SGD: nesterov=True needs momentum > 0 and dampening = 0, got momentum={momentum!r}, "
+                f"dampening={dampening!r}"
+            )
+        self.nesterov = bool(nesterov)
+        self.buffers: list[float] | None = None
+
+    def step(self) -> None:
+        """p ← p − lr·g with momentum / Nesterov / weight decay as configured."""
+        grads = self._grads()
+        lr, mu, wd = self.lr, self.momentum, self.weight_decay
+        if mu:
+            first = self.buffers is None
+            if first:
+                self.buffers = [0.0] * len(self.params)
+        for i, (p, g) in enumerate(zip(self.params, grads)):
+            if wd:
+                g = g + wd * p.data  # L2 weight decay: ∇(½λp²) = λp
+            if mu:
+                b = g if first else mu * self.buffers[i] + (1 - self.dampening) * g
+                self.buffers[i] = b
+                g = g + mu * b if self.nesterov else b
+            p.data -= lr * g
+
+
+class Adam(Optimizer):
+    """Adam (torch.optim.Adam's rule): m = β₁m + (1−β₁)g, v = β₂v + (1−β₂)g², p ← p − lr·m̂/(√v̂ + ε).
+
+    m̂ = m/(1−β₁ᵗ), v̂ = v/(1−β₂ᵗ). ``weight_decay`` adds λp to the gradient (L2, as in torch's Adam).
+    """
+
+    decoupled = False
+
+    def __init__(
+        self,
+        params: Sequence[Value],
+        lr: float = 1e-3,
+        betas: tuple[float, float] = (0.9, 0.999),
+        eps: float = 1e-8,
+        weight_decay: float = 0.0,
+    ):
+        super().__init__(params, lr)
+        name = type(self).__name__
+        if not isinstance(betas, (tuple, list)) or len(betas) != 2:
+            raise ValueError(f"{name}: betas must be a pair (beta1, beta2), got {betas!r}")
+        self.betas = (
+            _check_number(betas[0], "betas[0]", name, 0.0, low_open=False, high=1.0),
+            _check_number(betas[1], "betas[1]", name, 0.0, low_open=False, high=1.0),
+        )
+        self.eps = _check_number(eps, "eps", name, 0.0, low_open=False)
+        self.weight_decay = _check_number(weight_decay, "weight_decay", name, 0.0, low_open=False)
+        self.t = 0
+        self.m = [0.0] * len(self.params)
+        self.v = [0.0] * len(self.params)
+
+    def step(self) -> None:
+        """One Adam update of every parameter."""
+        grads = self._grads()
+        self.t += 1
+        lr, (b1, b2), eps, wd = self.lr, self.betas, self.eps, self.weight_decay
+        correction1 = 1 - b1**self.t
+        correction2_sqrt = math.sqrt(1 - b2**self.t)
+        step_size = lr / correction1
+        for i, (p, g) in enumerate(zip(self.params, grads)):
+            if wd:
+                if self.decoupled:
+                    p.data *= 1 - lr * wd  # AdamW: p ← p − lr·λp, apart from the gradient
+                else:
+                    g = g + wd * p.data
+            self.m[i] = m = b1 * self.m[i] + (1 - b1) * g
+            self.v[i] = v = b2 * self.v[i] + (1 - b2) * g * g
+            p.data -= step_size * m / (math.sqrt(v) / correction2_sqrt + eps)
+
+
+class AdamW(Adam):
+    """Adam with decoupled weight decay (torch.optim.AdamW): p ← p(1 − lr·λ), then the Adam step on ∇ alone."""
+
+    decoupled = True
+
+    def __init__(
+        self,
+        params: Sequence[Value],
+        lr: float = 1e-3,
+        betas: tuple[float, float] = (0.9, 0.999),
+        eps: float = 1e-8,
+        weight_decay: float = 1e-2,
+    ):
+        super().__init__(params, lr, betas, eps, weight_decay)
+
+
+# --------------------------------------------------------------------------- schedules
+
+
+def _check_steps(steps: object, where: str) -> int:
+    if isinstance(steps, bool) or not isinstance(steps, int) or steps < 1:
+        raise ValueError(f"{where}: steps must be a positive int, got {steps!r}")
+    return steps
+
+
+def constant(lr: float) -> Callable[[int], float]:
+    """lr_k = lr for every step k."""
+    lr = _check_number(lr, "lr", "constant", 0.0, low_open=True)
+    return lambda k: lr
+
+
+def linear_decay(start: float, end: float, steps: int) -> Callable[[int], float]:
+    """lr_k = start − (start − end)·k/steps for k ≤ steps, then end. micrograd's demo: linear_decay(1.0, 0.1, 100).
+
+    >>> linear_decay(1.0, 0.1, 100)(50)     # 1.0 − 0.9·50/100
+    0.55
+    """
+    start = _check_number(start, "start", "linear_decay", 0.0, low_open=True)
+    end = _check_number(end, "end", "linear_decay", 0.0, low_open=True)
+    steps = _check_steps(steps, "linear_decay")
+    drop = start - end
+    return lambda k: start - drop * k / steps if k <= steps else end
+
+
+def exponential_decay(start: float, gamma: float) -> Callable[[int], float]:
+    """lr_k = start·γᵏ with 0 < γ ≤ 1."""
+    start = _check_number(start, "start", "exponential_decay", 0.0, low_open=True)
+    gamma = _check_number(gamma, "gamma", "exponential_decay", 0.0, low_open=True, high=1.0 + 1e-12)
+    return lambda k: start * gamma**k
+
+
+def cosine_decay(start: float, end: float, steps: int) -> Callable[[int], float]:
+    """lr_k = end + ½(start − end)(1 + cos(πk/steps)) for k ≤ steps, then end."""
+    start = _check_number(start, "start", "cosine_decay", 0.0, low_open=True)
+    end = _check_number(end, "end", "cosine_decay", 0.0, low_open=True)
+    steps = _check_steps(steps, "cosine_decay")
+    return lambda k: end + 0.5 * (start - end) * (1 + math.cos(math.pi * min(k, steps) / steps))
+
+
+class Scheduler:
+    """Drives ``optimizer.lr`` from a schedule: each ``step()`` sets lr = schedule(k), then k += 1.
+
+    Call ``scheduler.step()`` before ``optimizer.step()`` (micrograd computes the rate of step k first).
+    """
+
+    def __init__(self, optimizer: Optimizer, schedule: Callable[[int], float]):
+        if not isinstance(optimizer, Optimizer):
+            raise TypeError(f"Scheduler: optimizer must be an Optimizer, got {type(optimizer).__name__}")
+        if not callable(schedule):
+            raise TypeError(f"Scheduler: schedule must be callable (step -> lr), got {type(schedule).__name__}")
+        self.optimizer = optimizer
+        self.schedule = schedule
+        self.k = 0
+
+    def step(self) -> float:
+        """Set the optimizer's lr for the next update and return it."""
+        lr = _check_number(self.schedule(self.k), f"schedule({self.k})", "Scheduler", 0.0, low_open=True)
+        self.optimizer.lr = lr
+        self.k += 1
+        return lr
+
+
+# --------------------------------------------------------------------------- second order
+
+
+def solve_linear(a: Sequence[Sequence[float]], b: Sequence[float]) -> list[float]:
+    """x with A·x = b, by Gaussian elimination with partial pivoting (pure Python; A is n×n).
+
+    >>> solve_linear([[2.0, 1.0], [1.0, 3.0]], [3.0, 5.0])   # x = (0.8, 1.4)
+    [0.8, 1.4]
+    """
+    n = len(b)
+    if len(a) != n or any(len(row) != n for row in a):
+        raise ValueError(f"solve_linear: A must be {n}x{n} to match b, got {len(a)} rows")
+    m = [[float(v) for v in row] + [float(bi)] for row, bi in zip(a, b)]  # augmented [A | b]
+    scale = max((abs(v) for row in m for v in row[:n]), default=0.0)
+    for col in range(n):
+        pivot = max(range(col, n), key=lambda r: abs(m[r][col]))
+        if abs(m[pivot][col]) <= 1e-14 * scale or scale == 0:
+            raise ValueError(f"solve_linear: the matrix is singular (no usable pivot in column {col})")
+        m[col], m[pivot] = m[pivot], m[col]
+        pivot_row = m[col]
+        for r in range(col + 1, n):
+            factor = m[r][col] / pivot_row[col]
+            if factor:
+                row = m[r]
+                for c in range(col, n + 1):
+                    row[c] -= factor * pivot_row[c]
+    x = [0.0] * n
+    for r in range(n - 1, -1, -1):  # back substitution
+        x[r] = (m[r][n] - sum(m[r][c] * x[c] for c in range(r + 1, n))) / m[r][r]
+    return x
+
+
+def _finite_loss(value: object, where: str) -> Value:
+    if not isinstance(value, Value):
+        raise TypeError(f"{where}: the function must return a Value, got {type(value).__name__}")
+    if not math.isfinite(value.data):
+        raise ValueError(f"{where}: the loss is {value.data!r} (not finite)")
+    return value
+
+
+def newton_step(loss_fn: Callable[[], Value], params: Sequence[Value], damping: float = 0.0) -> float:
+    """One damped Newton step θ ← θ + δ with (H + λI)δ = −∇L; returns L before the step.
+
+    H and ∇L come from ``autograd.hessian`` and ``autograd.grad`` of ``loss_fn()`` (which must build the
+    loss from the current ``params``). For a quadratic L and λ = 0 one step lands on the minimum.
+    """
+    params = _check_params(params, "newton_step")
+    damping = _check_number(damping, "damping", "newton_step", 0.0, low_open=False)
+    loss = _finite_loss(loss_fn(), "newton_step")
+    g = [v.data for v in grad(loss, params)]
+    h = hessian(loss, params)
+    for i in range(len(params)):
+        h[i][i] += damping
+    delta = solve_linear(h, [-gi for gi in g])
+    for p, d in zip(params, delta):
+        p.data += d
+    return loss.data
+
+
+class Newton:
+    """Damped Newton's method: ``step(loss_fn)`` solves (H + λI)δ = −∇L and moves the params by δ."""
+
+    def __init__(self, params: Sequence[Value], damping: float = 1e-4):
+        self.params = _check_params(params, "Newton")
+        self.damping = _check_number(damping, "damping", "Newton", 0.0, low_open=False)
+
+    def step(self, loss_fn: Callable[[], Value]) -> float:
+        """One Newton step; returns the loss before it."""
+        return newton_step(loss_fn, self.params, self.damping)
+
+
+class LevenbergMarquardt:
+    """Levenberg–Marquardt for least squares L(θ) = ½Σ rᵢ(θ)².
+
+    Each ``step(residuals_fn)``: J[i][j] = ∂rᵢ/∂θⱼ by reverse mode (one ``grad`` per residual),
+    solve (JᵀJ + λI)δ = −Jᵀr, and accept θ + δ if it lowers L (then λ ← λ·down), otherwise
+    reject it, λ ← λ·up and solve again (at most ``max_tries`` times). Small λ is Gauss–Newton,
+    large λ is a short gradient-descent step. Returns L after the step.
+    """
+
+    def __init__(
+        self,
+        params: Sequence[Value],
+        lam: float = 1e-3,
+        up: float = 10.0,
+        down: float = 0.1,
+        max_tries: int = 30,
+    ):
+        self.params = _check_params(params, "LevenbergMarquardt")
+        self.lam = _check_number(lam, "lam", "LevenbergMarquardt", 0.0, low_open=True)
+        self.up = _check_number(up, "up", "LevenbergMarquardt", 1.0, low_open=True)
+        self.down = _check_number(down, "down", "LevenbergMarquardt", 0.0, low_open=True, high=1.0)
+        if isinstance(max_tries, bool) or not isinstance(max_tries, int) or max_tries < 1:
+            raise ValueError(f"LevenbergMarquardt: max_tries must be a positive int, got {max_tries!r}")
+        self.max_tries = max_tries
+
+    def _residuals(self, residuals_fn: Callable[[], Sequence[Value]]) -> list[Value]:
+        r = list(residuals_fn())
+        if not r:
+            raise ValueError("LevenbergMarquardt: residuals_fn returned no residuals")
+        for i, ri in enumerate(r):
+            if not isinstance(ri, Value):
+                raise TypeError(f"LevenbergMarquardt: residual {i} must be a Value, got {type(ri).__name__}")
+            if not math.isfinite(ri.data):
+                raise ValueError(f"LevenbergMarquardt: residual {i} is {ri.data!r} (not finite)")
+        return r
+
+    @staticmethod
+    def loss(residuals: Sequence[Value | float]) -> float:
+        """½Σ rᵢ² as a float."""
+        return 0.5 * sum((r.data if isinstance(r, Value) else r) ** 2 for r in residuals)
+
+    def step(self, residuals_fn: Callable[[], Sequence[Value]]) -> float:
+        """One LM iteration; returns ½Σr² at the (possibly unchanged) parameters."""
+        params = self.params
+        n = len(params)
+        r = self._residuals(residuals_fn)
+        cost = self.loss(r)
+        jac = [[g.data for g in grad(ri, params)] for ri in r]  # one reverse pass per residual
+        jtj = [[sum(row[i] * row[j] for row in jac) for j in range(n)] for i in range(n)]
+        jtr = [sum(row[i] * ri.data for row, ri in zip(jac, r)) for i in range(n)]
+        start = [p.data for p in params]
+        for _ in range(self.max_tries):
+            a = [[jtj[i][j] + (self.lam if i == j else 0.0) for j in range(n)] for i in range(n)]
+            delta = solve_linear(a, [-v for v in jtr])
+            for p, s, d in zip(params, start, delta):
+                p.data = s + d
+            try:
+                new_cost = self.loss(self._residuals(residuals_fn))
+            except (ValueError, OverflowError, ZeroDivisionError):
+                new_cost = math.inf  # the trial point left the domain: treat as a failure
+            if new_cost < cost:
+                self.lam = max(self.lam * self.down, 1e-15)
+                return new_cost
+            self.lam *= self.up
+        for p, s in zip(params, start):
+            p.data = s
+        return cost

@@ -1,0 +1,190 @@
+"""Training: ``fit`` (a loop of forward, loss, zero_grad, backward, optimizer step) and prediction helpers."""
+
+from __future__ import annotations
+
+import math
+import random
+import sys
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+from autograd.engine import Value, no_grad
+
+from .data import batches, check_dataset
+from .losses import get_loss, l2_penalty
+from .optim import SGD, Optimizer
+
+
+@dataclass
+class History:
+    """What ``fit`` saw: per epoch the mean loss and the training accuracy (None for regression),
+    and per optimizer step a dict {"epoch", "step", "loss", "lr"}."""
+
+    losses: list[float] = field(default_factory=list)
+    accuracies: list[float | None] = field(default_factory=list)
+    steps: list[dict[str, Any]] = field(default_factory=list)
+
+    def __len__(self) -> int:
+        return len(self.losses)
+
+
+def _output_floats(out: Any) -> float | list[float]:
+    if isinstance(out, Value):
+        return out.data
+    if isinstance(out, (list, tuple)):
+        return [o.data if isinstance(o, Value) else float(o) for o in out]
+    return float(out)
+
+
+def predict(model: Callable[[Any], Any], X: Sequence[Sequence[float]]) -> list[Any]:
+    """The model's raw outputs as floats (one float per sample, or a list for k outputs), without building a graph."""
+    if isinstance(X, (str, bytes)) or not isinstance(X, Sequence):
+        raise ValueError(f"predict: X must be a list of samples, got {type(X).__name__}")
+    with no_grad():
+        return [_output_floats(model(x)) for x in X]
+
+
+def _decide(outputs: list[Any], labels: Sequence[Any], loss: Any) -> list[Any] | None:
+    """The predicted class per output, using the decision rule of ``loss`` (None for regression)."""
+    if not outputs:
+        return []
+    if isinstance(outputs[0], list):  # k outputs: the largest logit wins
+        return [max(range(len(o)), key=o.__getitem__) for o in outputs]
+    if loss == "hinge":
+        return [1 if o > 0 else -1 for o in outputs]
+    if loss == "bce":
+        return [1 if o > 0 else 0 for o in outputs]
+    values = set(labels)
+    if values <= {-1, 1}:  # a score for ±1 labels: its sign
+        return [1 if o > 0 else -1 for o in outputs]
+    if values <= {0, 1} and loss == "mse":  # a regression onto 0/1: threshold ½
+        return [1 if o > 0.5 else 0 for o in outputs]
+    return None
+
+
+def predict_classes(model: Callable[[Any], Any], X: Sequence[Sequence[float]], loss: Any = "hinge") -> list[int]:
+    """Class predictions: argmax for k outputs; sign (±1) for "hinge"; logit > 0 (0/1) for "bce"."""
+    outputs = predict(model, X)
+    labels = {"hinge": [-1, 1], "bce": [0, 1]}.get(loss, [0]) if isinstance(loss, str) else [0]
+    decided = _decide(outputs, labels, loss)
+    if decided is None:
+        raise ValueError(f"predict_classes: loss {loss!r} with one output is not a classification rule")
+    return decided
+
+
+def _fraction_correct(predicted: list[Any] | None, labels: Sequence[Any]) -> float | None:
+    if predicted is None:
+        return None
+    return sum(1 for p, t in zip(predicted, labels) if p == t) / len(labels)
+
+
+def accuracy(model: Callable[[Any], Any], X: Sequence[Sequence[float]], y: Sequence[Any], loss: Any = "hinge") -> float:
+    """Fraction of samples whose predicted class (see ``predict_classes``) equals the label."""
+    X, y = check_dataset(X, y, "accuracy")
+    result = _fraction_correct(_decide(predict(model, X), y, loss), y)
+    if result is None:
+        raise ValueError(
+            f"accuracy: cannot turn outputs into classes for loss {loss!r} and labels {sorted(set(y))[:5]}"
+        )
+    return result
+
+
+def _check_positive_int(value: object, name: str) -> int:
+    if isinstance(value, bool) or not isinstance(value, int) or value < 1:
+        raise ValueError(f"fit: {name} must be a positive int, got {value!r}")
+    return value
+
+
+def fit(
+    model: Any,
+    X: Sequence[Sequence[float]],
+    y: Sequence[Any],
+    *,
+    loss: str | Callable[..., Value] = "hinge",
+    optimizer: Optimizer | None = None,
+    epochs: int = 10,
+    batch_size: int | None = None,
+    alpha: float = 0.0,
+    lr_schedule: Callable[[int], float] | None = None,
+    shuffle: bool = True,
+    seed: int | random.Random | None = None,
+    progress: bool | None = None,
+) -> History:
+    """Train ``model`` on (X, y): per batch, loss = loss(outputs, labels) + α·Σp², zero_grad, backward, step.
+
+    ``loss``: "hinge" (labels ±1), "mse", "bce" (labels 0/1), "cross_entropy" (k outputs, int labels) or a
+    callable ``loss(outputs, labels) -> Value``. ``optimizer``: an instance (default ``SGD(lr=0.1)``).
+    ``batch_size=None`` uses all the data every step. ``lr_schedule(k)`` sets ``optimizer.lr`` before
+    step k (k counts optimizer steps from 0). ``progress``: True shows a tqdm bar with loss and accuracy
+    on stderr, False is quiet, None shows it only when stderr is a terminal.
+
+    >>> X, y = make_moons(100, seed=0, signed=True)                          # doctest: +SKIP
+    >>> history = fit(MLP(2, [16, 16, 1]), X, y, loss="hinge", epochs=50)     # doctest: +SKIP
+    """
+    X, y = check_dataset(X, y, "fit")
+    if not callable(model) or not hasattr(model, "parameters"):
+        raise TypeError(f"fit: model must be a Module (callable with parameters()), got {type(model).__name__}")
+    loss_fn = get_loss(loss)
+    epochs = _check_positive_int(epochs, "epochs")
+    if batch_size is not None:
+        _check_positive_int(batch_size, "batch_size")
+    if isinstance(alpha, bool) or not isinstance(alpha, (int, float)) or not math.isfinite(alpha) or alpha < 0:
+        raise ValueError(f"fit: alpha must be a finite number >= 0, got {alpha!r}")
+    if lr_schedule is not None and not callable(lr_schedule):
+        raise TypeError(f"fit: lr_schedule must be callable (step -> lr), got {type(lr_schedule).__name__}")
+    if progress not in (True, False, None):
+        raise ValueError(f"fit: progress must be True, False or None (auto), got {progress!r}")
+    params = model.parameters()
+    if optimizer is None:
+        optimizer = SGD(params, lr=0.1)
+    elif not isinstance(optimizer, Optimizer):
+        raise TypeError(f"fit: optimizer must be an Optimizer instance (e.g. SGD(...)), got {type(optimizer).__name__}")
+    rng = seed if isinstance(seed, random.Random) else random.Random(seed) if shuffle else None
+    show = sys.stderr.isatty() if progress is None else progress
+
+    epoch_range: Any = range(epochs)
+    bar = None
+    if show:
+        from tqdm.auto import tqdm  # lazily: only when a bar is shown
+
+        bar = epoch_range = tqdm(epoch_range, desc="fit", unit="epoch", file=sys.stderr)
+
+    history = History()
+    step = 0
+    size = batch_size or len(X)
+    try:
+        for epoch in epoch_range:
+            total_loss = 0.0
+            predicted: list[Any] = []
+            seen_labels: list[Any] = []
+            for xb, yb in batches(X, y, size, shuffle=shuffle and size < len(X), seed=rng):
+                outputs = [model(x) for x in xb]
+                data_loss = loss_fn(outputs, yb)
+                total = data_loss + l2_penalty(params, alpha) if alpha else data_loss
+                if not math.isfinite(total.data):
+                    raise FloatingPointError(f"fit: the loss became {total.data!r} at epoch {epoch}, step {step}")
+                optimizer.zero_grad()
+                total.backward()
+                if lr_schedule is not None:
+                    optimizer.lr = lr_schedule(step)
+                optimizer.step()
+                history.steps.append({"epoch": epoch, "step": step, "loss": total.data, "lr": optimizer.lr})
+                total_loss += total.data * len(xb)
+                predicted.append([_output_floats(o) for o in outputs])
+                seen_labels.extend(yb)
+                step += 1
+            flat = [o for chunk in predicted for o in chunk]
+            decided = _decide(flat, seen_labels, loss)
+            acc = _fraction_correct(decided, seen_labels)
+            history.losses.append(total_loss / len(X))
+            history.accuracies.append(acc)
+            if bar is not None:
+                shown = {"loss": f"{history.losses[-1]:.4f}"}
+                if acc is not None:
+                    shown["acc"] = f"{acc:.1%}"
+                bar.set_postfix(shown)
+    finally:
+        if bar is not None:
+            bar.close()
+    return history
