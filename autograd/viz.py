@@ -21,6 +21,7 @@ import math
 import numbers
 import os
 import pathlib
+import shutil
 import tempfile
 from collections.abc import Iterable, Mapping
 from typing import TYPE_CHECKING, Any
@@ -131,6 +132,8 @@ def _stepgrad_digraph_class() -> Any:
                     raise GraphvizNotFound() from exc
 
             def render(self, *args: Any, **kwargs: Any) -> Any:
+                if shutil.which(self.engine) is None:  # before graphviz writes the DOT file it cannot render
+                    raise GraphvizNotFound()
                 try:
                     return super().render(*args, **kwargs)
                 except (graphviz.ExecutableNotFound, FileNotFoundError) as exc:

@@ -1,0 +1,292 @@
+"""Tests for autograd.viz: drawing with real Graphviz, SVG read back as XML.
+
+Numbers for the tanh neuron are derived by hand: n = 2·(−3) + 0·1 + 6.8814 = 0.8814,
+o = tanh(n) = 0.7071 (b was chosen so that o = 1/√2), ∂o/∂n = 1 − o² = 0.5,
+∂o/∂x1 = 0.5·w1 = −1.5, ∂o/∂w1 = 0.5·x1 = 1.0, ∂o/∂x2 = 0.5·w2 = 0.5, ∂o/∂w2 = 0.5·x2 = 0.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import subprocess
+import sys
+import textwrap
+
+import pytest
+from viz_svg import groups, node_fill, node_texts, parse_svg, tanh_neuron, texts
+
+from autograd import Op, Value
+from autograd.viz import GraphvizNotFound, draw_dot, save_svg, to_svg
+
+pytestmark = pytest.mark.skipif(shutil.which("dot") is None, reason="needs Graphviz's dot program")
+
+
+def neuron_after_backward():
+    v = tanh_neuron()
+    v["o"].backward()
+    return v
+
+
+def test_svg_contains_labels_data_and_gradients_per_node():
+    v = neuron_after_backward()
+    nodes = node_texts(to_svg(v["o"]))
+    assert nodes["x1"] == ["x1", "data 2.0000", "grad -1.5000"]
+    assert nodes["w1"] == ["w1", "data -3.0000", "grad 1.0000"]
+    assert nodes["x2"] == ["x2", "data 0.0000", "grad 0.5000"]
+    assert nodes["w2"] == ["w2", "data 1.0000", "grad 0.0000"]
+    assert nodes["b"] == ["b", "data 6.8814", "grad 0.5000"]
+    assert nodes["n"] == ["n", "data 0.8814", "grad 0.5000"]
+    assert nodes["o"] == ["o", "data 0.7071", "grad 1.0000"]
+    # one op node per non-leaf value: 2 products, 2 sums, 1 tanh
+    op_nodes = [texts(g)[0] for g in groups(to_svg(v["o"]), "node").values() if len(texts(g)) == 1]
+    assert sorted(op_nodes) == ["*", "*", "+", "+", "tanh"]
+
+
+def test_edges_follow_data_flow_through_op_nodes():
+    v = neuron_after_backward()
+    svg = to_svg(v["o"])
+    name_of = {title: texts(g)[0] for title, g in groups(svg, "node").items()}
+    edges = {(name_of[a], name_of[b]) for a, b in (t.split("->") for t in groups(svg, "edge"))}
+    assert ("x1", "*") in edges and ("w1", "*") in edges and ("*", "x1w1") in edges
+    assert ("n", "tanh") in edges and ("tanh", "o") in edges
+    assert not any(b in ("x1", "w1", "x2", "w2", "b") for _, b in edges)  # nothing flows into a leaf
+    # each of the 5 non-leaf values: one op -> value edge plus one edge per operand (2+2+2+2+1)
+    assert len(groups(svg, "edge")) == 5 + 9
+
+
+def test_unlabeled_values_get_short_names_from_the_topological_counter():
+    a = Value(2.0)
+    b = Value(3.0)
+    c = a * b + a
+    c.backward()
+    nodes = node_texts(to_svg(c))
+    # topological_order(c) is a, b, a*b, c: positions 0..3
+    assert nodes["v0"] == ["v0", "data 2.0000", "grad 4.0000"]  # ∂c/∂a = b + 1
+    assert nodes["v1"] == ["v1", "data 3.0000", "grad 2.0000"]  # ∂c/∂b = a
+    assert nodes["v3"] == ["v3", "data 8.0000", "grad 1.0000"]
+
+
+def test_same_graph_renders_byte_identical_svg_twice_and_across_rebuilds():
+    first = neuron_after_backward()["o"]
+    second = neuron_after_backward()["o"]  # a new graph with other ids
+    assert to_svg(first) == to_svg(first)
+    assert to_svg(first) == to_svg(second)
+    assert "id(" not in draw_dot(first).source
+    for title in groups(to_svg(first), "node"):
+        assert title.startswith("n") and len(title) < 8  # counter names, never id()s
+
+
+def test_rankdir_and_hidden_gradients():
+    v = neuron_after_backward()
+    tb = draw_dot(v["o"], rankdir="TB")
+    assert "rankdir=TB" in tb.source
+    svg = to_svg(v["o"], rankdir="TB", show_grad=False)
+    nodes = node_texts(svg)
+    assert nodes["x1"] == ["x1", "data 2.0000"]
+    assert not any(t.startswith("grad") for ts in nodes.values() for t in ts)
+    with pytest.raises(ValueError, match=r"rankdir=\.\.\.\) must be one of LR, TB, RL, BT, got 'XY'"):
+        draw_dot(v["o"], rankdir="XY")
+
+
+def test_highlight_mark_and_unknown_gradients():
+    v = neuron_after_backward()
+    svg = to_svg(v["o"], highlight=[v["n"]], mark=[v["s"], v["b"]], unknown_grad=[v["x1"], v["w1"]])
+    assert node_fill(svg, "n") == "#ffd54f"
+    assert node_fill(svg, "s") == node_fill(svg, "b") == "#a5d6a7"
+    assert node_fill(svg, "o") == "#ffffff"
+    nodes = node_texts(svg)
+    assert nodes["x1"] == ["x1", "data 2.0000", "grad ?"]
+    assert nodes["w1"] == ["w1", "data -3.0000", "grad ?"]
+    assert nodes["x2"][2] == "grad 0.5000"
+
+
+def test_grads_mapping_overrides_the_live_gradient():
+    v = neuron_after_backward()
+    nodes = node_texts(to_svg(v["o"], grads={v["x1"]: 42.0}))
+    assert nodes["x1"][2] == "grad 42.0000"
+    assert v["x1"].grad == pytest.approx(-1.5)  # the live gradient is untouched
+
+
+def test_tint_shades_by_gradient_magnitude():
+    v = neuron_after_backward()
+    svg = to_svg(v["o"], tint=True)
+    # largest |grad| is x1's 1.5: full blue; w2's 0 stays white; |grad| 0.5 is a third of the way
+    assert node_fill(svg, "x1") == "#6495ed"
+    assert node_fill(svg, "w2") == "#ffffff"
+    third = node_fill(svg, "b")
+    red, green, blue = (round(255 - (255 - c) / 3) for c in (100, 149, 237))
+    assert third == f"#{red:02x}{green:02x}{blue:02x}"
+
+
+def test_edge_labels_are_local_derivatives():
+    v = neuron_after_backward()
+    svg = to_svg(v["o"], edge_labels=True)
+    name_of = {title: texts(g)[0] for title, g in groups(svg, "node").items()}
+    labels = {}
+    for title, g in groups(svg, "edge").items():
+        a, b = title.split("->")
+        if texts(g):
+            labels[(name_of[a], b)] = texts(g)[0]
+    op_of = {name: title + "op" for title, name in name_of.items()}  # a value's op node is "<name>op"
+    assert labels[("x1", op_of["x1w1"])] == "-3.0000"  # ∂(x1·w1)/∂x1 = w1
+    assert labels[("w1", op_of["x1w1"])] == "2.0000"  # ∂(x1·w1)/∂w1 = x1
+    assert labels[("x2", op_of["x2w2"])] == "1.0000"  # ∂(x2·w2)/∂x2 = w2
+    assert labels[("n", op_of["o"])] == "0.5000"  # ∂tanh(n)/∂n = 1 − o² = 0.5
+    assert labels[("b", op_of["n"])] == "1.0000"  # ∂(s + b)/∂b = 1
+    assert len(labels) == 9  # every operand edge is labeled, op -> value edges are not
+
+
+def chain(length: int) -> Value:
+    x = Value(0.5, label="x")
+    for _ in range(length):
+        x = x * 1.0001
+    return x
+
+
+def test_max_nodes_refusal_names_count_limit_and_how_to_draw_a_subgraph():
+    y = chain(600)  # 1 input + 600 constants + 600 products
+    with pytest.raises(ValueError) as info:
+        draw_dot(y)
+    message = str(info.value)
+    assert "1201 nodes" in message and "max_nodes=1000" in message
+    assert "depth=" in message and "single neuron" in message
+    with pytest.raises(ValueError, match="the graph has 7 nodes, more than max_nodes=5"):
+        draw_dot(chain(100), depth=3, max_nodes=5)
+
+
+def test_depth_draws_the_last_levels_with_stubs_for_the_rest():
+    v = neuron_after_backward()
+    svg = to_svg(v["o"], depth=1)
+    nodes = node_texts(svg)
+    assert set(nodes) == {"o", "n", "tanh", "+", "…"}
+    stubs = [g for g in groups(svg, "node").values() if texts(g) == ["…"]]
+    assert len(stubs) == 2  # n's operands s and b are outside
+    deep = chain(5000)  # 10,001 nodes: far above max_nodes, but its last levels draw
+    deep.backward()
+    part = [texts(g) for g in groups(to_svg(deep, depth=3), "node").values()]
+    records = [t for t in part if len(t) == 3]
+    # root, then per level one product and one constant: 1 + 2·3 records; the 4 products drawn have
+    # their op nodes; the deepest product's 2 operands are stubs
+    assert len(records) == 7 and sum(t == ["…"] for t in part) == 2 and len(part) == 7 + 4 + 2
+    assert ["v10000", "data " + format(0.5 * 1.0001**5000, ".4f"), "grad 1.0000"] in records
+
+
+def test_user_defined_op_draws_with_its_symbol():
+    softsign = Op("softsign", lambda x: x / (1 + abs(x)), lambda x, out: (1 / (1 + abs(x)) ** 2,))
+    x = Value(1.0, label="x")
+    y = softsign(x)
+    y.label = "y"
+    y.backward()
+    nodes = node_texts(to_svg(y, edge_labels=True))
+    assert "softsign" in nodes
+    assert nodes["y"] == ["y", "data 0.5000", "grad 1.0000"]  # 1/(1+1)
+    assert nodes["x"] == ["x", "data 1.0000", "grad 0.2500"]  # 1/(1+|x|)² = 1/4
+
+
+def test_labels_with_record_special_characters_are_escaped():
+    a = Value(1.0, label='{a|<b>}"q"')
+    c = a * 2
+    c.label = "c\\d"
+    svg = to_svg(c)
+    first_texts = set(node_texts(svg))
+    assert '{a|<b>}"q"' in first_texts
+    assert "c\\d" in first_texts
+
+
+def test_save_svg_writes_atomically_and_refuses_a_missing_directory(tmp_path):
+    v = neuron_after_backward()
+    path = save_svg(v["o"], tmp_path / "graph.svg", rankdir="TB")
+    assert path == tmp_path / "graph.svg"
+    assert node_texts(path.read_text(encoding="utf-8"))["w1"] == ["w1", "data -3.0000", "grad 1.0000"]
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["graph.svg"]  # no temporary file left
+    with pytest.raises(FileNotFoundError, match="does not exist"):
+        save_svg(v["o"], tmp_path / "nope" / "graph.svg")
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["graph.svg"]
+
+
+def test_digraph_helpers_and_jupyter_display():
+    v = neuron_after_backward()
+    g = draw_dot(v["o"])
+    assert to_svg(g) == to_svg(v["o"])
+    bundle = g._repr_mimebundle_()
+    parse_svg(bundle["image/svg+xml"])
+    with pytest.raises(TypeError, match=r"drawing options \['rankdir'\] need a Value"):
+        to_svg(g, rankdir="TB")
+
+
+def test_bad_arguments_are_named():
+    v = neuron_after_backward()
+    with pytest.raises(TypeError, match="draw_dot\\(\\) needs an autograd.Value as root, got float"):
+        draw_dot(1.5)
+    with pytest.raises(TypeError, match="to_svg\\(\\) needs an autograd.Value or a graphviz.Digraph, got str"):
+        to_svg("x*y")
+    with pytest.raises(ValueError, match=r"max_nodes=\.\.\.\) must be a positive int, got 0"):
+        draw_dot(v["o"], max_nodes=0)
+    with pytest.raises(ValueError, match=r"depth=\.\.\.\) must be None or an int >= 0, got -1"):
+        draw_dot(v["o"], depth=-1)
+
+
+MISSING_DOT_SCRIPT = textwrap.dedent(
+    """
+    import tempfile, pathlib
+    from autograd import Value
+    from autograd.viz import GraphvizNotFound, draw_dot, save_svg, to_svg
+    from autograd.stepper import backward_steps
+
+    a = Value(2.0, label="a"); b = Value(-3.0, label="b"); c = a * b; c.label = "c"
+    g = draw_dot(c)
+    assert "data 2.0000" in g.source          # the DOT source needs no dot program
+    out = pathlib.Path(tempfile.mkdtemp())
+    steps = backward_steps(c)
+    calls = {
+        "to_svg": lambda: to_svg(c),
+        "to_svg(digraph)": lambda: to_svg(g),
+        "save_svg": lambda: save_svg(c, out / "g.svg"),
+        "pipe": lambda: g.pipe(format="svg"),
+        "render": lambda: g.render(out / "r"),
+        "jupyter": lambda: g._repr_mimebundle_(),
+        "step.to_svg": lambda: steps[0].to_svg(),
+        "to_html": lambda: steps.to_html(),
+        "save_html": lambda: steps.save_html(out / "s.html"),
+        "widget": lambda: steps.widget(),
+    }
+    for name, call in calls.items():
+        try:
+            call()
+        except GraphvizNotFound as exc:
+            print(name, "|", str(exc).replace("\\n", " // "))
+        else:
+            print(name, "| NO ERROR")
+    print("files", sorted(p.name for p in out.iterdir()))
+    """
+)
+
+
+def test_missing_dot_gives_one_clear_error_everywhere(tmp_path):
+    dot_dirs = {d for d in os.environ.get("PATH", "").split(os.pathsep) if d and os.path.exists(os.path.join(d, "dot"))}
+    path = os.pathsep.join(d for d in os.environ.get("PATH", "").split(os.pathsep) if d and d not in dot_dirs)
+    env = dict(os.environ, PATH=path)
+    check = subprocess.run(
+        [sys.executable, "-c", "import shutil; print(shutil.which('dot'))"], env=env, capture_output=True, text=True
+    )
+    assert check.stdout.strip() == "None"  # dot really is hidden
+    result = subprocess.run(
+        [sys.executable, "-c", MISSING_DOT_SCRIPT], env=env, capture_output=True, text=True, cwd=tmp_path, timeout=120
+    )
+    assert result.returncode == 0, result.stderr
+    lines = result.stdout.strip().splitlines()
+    assert lines[-1] == "files []"  # nothing written
+    reports = dict(line.split(" | ", 1) for line in lines[:-1])
+    assert len(reports) == 10
+    for name, message in reports.items():
+        assert "`dot` program was not found" in message, name
+        assert "sudo apt-get install graphviz" in message
+        assert "brew install graphviz" in message
+        assert "conda install -c conda-forge graphviz" in message
+        assert "draw_dot(root).source" in message
+
+
+def test_graphviz_not_found_is_a_runtime_error():
+    assert issubclass(GraphvizNotFound, RuntimeError)
+    assert "brew install graphviz" in str(GraphvizNotFound())

@@ -1,0 +1,66 @@
+"""Test helpers for reading Graphviz SVG as XML (used by test_viz.py and test_stepper.py)."""
+
+from __future__ import annotations
+
+import xml.etree.ElementTree as ET
+
+from autograd import Value
+
+SVG = "{http://www.w3.org/2000/svg}"
+
+
+def parse_svg(svg: str) -> ET.Element:
+    """The parsed <svg> root element (raises if the text is not well-formed XML)."""
+    root = ET.fromstring(svg.encode("utf-8"))
+    assert root.tag == SVG + "svg"
+    return root
+
+
+def groups(svg: str, kind: str) -> dict[str, ET.Element]:
+    """The <g class=kind> groups ("node" or "edge") by their <title> (the DOT node name or "a->b")."""
+    out = {}
+    for g in parse_svg(svg).iter(SVG + "g"):
+        if g.get("class") == kind:
+            out[g.find(SVG + "title").text] = g
+    return out
+
+
+def texts(element: ET.Element) -> list[str]:
+    """The text of every <text> element inside ``element``, in document order."""
+    return [(t.text or "").strip() for t in element.iter(SVG + "text")]
+
+
+def node_texts(svg: str) -> dict[str, list[str]]:
+    """For each drawn node, its texts, keyed by the first text (the value's label / short name, or the op)."""
+    return {texts(g)[0]: texts(g) for g in groups(svg, "node").values() if texts(g)}
+
+
+def node_fill(svg: str, first_text: str) -> str:
+    """The fill colour of the node whose first text is ``first_text``."""
+    for g in groups(svg, "node").values():
+        if texts(g) and texts(g)[0] == first_text:
+            shape = g.find(SVG + "polygon")
+            if shape is None:
+                shape = g.find(SVG + "ellipse")
+            return shape.get("fill")
+    raise AssertionError(f"no node {first_text!r} in the SVG")
+
+
+def tanh_neuron() -> dict[str, Value]:
+    """The hand-computed neuron of issue 4: o = tanh(x1·w1 + x2·w2 + b)."""
+    x1 = Value(2.0, label="x1")
+    w1 = Value(-3.0, label="w1")
+    x2 = Value(0.0, label="x2")
+    w2 = Value(1.0, label="w2")
+    b = Value(6.8813735870195432, label="b")
+    x1w1 = x1 * w1
+    x1w1.label = "x1w1"
+    x2w2 = x2 * w2
+    x2w2.label = "x2w2"
+    s = x1w1 + x2w2
+    s.label = "s"
+    n = s + b
+    n.label = "n"
+    o = n.tanh()
+    o.label = "o"
+    return dict(x1=x1, w1=w1, x2=x2, w2=w2, b=b, x1w1=x1w1, x2w2=x2w2, s=s, n=n, o=o)
