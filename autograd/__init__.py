@@ -5,7 +5,23 @@
 27.0
 """
 
-from .engine import Op, Value, cos, exp, is_grad_enabled, log, no_grad, relu, sigmoid, sin, softplus, sqrt, tanh
+from .engine import (
+    Op,
+    Value,
+    cos,
+    dot,
+    exp,
+    is_grad_enabled,
+    log,
+    no_grad,
+    relu,
+    sigmoid,
+    sin,
+    softplus,
+    sqrt,
+    sum_values,
+    tanh,
+)
 from .functional import GradcheckError, grad, gradcheck, hessian
 from .graph import topological_order, trace
 
@@ -17,6 +33,7 @@ __all__ = [
     "Op",
     "Value",
     "cos",
+    "dot",
     "exp",
     "is_grad_enabled",
     "log",
@@ -26,6 +43,7 @@ __all__ = [
     "sin",
     "softplus",
     "sqrt",
+    "sum_values",
     "tanh",
     "topological_order",
     "trace",

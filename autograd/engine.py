@@ -318,10 +318,11 @@ class Value:
         # parent.grad += node.grad · ∂node/∂parent, from the output back to the inputs.
         # The two-operand cases are unrolled (this loop is the engine's hot path);
         # for + the local derivatives are both 1, and g·1.0 == g exactly.
+        one_one = _ONE_ONE
         for node in reversed(order):
             g = node.grad
             local = node._local
-            if local is _ONE_ONE:
+            if local is one_one:
                 a, b = node._parents
                 a.grad += g
                 b.grad += g
@@ -332,6 +333,12 @@ class Value:
                 da, db = local
                 a.grad += g * da
                 b.grad += g * db
+            elif len(local) == 1:
+                (a,) = node._parents
+                a.grad += g * local[0]
+            elif node._op is SUM:  # n-ary +: every local derivative is 1
+                for a in node._parents:
+                    a.grad += g
             else:
                 for parent, d in zip(node._parents, local):
                     parent.grad += g * d
@@ -346,6 +353,77 @@ class Value:
         g = self.grad
         for parent, d in zip(self._parents, self._local):
             parent.grad += g * d
+
+
+def sum_values(values: Sequence[Operand], start: Operand = 0.0) -> Value:
+    """start + v₀ + v₁ + … as one n-ary ``+`` node; ∂/∂vᵢ = 1 for every term.
+
+    The sum is accumulated left to right, so ``.data`` is bit for bit what Python's
+    ``sum(values, start)`` gives, but the graph has one node instead of a chain of
+    len(values) binary ``+`` nodes. A number ``start`` is folded into the value
+    rather than becoming a leaf of its own.
+    """
+    terms = [v if type(v) is Value else _lift(v, "sum_values") for v in values]
+    if type(start) is Value:
+        terms.insert(0, start)
+        total = 0.0
+    else:
+        total = _real(start, "sum_values(start=...)") if type(start) is not float else start
+    return _sum_node(terms, total)
+
+
+def dot(weights: Sequence[Operand], inputs: Sequence[Operand], start: Operand = 0.0) -> Value:
+    """start + w₀·x₀ + w₁·x₁ + … (a neuron's pre-activation Σ wᵢxᵢ + b).
+
+    One ``*`` node per product and one n-ary ``+`` node for the sum (``sum_values``):
+    the same floats as ``sum((w * x for w, x in zip(weights, inputs)), start)``, and
+    the same gradients, from a graph about half the size of that chain of binary ``+``.
+    """
+    if len(weights) != len(inputs):
+        raise ValueError(f"dot: {len(weights)} weights but {len(inputs)} inputs")
+    if type(start) is Value:
+        terms = [start]
+        total = 0.0
+    else:
+        terms = []
+        total = _real(start, "dot(start=...)") if type(start) is not float else start
+    append = terms.append
+    recording = not (_no_grad_threads and getattr(_local_state, "depth", 0))
+    new = _new
+    for w, x in zip(weights, inputs):
+        if type(w) is not Value:
+            w = _lift(w, "*")
+        if type(x) is not Value:
+            x = _lift(x, "*")
+        a = w.data
+        b = x.data
+        product = new(Value)  # w · x: the rule MUL, inlined
+        product.data = a * b
+        product.grad = 0.0
+        if recording:
+            product._parents = (w, x)
+            product._op = MUL
+            product._local = (b, a)
+        else:
+            product._parents, product._op, product._local = (), "", ()
+        append(product)
+    return _sum_node(terms, total)
+
+
+_ones: dict[int, tuple[float, ...]] = {}
+
+
+def _sum_node(terms: list[Value], total: float) -> Value:
+    """The n-ary + node: total + Σ terms (left to right); the rule SUM, inlined."""
+    for term in terms:
+        total = total + term.data
+    n = len(terms)
+    if n == 0:
+        return _lift(total, "sum_values")
+    local = _ones.get(n)
+    if local is None:
+        local = _ones.setdefault(n, (1.0,) * n)
+    return _node(total, tuple(terms), SUM, local)
 
 
 def _data(x: Operand, where: str = "comparison") -> float:
@@ -470,6 +548,13 @@ class Op(str):
         raise TypeError("Op objects are not picklable")
 
 
+def _left_sum(xs: Sequence[float]) -> float:
+    total = 0.0
+    for x in xs:
+        total = total + x
+    return total
+
+
 def _exp(x: float) -> float:
     try:
         return math.exp(x)
@@ -548,6 +633,7 @@ def _unary_function(op: Op, name: str) -> Callable[[Any], Any]:
 # The rule table: symbol, forward, local partial derivatives.
 ADD = Op("+", lambda a, b: a + b, lambda a, b, out: (1.0, 1.0))
 MUL = Op("*", lambda a, b: a * b, lambda a, b, out: (b, a))
+SUM = Op("+", _left_sum, lambda *xs_out: (1.0,) * (len(xs_out) - 1))
 POW = Op("**", _pow, lambda a, b, out: (_d_pow_base(a, b), _d_pow_exponent(a, out)))
 EXP = Op("exp", _exp, lambda x, out: (out,))
 LOG = Op("log", _log, lambda x, out: (1 / x,))

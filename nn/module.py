@@ -15,7 +15,7 @@ import tempfile
 from collections.abc import Mapping, Sequence
 from typing import Any
 
-from autograd.engine import Value
+from autograd.engine import Value, dot
 
 ACTIVATIONS = ("relu", "tanh", "sigmoid", "linear")
 INITS = ("micrograd", "xavier", "he")
@@ -295,7 +295,7 @@ class Neuron(Module):
     def __call__(self, x: Sequence[Value | float]) -> Value:
         if len(x) != len(self.w):
             raise ValueError(f"{self!r}: expected {len(self.w)} inputs, got {len(x)}")
-        act = sum((wi * xi for wi, xi in zip(self.w, x)), self.b)
+        act = dot(self.w, x, self.b)  # b + Σ wᵢxᵢ: micrograd's floats, one n-ary + node instead of a chain
         activation = self.activation
         if activation == "relu":
             return act.relu()
