@@ -1,0 +1,388 @@
+"""nn.module: micrograd compatibility, activations, inits, names, state dicts, JSON save/load."""
+
+import json
+import math
+import os
+import random
+
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from autograd import Value
+from nn import MLP, Layer, Module, Neuron, read_state_file
+
+# ---------------------------------------------------------------- micrograd compatibility
+
+
+def test_micrograd_weights_reprs_and_outputs_match_bit_for_bit():
+    micrograd_nn = pytest.importorskip("micrograd.nn")
+    random.seed(1337)
+    theirs = micrograd_nn.MLP(2, [16, 16, 1])
+    random.seed(1337)
+    ours = MLP(2, [16, 16, 1])
+    assert [p.data for p in ours.parameters()] == [p.data for p in theirs.parameters()]
+    assert repr(ours) == repr(theirs)
+    rng = random.Random(5)
+    for _ in range(10):
+        x = [rng.uniform(-2, 2), rng.uniform(-2, 2)]
+        assert ours(x).data == theirs(x).data
+    # the same holds for Neuron and Layer with micrograd's keyword
+    random.seed(7)
+    a = micrograd_nn.Layer(3, 2, nonlin=False)
+    random.seed(7)
+    b = Layer(3, 2, nonlin=False)
+    assert repr(a) == repr(b) == "Layer of [LinearNeuron(3), LinearNeuron(3)]"
+    assert [p.data for p in a.parameters()] == [p.data for p in b.parameters()]
+
+
+def test_neuron_computes_b_plus_weighted_sum_then_activation():
+    n = Neuron(2, rng=random.Random(0))
+    n.w[0].data, n.w[1].data, n.b.data = 0.5, -2.0, 0.25
+    x = [3.0, 1.0]
+    act = 0.25 + 0.5 * 3.0 + -2.0 * 1.0  # = -0.25
+    assert n(x).data == 0.0  # relu
+    for name, f in [
+        ("linear", lambda a: a),
+        ("tanh", math.tanh),
+        ("sigmoid", lambda a: 1 / (1 + math.exp(-a))),
+        ("relu", lambda a: max(a, 0.0)),
+    ]:
+        m = Neuron(2, activation=name, rng=random.Random(0))
+        m.w[0].data, m.w[1].data, m.b.data = 0.5, -2.0, 0.25
+        assert m(x).data == pytest.approx(f(act), abs=1e-15)
+    assert repr(Neuron(2, activation="tanh")) == "TanhNeuron(2)"
+    assert repr(Neuron(2, activation="sigmoid")) == "SigmoidNeuron(2)"
+    assert Neuron(2, nonlin=False).nonlin is False and Neuron(2).nonlin is True
+
+
+def test_defaults_draw_from_global_random_and_seed_or_rng_do_not():
+    random.seed(3)
+    expected = [random.uniform(-1, 1) for _ in range(3)]
+    random.seed(3)
+    n = Neuron(3)
+    assert [w.data for w in n.w] == expected and n.b.data == 0.0
+    random.seed(3)
+    state = random.getstate()
+    a = MLP(2, [4, 1], seed=11)
+    assert random.getstate() == state  # the global generator was not consumed
+    b = MLP(2, [4, 1], rng=random.Random(11))
+    assert a.state_dict() == b.state_dict()
+
+
+def test_xavier_and_he_inits_have_the_right_scale():
+    model = MLP(50, [40, 1], init="xavier", seed=0)
+    bound = math.sqrt(6 / (50 + 40))
+    w = [p.data for name, p in model.named_parameters() if name.startswith("layers.0") and ".w." in name]
+    assert max(abs(v) for v in w) <= bound
+    assert max(abs(v) for v in w) > 0.9 * bound
+    var = sum(v * v for v in w) / len(w)
+    assert var == pytest.approx(bound**2 / 3, rel=0.1)  # variance of U(-a, a) is a²/3
+    he = MLP(50, [40, 1], init="he", seed=0)
+    w = [p.data for name, p in he.named_parameters() if name.startswith("layers.0") and ".w." in name]
+    var = sum(v * v for v in w) / len(w)
+    assert var == pytest.approx(2 / 50, rel=0.1)  # He: Var = 2 / fan_in
+    assert all(p.data == 0.0 for name, p in he.named_parameters() if name.endswith(".b"))
+
+
+def test_activation_per_layer_and_output_activation():
+    model = MLP(2, [3, 4, 2], activation=["tanh", "sigmoid"], output_activation="relu", seed=0)
+    assert [layer.neurons[0].activation for layer in model.layers] == ["tanh", "sigmoid", "relu"]
+    assert model.architecture() == {
+        "type": "MLP",
+        "nin": 2,
+        "nouts": [3, 4, 2],
+        "activations": ["tanh", "sigmoid", "relu"],
+    }
+
+
+def test_one_neuron_hidden_layer_works_and_single_output_is_unwrapped():
+    model = MLP(2, [1, 1], seed=0)
+    assert isinstance(model([1.0, 2.0]), Value)
+    out = MLP(2, [3], seed=0)([1.0, 2.0])
+    assert isinstance(out, list) and len(out) == 3
+
+
+# ---------------------------------------------------------------- bad construction and input
+
+
+@pytest.mark.parametrize(
+    "make, message",
+    [
+        (
+            lambda: Neuron(2, activation="gelu"),
+            "unknown activation 'gelu'; valid activations are relu, tanh, sigmoid, linear",
+        ),
+        (lambda: MLP(2, [3, 1], activation="swish"), "MLP: unknown activation 'swish'"),
+        (lambda: MLP(2, [3, 1], output_activation="softmax"), "MLP: unknown activation 'softmax'"),
+        (lambda: MLP(2, [3, 1], init="zeros"), "MLP: unknown init 'zeros'; valid inits are micrograd, xavier, he"),
+        (lambda: Neuron(2, init="ones"), "Neuron: unknown init 'ones'"),
+        (lambda: MLP(0, [3]), "MLP: nin must be a positive int, got 0"),
+        (lambda: MLP(2, []), "MLP: nouts must be a non-empty list of layer sizes, got []"),
+        (lambda: MLP(2, [3, -1]), "MLP: nouts[1] must be a positive int, got -1"),
+        (lambda: MLP(2, [3, 1], activation=["tanh", "tanh"]), "activation lists 2 names but there are 1 hidden"),
+        (lambda: MLP(2, [3], seed=1, rng=random.Random()), "give seed or rng, not both"),
+        (lambda: MLP(2, [3], seed="x"), "MLP: seed must be an int, got 'x'"),
+        (lambda: Neuron(2, rng=3), "Neuron: rng must be a random.Random, got int"),
+        (lambda: Layer(2, 0), "Layer: nout must be a positive int, got 0"),
+    ],
+)
+def test_bad_construction_is_refused_with_a_message(make, message):
+    with pytest.raises(ValueError) as e:
+        make()
+    assert message in str(e.value)
+
+
+def test_wrong_input_size_names_expected_and_actual():
+    model = MLP(3, [4, 1], seed=0)
+    with pytest.raises(ValueError, match=r"ReLUNeuron\(3\): expected 3 inputs, got 2"):
+        model([1.0, 2.0])
+    with pytest.raises(ValueError, match="expected 2 inputs, got 3"):
+        Neuron(2)([1.0, 2.0, 3.0])
+
+
+# ---------------------------------------------------------------- names and state dicts
+
+
+def test_named_parameters_are_dotted_stable_and_follow_parameters_order():
+    model = MLP(2, [4, 3], seed=0)
+    named = model.named_parameters()
+    names = [n for n, _ in named]
+    assert names[:4] == [
+        "layers.0.neurons.0.w.0",
+        "layers.0.neurons.0.w.1",
+        "layers.0.neurons.0.b",
+        "layers.0.neurons.1.w.0",
+    ]
+    assert "layers.0.neurons.3.b" in names and "layers.1.neurons.2.w.3" in names
+    assert [p for _, p in named] == model.parameters()
+    assert len(set(names)) == len(names) == 2 * 4 + 4 + 4 * 3 + 3
+    assert [n for n, _ in Neuron(2).named_parameters()] == ["w.0", "w.1", "b"]
+    assert [n for n, _ in Layer(1, 2).named_parameters()] == [
+        "neurons.0.w.0",
+        "neurons.0.b",
+        "neurons.1.w.0",
+        "neurons.1.b",
+    ]
+
+
+def test_custom_module_gets_names_from_its_attributes():
+    class Affine(Module):
+        def __init__(self):
+            self.scale = Value(2.0)
+            self.shift = Value(1.0)
+            self.inner = Neuron(2, rng=random.Random(0))
+            self._private = Value(9.0)
+
+        def parameters(self):
+            return [self.scale, self.shift] + self.inner.parameters()
+
+    names = [n for n, _ in Affine().named_parameters()]
+    assert names == ["scale", "shift", "inner.w.0", "inner.w.1", "inner.b"]
+
+    class Opaque(Module):
+        def __init__(self):
+            self._p = [Value(1.0), Value(2.0)]
+
+        def parameters(self):
+            return self._p
+
+    assert Opaque().state_dict() == {"0": 1.0, "1": 2.0}
+
+
+def test_state_dict_roundtrip_and_copy_semantics():
+    a = MLP(2, [3, 1], seed=1)
+    b = MLP(2, [3, 1], seed=2)
+    sd = a.state_dict()
+    assert all(isinstance(v, float) for v in sd.values())
+    b.load_state_dict(sd)
+    assert [p.data for p in b.parameters()] == [p.data for p in a.parameters()]
+    sd["layers.0.neurons.0.b"] = 123.0  # the dict is a copy
+    assert a.layers[0].neurons[0].b.data != 123.0
+
+
+@pytest.mark.parametrize(
+    "edit, message",
+    [
+        (lambda sd: sd.pop("layers.0.neurons.1.b"), "missing 'layers.0.neurons.1.b'"),
+        (lambda sd: sd.update(extra=1.0), "unexpected 'extra'"),
+        (lambda sd: sd.update({"layers.1.neurons.0.w.2": math.nan}), "layers.1.neurons.0.w.2=nan (not finite)"),
+        (lambda sd: sd.update({"layers.1.neurons.0.b": math.inf}), "layers.1.neurons.0.b=inf (not finite)"),
+        (lambda sd: sd.update({"layers.0.neurons.0.w.0": "0.5"}), "layers.0.neurons.0.w.0='0.5' (not a number)"),
+        (lambda sd: sd.update({"layers.0.neurons.0.w.0": True}), "layers.0.neurons.0.w.0=True (not a number)"),
+        (lambda sd: sd.update({"layers.0.neurons.0.w.0": None}), "layers.0.neurons.0.w.0=None (not a number)"),
+    ],
+)
+def test_load_state_dict_checks_everything_before_changing_anything(edit, message):
+    model = MLP(2, [3, 1], seed=0)
+    before = model.state_dict()
+    sd = MLP(2, [3, 1], seed=9).state_dict()
+    edit(sd)
+    with pytest.raises(ValueError) as e:
+        model.load_state_dict(sd)
+    assert message in str(e.value)
+    assert "the model was not changed" in str(e.value)
+    assert model.state_dict() == before
+
+
+def test_load_state_dict_names_all_problems_at_once_and_rejects_non_dicts():
+    model = MLP(1, [1], seed=0)
+    with pytest.raises(ValueError) as e:
+        model.load_state_dict({"layers.0.neurons.0.w.0": "x", "bogus": 1.0})
+    text = str(e.value)
+    assert "missing 'layers.0.neurons.0.b'" in text and "unexpected 'bogus'" in text and "(not a number)" in text
+    with pytest.raises(ValueError, match="state must be a dict of name -> number, got list"):
+        model.load_state_dict([1.0, 2.0])
+
+
+# ---------------------------------------------------------------- files
+
+
+def test_save_writes_the_versioned_envelope_and_load_restores(tmp_path):
+    model = MLP(2, [3, 2], activation="tanh", seed=4)
+    path = tmp_path / "model.json"
+    model.save(path)
+    raw = json.loads(path.read_text())
+    assert raw["format"] == "stepgrad-state" and raw["version"] == 1
+    assert raw["architecture"] == {"type": "MLP", "nin": 2, "nouts": [3, 2], "activations": ["tanh", "linear"]}
+    assert raw["parameters"] == model.state_dict()
+    other = MLP(2, [3, 2], activation="tanh", seed=5)
+    other.load(str(path))
+    assert other.state_dict() == model.state_dict()
+    rebuilt = MLP.from_file(path)
+    assert rebuilt.state_dict() == model.state_dict() and repr(rebuilt) == repr(model)
+    assert [tmp for tmp in os.listdir(tmp_path) if tmp != "model.json"] == []  # no temporary file left behind
+
+
+finite = st.floats(allow_nan=False, allow_infinity=False, width=64)
+
+
+@settings(max_examples=40, deadline=None)
+@given(
+    sizes=st.lists(st.integers(1, 3), min_size=1, max_size=3),
+    nin=st.integers(1, 3),
+    data=st.data(),
+)
+def test_save_then_load_is_the_identity(tmp_path_factory, sizes, nin, data):
+    model = MLP(nin, sizes, seed=0)
+    values = data.draw(st.lists(finite, min_size=len(model.parameters()), max_size=len(model.parameters())))
+    for p, v in zip(model.parameters(), values):
+        p.data = v
+    path = tmp_path_factory.mktemp("prop") / "m.json"
+    model.save(path)
+    fresh = MLP(nin, sizes, seed=1)
+    fresh.load(path)
+    assert fresh.state_dict() == model.state_dict()  # exact: JSON floats round-trip through repr
+    assert all(math.copysign(1, a) == math.copysign(1, b) for a, b in zip(fresh.state_dict().values(), values))
+    assert MLP.from_file(path).state_dict() == model.state_dict()
+
+
+def _corruptions(text: str):
+    raw = json.loads(text)
+    name = "layers.0.neurons.1.w.0"
+
+    def with_params(update):
+        d = json.loads(text)
+        update(d["parameters"])
+        return json.dumps(d)
+
+    def renamed(p):
+        p["layers.0.neurons.1.w.9"] = p.pop(name)
+
+    yield "truncated", text[: len(text) // 2], "corrupt or truncated JSON"
+    yield "empty", "", "corrupt or truncated JSON"
+    yield "NaN literal", text.replace(repr(raw["parameters"][name]), "NaN", 1), "NaN is not allowed"
+    yield "NaN string", with_params(lambda p: p.update({name: "NaN"})), f"{name}='NaN' (not a number)"
+    yield "string value", with_params(lambda p: p.update({name: "abc"})), f"{name}='abc' (not a number)"
+    yield "renamed key", with_params(renamed), "unexpected 'layers.0.neurons.1.w.9'"
+    yield "missing key", with_params(lambda p: p.pop(name)), f"missing '{name}'"
+    yield "foreign json", json.dumps({"weights": [1, 2, 3]}), "is not a stepgrad state file"
+    yield "a list", "[1, 2, 3]", "is not a stepgrad state file"
+    yield "future version", text.replace('"version": 1', '"version": 2'), "has version 2; this stepgrad reads version 1"
+    yield "duplicate key", text.replace('{\n "format"', '{\n "format": "x",\n "format"', 1), "duplicate key 'format'"
+    yield "garbage", "\x80\x81 garbage", "corrupt or truncated JSON"
+
+
+def test_bad_files_are_refused_and_the_model_is_unchanged(tmp_path):
+    source = MLP(2, [3, 1], seed=1)
+    good = tmp_path / "good.json"
+    source.save(good)
+    text = good.read_text()
+    cases = list(_corruptions(text))
+    assert len(cases) == 12
+    for label, content, message in cases:
+        model = MLP(2, [3, 1], seed=2)
+        before = model.state_dict()
+        path = tmp_path / f"bad-{label.replace(' ', '_')}.json"
+        path.write_text(content, encoding="utf-8", errors="surrogateescape")
+        with pytest.raises(ValueError) as e:
+            model.load(path)
+        assert message in str(e.value), label
+        assert str(path) in str(e.value), label
+        assert model.state_dict() == before, label
+        with pytest.raises(ValueError):
+            MLP.from_file(path)
+
+
+def test_binary_file_is_refused(tmp_path):
+    path = tmp_path / "weights.pkl"
+    path.write_bytes(b"\x80\x04\x95 pickle bytes")
+    model = MLP(2, [1], seed=0)
+    before = model.state_dict()
+    with pytest.raises(ValueError, match="cannot read|corrupt or truncated JSON"):
+        model.load(path)
+    assert model.state_dict() == before
+
+
+def test_mismatched_architecture_is_refused_with_model_unchanged(tmp_path):
+    path = tmp_path / "m.json"
+    MLP(2, [3, 1], seed=1).save(path)
+    for other in (MLP(2, [4, 1], seed=2), MLP(2, [3, 1], activation="tanh", seed=2), MLP(3, [3, 1], seed=2)):
+        before = other.state_dict()
+        with pytest.raises(ValueError, match="holds a model of architecture .* but this model is"):
+            other.load(path)
+        assert other.state_dict() == before
+    with pytest.raises(ValueError, match="cannot read"):
+        MLP(2, [1]).load(tmp_path / "missing.json")
+
+
+def test_save_is_atomic_a_failed_save_leaves_the_old_file(tmp_path):
+    path = tmp_path / "m.json"
+    model = MLP(2, [2, 1], seed=1)
+    model.save(path)
+    before = path.read_bytes()
+    model.layers[0].neurons[0].w[0].data = math.nan
+    with pytest.raises(
+        ValueError, match=r"save: parameters 'layers.0.neurons.0.w.0' are not finite; nothing was written"
+    ):
+        model.save(path)
+    assert path.read_bytes() == before
+    assert os.listdir(tmp_path) == ["m.json"]
+
+
+def test_from_file_refuses_a_non_mlp_architecture(tmp_path):
+    path = tmp_path / "n.json"
+    Neuron(2, rng=random.Random(0)).save(path)
+    assert read_state_file(path)["architecture"] == {"type": "Neuron", "nin": 2, "activation": "relu"}
+    with pytest.raises(ValueError, match="its architecture is not an MLP description"):
+        MLP.from_file(path)
+    n = Neuron(2, rng=random.Random(1))
+    n.load(path)
+    assert n.state_dict() == Neuron(2, rng=random.Random(0)).state_dict()
+
+
+def test_an_interrupted_save_leaves_the_old_file_and_no_temporary(tmp_path, monkeypatch):
+    path = tmp_path / "m.json"
+    model = MLP(2, [2, 1], seed=1)
+    model.save(path)
+    before = path.read_bytes()
+
+    def crash(src, dst):
+        raise OSError("disk full (simulated at the rename)")
+
+    monkeypatch.setattr(os, "replace", crash)
+    MLP(2, [2, 1], seed=3)  # a different model
+    with pytest.raises(OSError, match="disk full"):
+        MLP(2, [2, 1], seed=3).save(path)
+    assert path.read_bytes() == before
+    assert os.listdir(tmp_path) == ["m.json"]
