@@ -24,7 +24,7 @@ import argparse
 import os
 import sys
 from collections.abc import Callable, Sequence
-from typing import Any, NoReturn
+from typing import NoReturn
 
 from .engine import Value
 from .expr import FUNCTIONS, ExprError, evaluate, parse_bindings
@@ -63,7 +63,7 @@ _EXPR_HELP = (
 _AT_HELP = "the point to evaluate at, e.g. --at x=1,w=-3 (may be repeated)"
 
 
-def build_parser() -> tuple[argparse.ArgumentParser, Any]:
+def build_parser() -> tuple[argparse.ArgumentParser, argparse._SubParsersAction]:
     """The ``stepgrad`` parser with its ``graph`` and ``steps`` subcommands, and the subparsers action.
 
     Each subcommand sets ``handler`` (``handler(args) -> int``); ``run(args)`` calls it.
@@ -247,5 +247,5 @@ def _silence_stdout() -> None:
     try:
         devnull = os.open(os.devnull, os.O_WRONLY)
         os.dup2(devnull, sys.stdout.fileno())
-    except (OSError, ValueError):
+    except (OSError, ValueError, AttributeError):  # no real file descriptor behind stdout
         pass

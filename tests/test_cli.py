@@ -369,8 +369,28 @@ def test_main_returns_exit_statuses(capsys):
     assert cli.main(["graph"]) == 2
 
 
-def test_run_without_a_handler():
+def test_run_without_a_handler(capsys):
     assert cli.run(argparse.Namespace()) == 2
+    assert capsys.readouterr().err == "stepgrad: error: no command given: use graph or steps (see 'stepgrad --help')\n"
+
+
+def test_a_closed_output_pipe_ends_quietly():
+    # what `stepgrad steps ... | head -1` raises once head has gone: exit 1, no traceback
+    code = (
+        "import argparse, sys\nfrom autograd import cli\n"
+        "def closed(args): raise BrokenPipeError(32, 'Broken pipe')\n"
+        "sys.exit(cli.run(argparse.Namespace(handler=closed)))"
+    )
+    result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=30)
+    assert result.returncode == 1 and result.stderr == ""
+
+
+def test_interrupt_is_one_line(capsys):
+    def interrupted(args: argparse.Namespace) -> int:
+        raise KeyboardInterrupt
+
+    assert cli.run(argparse.Namespace(handler=interrupted)) == 130
+    assert capsys.readouterr().err == "stepgrad: error: interrupted\n"
 
 
 def test_cli_module_imports_only_the_standard_library_and_autograd():
