@@ -398,5 +398,6 @@ _SCRIPT = """(function () {
     if (e.key === "ArrowRight") { show(current() + 1); e.preventDefault(); }
     if (e.key === "ArrowLeft") { show(current() - 1); e.preventDefault(); }
   });
-  show(1);
+  var wanted = /^#step-(\\d+)$/.exec(window.location.hash);  // open at a step: page.html#step-3
+  show(wanted ? parseInt(wanted[1], 10) : 1);
 })();"""
