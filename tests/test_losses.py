@@ -1,0 +1,271 @@
+"""nn.losses against hand-derived gradients, sympy, finite differences and torch's losses (float64)."""
+
+import math
+import random
+
+import pytest
+
+from autograd import Value, gradcheck
+from nn import (
+    bce_with_logits,
+    cross_entropy,
+    get_loss,
+    half_squared_error,
+    hinge,
+    l2_penalty,
+    log_softmax,
+    mse,
+    softmax,
+)
+
+
+def _leaves(xs):
+    return [Value(float(x)) for x in xs]
+
+
+def _grads(loss, leaves):
+    loss.backward()
+    return [v.grad for v in leaves]
+
+
+# ---------------------------------------------------------------- squared error
+
+
+def test_mse_reductions_and_hand_derived_gradients():
+    p, t = [1.0, -2.0, 0.5], [0.0, 1.0, 2.0]
+    n = len(p)
+    expected_sum = sum((a - b) ** 2 for a, b in zip(p, t))
+    for reduction, value, dgrad in [
+        ("mean", expected_sum / n, lambda a, b: 2 * (a - b) / n),  # ∂/∂pᵢ (1/n)Σ(p−t)² = 2(pᵢ−tᵢ)/n
+        ("sum", expected_sum, lambda a, b: 2 * (a - b)),
+        ("half_sum", expected_sum / 2, lambda a, b: a - b),  # ½Σ(p−t)²: the gradient is just p − t
+    ]:
+        leaves = _leaves(p)
+        loss = mse(leaves, t, reduction=reduction)
+        assert loss.data == pytest.approx(value, rel=1e-15)
+        assert _grads(loss, leaves) == pytest.approx([dgrad(a, b) for a, b in zip(p, t)], rel=1e-15)
+    leaves = _leaves(p)
+    assert half_squared_error(leaves, t).data == pytest.approx(expected_sum / 2)
+
+
+def test_mse_accepts_vectors_and_single_values():
+    a, b = Value(1.0), Value(3.0)
+    assert mse([[a, b]], [[0.0, 0.0]]).data == pytest.approx(5.0)
+    assert mse(a, 4.0).data == pytest.approx(9.0)
+
+
+def test_losses_pass_finite_difference_checks():
+    t = [0.3, -1.0, 2.0]
+    assert gradcheck(lambda a, b, c: mse([a, b, c], t), [0.1, 0.7, -0.4])
+    assert gradcheck(lambda a, b, c: half_squared_error([a, b, c], t), [0.1, 0.7, -0.4])
+    assert gradcheck(lambda a, b, c: hinge([a, b, c], [1, -1, 1]), [0.2, 0.4, 1.7])
+    assert gradcheck(lambda a, b, c: bce_with_logits([a, b, c], [1, 0, 0.3]), [2.0, -0.5, 0.1])
+    assert gradcheck(lambda a, b, c: cross_entropy([[a, b, c]], [2]), [1.0, -2.0, 0.5])
+    assert gradcheck(lambda a, b, c: l2_penalty([a, b, c], 0.1), [1.0, -2.0, 0.5])
+    assert gradcheck(lambda a, b, c: softmax([a, b, c])[1], [1.0, -2.0, 0.5])
+
+
+# ---------------------------------------------------------------- hinge
+
+
+def test_hinge_is_micrograds_max_margin_loss_with_hand_derived_gradient():
+    s, y = [2.0, 0.5, -0.3, -3.0], [1, 1, 1, -1]
+    leaves = _leaves(s)
+    loss = hinge(leaves, y)
+    margins = [max(0.0, 1 - yi * si) for si, yi in zip(s, y)]
+    assert loss.data == pytest.approx(sum(margins) / 4)
+    # ∂/∂sᵢ = −yᵢ/n where the margin is violated (1 − yᵢsᵢ > 0), else 0
+    assert _grads(loss, leaves) == pytest.approx([0.0, -0.25, -0.25, 0.0])
+
+
+def test_hinge_matches_micrograds_demo_expression():
+    micrograd_engine = pytest.importorskip("micrograd.engine")
+    s, y = [0.7, -0.2, 1.4], [1, -1, -1]
+    theirs = [micrograd_engine.Value(v) for v in s]
+    losses = [(1 + -yi * si).relu() for yi, si in zip(y, theirs)]
+    reference = sum(losses) * (1.0 / len(losses))
+    reference.backward()
+    ours = _leaves(s)
+    loss = hinge(ours, y)
+    loss.backward()
+    assert loss.data == reference.data
+    assert [v.grad for v in ours] == [v.grad for v in theirs]
+
+
+# ---------------------------------------------------------------- binary cross-entropy
+
+
+def _sigmoid(z):
+    return 1 / (1 + math.exp(-z)) if z >= 0 else math.exp(z) / (1 + math.exp(z))
+
+
+def test_bce_with_logits_value_and_gradient_by_hand():
+    z, y = [2.0, -1.0, 0.0], [1, 0, 0.25]
+    leaves = _leaves(z)
+    loss = bce_with_logits(leaves, y)
+    expected = -sum(yi * math.log(_sigmoid(zi)) + (1 - yi) * math.log(1 - _sigmoid(zi)) for zi, yi in zip(z, y)) / 3
+    assert loss.data == pytest.approx(expected, rel=1e-14)
+    # ∂/∂zᵢ = (σ(zᵢ) − yᵢ)/n
+    assert _grads(loss, leaves) == pytest.approx([(_sigmoid(zi) - yi) / 3 for zi, yi in zip(z, y)], rel=1e-14)
+
+
+def test_bce_with_logits_is_stable_at_plus_minus_1000():
+    z, y = [1000.0, -1000.0, 1000.0, -1000.0], [1, 0, 0, 1]
+    leaves = _leaves(z)
+    loss = bce_with_logits(leaves, y)
+    # correct predictions cost 0, confident wrong ones cost |z| = 1000 each
+    assert loss.data == pytest.approx((0 + 0 + 1000 + 1000) / 4)
+    assert _grads(loss, leaves) == pytest.approx([0.0, 0.0, 0.25, -0.25])
+
+
+# ---------------------------------------------------------------- softmax and cross-entropy
+
+
+def test_cross_entropy_matches_sympy():
+    sympy = pytest.importorskip("sympy")
+    a, b, c = sympy.symbols("a b c")
+    logits = [a, b, c]
+    expr = -sympy.log(sympy.exp(b) / sum(sympy.exp(v) for v in logits))  # −log softmax(z)[1]
+    point = {a: 0.3, b: -1.2, c: 2.5}
+    leaves = _leaves(point.values())
+    loss = cross_entropy([leaves], [1])
+    assert loss.data == pytest.approx(float(expr.subs(point)), rel=1e-14)
+    grads = _grads(loss, leaves)
+    for leaf_grad, symbol in zip(grads, logits):
+        assert leaf_grad == pytest.approx(float(sympy.diff(expr, symbol).subs(point)), rel=1e-13)
+
+
+def test_cross_entropy_gradient_is_softmax_minus_one_hot_over_n():
+    logits = [[1.0, 2.0, 0.5], [-1.0, 0.0, 3.0]]
+    labels = [0, 2]
+    leaves = [_leaves(row) for row in logits]
+    loss = cross_entropy(leaves, labels)
+    loss.backward()
+    for row, label, values in zip(leaves, labels, logits):
+        total = sum(math.exp(v) for v in values)
+        for j, leaf in enumerate(row):
+            assert leaf.grad == pytest.approx((math.exp(values[j]) / total - (j == label)) / 2, rel=1e-13)
+
+
+def test_softmax_and_cross_entropy_are_stable_for_huge_logits():
+    probs = softmax([Value(1000.0), Value(0.0), Value(-1000.0)])
+    assert [p.data for p in probs] == pytest.approx([1.0, 0.0, 0.0])
+    leaves = _leaves([1000.0, 999.0, -1000.0])
+    loss = cross_entropy([leaves], [1])
+    assert loss.data == pytest.approx(1 + math.log1p(math.exp(-1)), rel=1e-14)  # −log(e⁻¹/(1 + e⁻¹))
+    assert math.isfinite(sum(_grads(loss, leaves)))
+    assert sum(p.data for p in log_softmax(leaves)) < 0
+    assert cross_entropy(leaves, 1).data == pytest.approx(loss.data)  # one sample, one label
+
+
+def test_l2_penalty_value_and_gradient():
+    leaves = _leaves([1.0, -2.0, 0.5])
+    loss = l2_penalty(leaves, alpha=1e-4)
+    assert loss.data == pytest.approx(1e-4 * 5.25)
+    assert _grads(loss, leaves) == pytest.approx([2e-4 * 1.0, 2e-4 * -2.0, 2e-4 * 0.5])  # ∂(αΣp²)/∂p = 2αp
+
+
+# ---------------------------------------------------------------- against torch in float64
+
+
+def test_losses_match_torch_in_float64():
+    torch = pytest.importorskip("torch")
+    F = torch.nn.functional
+    rng = random.Random(0)
+    n, k = 6, 4
+    scores = [rng.uniform(-3, 3) for _ in range(n)]
+    targets = [rng.uniform(-1, 1) for _ in range(n)]
+    bits = [rng.randint(0, 1) for _ in range(n)]
+    classes = [rng.randrange(k) for _ in range(n)]
+    matrix = [[rng.uniform(-4, 4) for _ in range(k)] for _ in range(n)]
+
+    def check(ours_fn, torch_fn, xs):
+        leaves = _leaves(xs)
+        ours = ours_fn(leaves)
+        ours.backward()
+        tx = torch.tensor(xs, dtype=torch.float64, requires_grad=True)
+        theirs = torch_fn(tx)
+        theirs.backward()
+        assert ours.data == pytest.approx(theirs.item(), rel=1e-12, abs=1e-15)
+        assert [v.grad for v in leaves] == pytest.approx(tx.grad.tolist(), rel=1e-12, abs=1e-15)
+
+    t = torch.tensor(targets, dtype=torch.float64)
+    check(lambda v: mse(v, targets), lambda x: F.mse_loss(x, t), scores)
+    check(lambda v: mse(v, targets, reduction="sum"), lambda x: F.mse_loss(x, t, reduction="sum"), scores)
+    check(lambda v: half_squared_error(v, targets), lambda x: 0.5 * F.mse_loss(x, t, reduction="sum"), scores)
+    b = torch.tensor(bits, dtype=torch.float64)
+    check(lambda v: bce_with_logits(v, bits), lambda x: F.binary_cross_entropy_with_logits(x, b), scores)
+    check(
+        lambda v: bce_with_logits(v, bits),
+        lambda x: F.binary_cross_entropy_with_logits(x, b),
+        [1000.0, -1000.0, 500.0, -700.0, 0.0, 30.0],
+    )
+    signs = [2 * bit - 1 for bit in bits]
+    s = torch.tensor(signs, dtype=torch.float64)
+    check(lambda v: hinge(v, signs), lambda x: F.relu(1 - s * x).mean(), scores)
+    # cross-entropy over an n×k matrix of logits
+    leaves = [_leaves(row) for row in matrix]
+    ours = cross_entropy(leaves, classes)
+    ours.backward()
+    tx = torch.tensor(matrix, dtype=torch.float64, requires_grad=True)
+    theirs = F.cross_entropy(tx, torch.tensor(classes))
+    theirs.backward()
+    assert ours.data == pytest.approx(theirs.item(), rel=1e-12)
+    assert [[v.grad for v in row] for row in leaves] == [
+        pytest.approx(r, rel=1e-12, abs=1e-15) for r in tx.grad.tolist()
+    ]
+    sm = softmax(_leaves(matrix[0]))
+    assert [p.data for p in sm] == pytest.approx(F.softmax(torch.tensor(matrix[0], dtype=torch.float64), 0).tolist())
+
+
+# ---------------------------------------------------------------- bad input
+
+
+@pytest.mark.parametrize(
+    "call, error, message",
+    [
+        (
+            lambda: mse([Value(1.0)], [1.0], reduction="avg"),
+            ValueError,
+            "mse: unknown reduction 'avg'; valid reductions",
+        ),
+        (lambda: mse([Value(1.0)], [1.0, 2.0]), ValueError, "mse: pred has 1 values but target has 2"),
+        (lambda: mse([], []), ValueError, "mse: pred and target are empty"),
+        (lambda: mse(["a"], [1.0]), TypeError, "mse: pred holds a str ('a')"),
+        (lambda: hinge([Value(1.0)], [0]), ValueError, "hinge: labels must be -1 or +1, got labels[0] = 0"),
+        (lambda: hinge([Value(1.0)], [1, 1]), ValueError, "hinge: got 1 predictions but 2 labels"),
+        (lambda: hinge([], []), ValueError, "hinge: no predictions (empty list)"),
+        (lambda: hinge([[Value(1.0)]], [1]), TypeError, "needs cross_entropy"),
+        (lambda: hinge([Value(1.0)], ["1"]), TypeError, "hinge: labels[0] must be a number, got str"),
+        (lambda: bce_with_logits([Value(1.0)], [2]), ValueError, "labels must be in [0, 1], got labels[0] = 2"),
+        (
+            lambda: cross_entropy([[Value(1.0), Value(2.0)]], [2]),
+            ValueError,
+            "labels[0] must be an int class index in [0, 2), got 2",
+        ),
+        (lambda: cross_entropy([[Value(1.0), Value(2.0)]], [0, 1]), ValueError, "got 1 samples of logits but 2 labels"),
+        (lambda: cross_entropy([], []), ValueError, "logits must be a non-empty list of k-vectors"),
+        (lambda: softmax([]), ValueError, "softmax: logits must be a non-empty list"),
+        (
+            lambda: l2_penalty([Value(1.0)], alpha=-1),
+            ValueError,
+            "l2_penalty: alpha must be a finite number >= 0, got -1",
+        ),
+        (lambda: l2_penalty([]), ValueError, "l2_penalty: params is empty"),
+        (
+            lambda: get_loss("huber"),
+            ValueError,
+            "unknown loss 'huber'; valid losses are mse, hinge, bce, cross_entropy",
+        ),
+    ],
+)
+def test_bad_input_messages(call, error, message):
+    with pytest.raises(error) as e:
+        call()
+    assert message in str(e.value)
+
+
+def test_get_loss_by_name_and_callable():
+    assert get_loss("bce") is bce_with_logits and get_loss("cross_entropy") is cross_entropy
+    custom = lambda outputs, labels: outputs[0]  # noqa: E731
+    assert get_loss(custom) is custom
