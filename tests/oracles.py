@@ -305,3 +305,38 @@ class TorchFunctions:
         self.softplus = torch.nn.functional.softplus
         self.relu = torch.relu
         self.leaky_relu = lambda x: torch.nn.functional.leaky_relu(x, 0.01)
+
+
+def engine_functions() -> Any:
+    """The engine's own functions under the names ``PROGRAM_OPS`` uses (the system under test, not an oracle)."""
+    import autograd
+
+    class EngineFunctions:
+        exp = staticmethod(autograd.exp)
+        log = staticmethod(autograd.log)
+        sqrt = staticmethod(autograd.sqrt)
+        tanh = staticmethod(autograd.tanh)
+        sin = staticmethod(autograd.sin)
+        cos = staticmethod(autograd.cos)
+        sigmoid = staticmethod(autograd.sigmoid)
+        softplus = staticmethod(autograd.softplus)
+        relu = staticmethod(autograd.relu)
+        abs = staticmethod(abs)
+
+        @staticmethod
+        def leaky_relu(x: Any) -> Any:
+            return x.leaky_relu()
+
+    return EngineFunctions()
+
+
+def program_strategy(max_leaves: int = 3, max_ops: int = 7) -> Any:
+    """A hypothesis strategy for (leaf values, program): random DAGs whose ops read any earlier node."""
+    from hypothesis import strategies as st
+
+    instruction = st.tuples(st.sampled_from(sorted(PROGRAM_OPS)), st.integers(0, 50), st.integers(0, 50))
+    leaf_value = st.floats(-2.0, 2.0, allow_nan=False).map(lambda v: round(v, 3))
+    return st.tuples(
+        st.lists(leaf_value, min_size=1, max_size=max_leaves),
+        st.lists(instruction, min_size=1, max_size=max_ops),
+    )

@@ -15,14 +15,14 @@ import textwrap
 
 import pytest
 from hypothesis import HealthCheck, assume, given, settings
-from hypothesis import strategies as st
 from oracles import (
-    PROGRAM_OPS,
     TorchFunctions,
     central_difference,
+    engine_functions,
     float_program,
     partial_difference,
     program_is_tame,
+    program_strategy,
     run_program,
     simple_central_difference,
     sympy_derivative,
@@ -474,11 +474,11 @@ def test_composite_expressions_match_pytorch():
         lambda F, a, b, c: -(a - b) * (a + b) ** 2 / (c * c + 2) + (1 - a) * (b - 2),
     ]
     points = [[0.3, -1.2, 0.8], [-0.7, 0.45, -1.9], [1.6, 0.1, 2.2]]
-    engine_functions = ValueFunctions()
+    functions = engine_functions()
     for formula in formulas:
         for point in points:
             leaves = [Value(x) for x in point]
-            out = formula(engine_functions, *leaves)
+            out = formula(functions, *leaves)
             out.backward()
             value, grads = torch_value_and_grad(lambda *ts, formula=formula: formula(TorchFunctions(), *ts), point)
             assert out.data == pytest.approx(value, rel=1e-13, abs=1e-15)
@@ -645,41 +645,13 @@ def test_power_overflow_names_the_power():
 # --------------------------------------------------------------------------- property: random expression DAGs
 
 
-class ValueFunctions:
-    """The engine's functions, named as oracles.PROGRAM_OPS expects."""
-
-    exp = staticmethod(autograd.exp)
-    log = staticmethod(autograd.log)
-    sqrt = staticmethod(autograd.sqrt)
-    tanh = staticmethod(autograd.tanh)
-    sin = staticmethod(autograd.sin)
-    cos = staticmethod(autograd.cos)
-    sigmoid = staticmethod(autograd.sigmoid)
-    softplus = staticmethod(autograd.softplus)
-    relu = staticmethod(autograd.relu)
-    abs = staticmethod(abs)
-
-    @staticmethod
-    def leaky_relu(x):
-        return x.leaky_relu()
-
-
-def programs(max_leaves: int = 3, max_ops: int = 7):
-    """Random expression DAGs: leaves, then ops reading any earlier node (so nodes are reused)."""
-    instruction = st.tuples(st.sampled_from(sorted(PROGRAM_OPS)), st.integers(0, 50), st.integers(0, 50))
-    return st.tuples(
-        st.lists(st.floats(-2.0, 2.0, allow_nan=False).map(lambda v: round(v, 3)), min_size=1, max_size=max_leaves),
-        st.lists(instruction, min_size=1, max_size=max_ops),
-    )
-
-
 @settings(max_examples=150, deadline=None, derandomize=True, suppress_health_check=[HealthCheck.filter_too_much])
-@given(programs())
+@given(program_strategy())
 def test_random_dag_gradients_match_finite_differences_and_sympy(case):
     point, program = case
     assume(program_is_tame(program, point))
     leaves = [Value(x) for x in point]
-    out = run_program(program, leaves, ValueFunctions())
+    out = run_program(program, leaves, engine_functions())
     assert out.data == pytest.approx(float_program(program)(*point), rel=1e-12, abs=1e-12)
     out.backward()
     engine_grads = [leaf.grad for leaf in leaves]
@@ -696,13 +668,13 @@ def test_random_dag_gradients_match_finite_differences_and_sympy(case):
 
 
 @settings(max_examples=60, deadline=None, derandomize=True, suppress_health_check=[HealthCheck.filter_too_much])
-@given(programs(max_leaves=3, max_ops=6))
+@given(program_strategy(max_leaves=3, max_ops=6))
 def test_random_dag_gradients_match_pytorch(case):
     pytest.importorskip("torch")
     point, program = case
     assume(program_is_tame(program, point))
     leaves = [Value(x) for x in point]
-    out = run_program(program, leaves, ValueFunctions())
+    out = run_program(program, leaves, engine_functions())
     out.backward()
     torch_module()
     value, grads = torch_value_and_grad(lambda *ts: run_program(program, ts, TorchFunctions()), point)

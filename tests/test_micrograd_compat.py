@@ -1,0 +1,384 @@
+"""micrograd compatibility: micrograd's own tests, its README example, its nn API and its demo's training run.
+
+micrograd 0.1.0 from PyPI is an external oracle here: where it is installed, the same code
+runs on micrograd and on this engine side by side. micrograd's published README numbers
+(g = 24.7041, ∂g/∂a = 138.8338, ∂g/∂b = 645.5773) are checked as printed there.
+"""
+
+from __future__ import annotations
+
+import gc
+import inspect
+import math
+import random
+import re
+
+import pytest
+
+from autograd.engine import Value
+
+# --------------------------------------------------------------------------- micrograd's public tests (test_engine.py)
+
+
+def test_sanity_check():
+    torch = pytest.importorskip("torch")
+
+    x = Value(-4.0)
+    z = 2 * x + 2 + x
+    q = z.relu() + z * x
+    h = (z * z).relu()
+    y = h + q + q * x
+    y.backward()
+    x_engine, y_engine = x, y
+
+    x = torch.tensor([-4.0], dtype=torch.float64, requires_grad=True)
+    z = 2 * x + 2 + x
+    q = z.relu() + z * x
+    h = (z * z).relu()
+    y = h + q + q * x
+    y.backward()
+    x_torch, y_torch = x, y
+
+    assert y_engine.data == y_torch.data.item()  # forward
+    assert x_engine.grad == x_torch.grad.item()  # backward
+
+
+def test_more_ops():
+    torch = pytest.importorskip("torch")
+
+    a = Value(-4.0)
+    b = Value(2.0)
+    c = a + b
+    d = a * b + b**3
+    c += c + 1
+    c += 1 + c + (-a)
+    d += d * 2 + (b + a).relu()
+    d += 3 * d + (b - a).relu()
+    e = c - d
+    f = e**2
+    g = f / 2.0
+    g += 10.0 / f
+    g.backward()
+    a_engine, b_engine, g_engine = a, b, g
+
+    a = torch.tensor([-4.0], dtype=torch.float64, requires_grad=True)
+    b = torch.tensor([2.0], dtype=torch.float64, requires_grad=True)
+    c = a + b
+    d = a * b + b**3
+    c = c + c + 1
+    c = c + 1 + c + (-a)
+    d = d + d * 2 + (b + a).relu()
+    d = d + 3 * d + (b - a).relu()
+    e = c - d
+    f = e**2
+    g = f / 2.0
+    g = g + 10.0 / f
+    g.backward()
+    a_torch, b_torch, g_torch = a, b, g
+
+    tol = 1e-6
+    assert abs(g_engine.data - g_torch.data.item()) < tol
+    assert abs(a_engine.grad - a_torch.grad.item()) < tol
+    assert abs(b_engine.grad - b_torch.grad.item()) < tol
+    # tighter than micrograd asks: float64 against float64
+    assert g_engine.data == pytest.approx(g_torch.item(), rel=1e-14)
+    assert a_engine.grad == pytest.approx(a_torch.grad.item(), rel=1e-13)
+    assert b_engine.grad == pytest.approx(b_torch.grad.item(), rel=1e-13)
+
+
+def test_unary_functions_against_torch_as_in_later_micrograd():
+    torch = pytest.importorskip("torch")
+    for value_fn, tensor_fn in ((Value.tanh, torch.Tensor.tanh), (Value.exp, torch.Tensor.exp)):
+        for x in (-1.0, 0.123, 2.0):
+            xv = Value(x)
+            yv = value_fn(xv)
+            yv.backward()
+            xt = torch.tensor([x], dtype=torch.float64, requires_grad=True)
+            yt = tensor_fn(xt)
+            yt.backward()
+            assert abs(yv.data - yt.data.item()) < 1e-12
+            assert abs(xv.grad - xt.grad.item()) < 1e-12
+
+
+# --------------------------------------------------------------------------- micrograd's README example
+
+
+def readme_example(value_class):
+    a = value_class(-4.0)
+    b = value_class(2.0)
+    c = a + b
+    d = a * b + b**3
+    c += c + 1
+    c += 1 + c + (-a)
+    d += d * 2 + (b + a).relu()
+    d += 3 * d + (b - a).relu()
+    e = c - d
+    f = e**2
+    g = f / 2.0
+    g += 10.0 / f
+    g.backward()
+    return a, b, g
+
+
+def test_readme_example_prints_micrographs_published_numbers():
+    a, b, g = readme_example(Value)
+    assert f"{g.data:.4f}" == "24.7041"  # the outcome of the forward pass
+    assert f"{a.grad:.4f}" == "138.8338"  # dg/da
+    assert f"{b.grad:.4f}" == "645.5773"  # dg/db
+
+
+def test_readme_example_side_by_side_with_micrograd():
+    micrograd_engine = pytest.importorskip("micrograd.engine")
+    a, b, g = readme_example(Value)
+    ma, mb, mg = readme_example(micrograd_engine.Value)
+    assert g.data == mg.data
+    assert a.grad == pytest.approx(ma.grad, rel=1e-15)
+    assert b.grad == pytest.approx(mb.grad, rel=1e-15)
+
+
+# --------------------------------------------------------------------------- node internals and repr
+
+
+def test_prev_and_op_are_available():
+    a, b = Value(2.0), Value(3.0)
+    c = a * b
+    assert c._prev == {a, b}
+    assert isinstance(c._prev, set)
+    assert c._op == "*"
+    s = a + a
+    assert s._prev == {a}
+    assert (a**2)._op == "**2"
+    assert a.relu()._op == "ReLU"
+    assert a._prev == set() and a._op == ""
+
+
+def test_repr_format():
+    v = Value(-4.0)
+    assert repr(v) == "Value(data=-4.0, grad=0.0)"
+    y = v * v
+    y.backward()
+    assert repr(v) == "Value(data=-4.0, grad=-8.0)"
+    assert re.fullmatch(r"Value\(data=16\.0, grad=1\.0\)", repr(y))
+
+
+def test_repr_matches_micrograd_for_float_nodes():
+    micrograd_engine = pytest.importorskip("micrograd.engine")
+    ours = Value(-4.0) * 2.5 + 1.0
+    theirs = micrograd_engine.Value(-4.0) * 2.5 + 1.0
+    ours.backward()
+    theirs.backward()
+    # micrograd seeds the root with the int 1; compare the data part and the grad as numbers
+    assert repr(ours).startswith(f"Value(data={theirs.data}, grad=")
+    assert float(re.search(r"grad=([-0-9.e]+)", repr(ours)).group(1)) == theirs.grad
+
+
+def test_repeated_backward_differs_from_micrograd_as_documented():
+    micrograd_engine = pytest.importorskip("micrograd.engine")
+    a = Value(3.0)
+    y = a * a * a
+    y.backward()
+    y.backward()
+    m = micrograd_engine.Value(3.0)
+    my = m * m * m
+    my.backward()
+    my.backward()
+    assert a.grad == 54.0  # 2 × 3a², leaves accumulate
+    assert m.grad == 72.0  # micrograd also piles onto the stale intermediate gradient
+
+
+def test_micrograd_style_extension_with_a_backward_closure():
+    """The micrograd way of adding an op: build the node with Value(data, children, op), set out._backward."""
+
+    def cube(self):
+        out = Value(self.data**3, (self,), "cube")
+
+        def _backward():
+            self.grad += 3 * self.data**2 * out.grad  # d x³ = 3x²
+
+        out._backward = _backward
+        return out
+
+    x = Value(1.5)
+    y = cube(x) * 2.0
+    y.backward()
+    assert y.data == 2 * 1.5**3
+    assert x.grad == 2 * 3 * 1.5**2
+
+
+def test_numpy_scalars_as_operands_as_in_micrographs_demo():
+    np = pytest.importorskip("numpy")
+    score = Value(0.75)
+    loss = (1 + -np.int64(1) * score).relu()  # the demo's labels are numpy ints
+    assert isinstance(loss, Value)
+    loss.backward()
+    assert loss.data == 0.25
+    assert score.grad == -1.0
+    x = Value(2.0)
+    y = np.float64(1.5) * x + x * np.float64(0.5)
+    assert isinstance(y, Value) and y.data == 4.0
+
+
+# --------------------------------------------------------------------------- nn: signatures, reprs, parameters, seeding
+
+
+def test_nn_signatures_match_micrograd():
+    """micrograd's parameters come first, unchanged (name, kind, default); anything added is keyword-only
+    with a default, so every call written for micrograd means the same here."""
+    micrograd_nn = pytest.importorskip("micrograd.nn")
+    import nn
+
+    for name in ("Module", "Neuron", "Layer", "MLP"):
+        ours = getattr(nn, name)
+        theirs = getattr(micrograd_nn, name)
+        for method in ("__init__", "__call__", "parameters", "zero_grad"):
+            if not hasattr(theirs, method):
+                continue
+            our_params = list(inspect.signature(getattr(ours, method)).parameters.values())
+            their_params = list(inspect.signature(getattr(theirs, method)).parameters.values())
+            shared = [(p.name, p.kind, p.default) for p in our_params[: len(their_params)]]
+            assert shared == [(p.name, p.kind, p.default) for p in their_params], (name, method)
+            for extra in our_params[len(their_params) :]:
+                assert extra.kind is inspect.Parameter.KEYWORD_ONLY, (name, method, extra)
+                assert extra.default is not inspect.Parameter.empty, (name, method, extra)
+
+
+def test_nn_reprs_and_parameter_counts_match_micrograd():
+    micrograd_nn = pytest.importorskip("micrograd.nn")
+    import nn
+
+    for build in (
+        lambda m: m.Neuron(3),
+        lambda m: m.Neuron(3, nonlin=False),
+        lambda m: m.Layer(3, 2),
+        lambda m: m.Layer(4, 1, nonlin=False),
+        lambda m: m.MLP(2, [16, 16, 1]),
+        lambda m: m.MLP(3, [4, 4, 1]),
+    ):
+        ours, theirs = build(nn), build(micrograd_nn)
+        assert repr(ours) == repr(theirs)
+        assert len(ours.parameters()) == len(theirs.parameters())
+    assert len(nn.MLP(2, [16, 16, 1]).parameters()) == 2 * 16 + 16 + 16 * 16 + 16 + 16 + 1  # 337
+
+
+def test_seed_1337_gives_micrographs_weights_exactly():
+    micrograd_nn = pytest.importorskip("micrograd.nn")
+    import nn
+
+    state = random.getstate()
+    try:
+        random.seed(1337)
+        theirs = [p.data for p in micrograd_nn.MLP(2, [16, 16, 1]).parameters()]
+        random.seed(1337)
+        ours = [p.data for p in nn.MLP(2, [16, 16, 1]).parameters()]
+    finally:
+        random.setstate(state)
+    assert ours == theirs
+    assert len(set(ours)) > 300  # real random weights, not a constant
+
+
+def test_layer_with_one_output_comes_back_unwrapped():
+    import nn
+
+    single = nn.Layer(2, 1)([1.0, -2.0])
+    assert isinstance(single, Value)
+    several = nn.Layer(2, 3)([1.0, -2.0])
+    assert isinstance(several, list) and len(several) == 3
+    assert isinstance(nn.MLP(2, [3, 1])([0.5, 0.5]), Value)
+
+
+def test_zero_grad_resets_every_parameter():
+    import nn
+
+    model = nn.MLP(2, [4, 1])
+    out = model([Value(0.3), Value(-0.8)])
+    (out * out).backward()
+    assert any(p.grad != 0 for p in model.parameters())
+    model.zero_grad()
+    assert all(p.grad == 0 for p in model.parameters())
+
+
+def test_neuron_computes_relu_of_the_affine_map():
+    import nn
+
+    neuron = nn.Neuron(2)
+    neuron.w[0].data, neuron.w[1].data, neuron.b.data = 0.5, -1.0, 0.25
+    assert neuron([2.0, 0.5]).data == 0.75  # relu(0.5·2 − 1·0.5 + 0.25)
+    assert neuron([-2.0, 0.5]).data == 0.0
+    linear = nn.Neuron(2, nonlin=False)
+    linear.w[0].data, linear.w[1].data = 1.0, 1.0
+    assert linear([-2.0, 0.5]).data == -1.5
+
+
+# --------------------------------------------------------------------------- the demo's training trajectory
+
+
+def two_moons(n: int = 100, noise: float = 0.1, seed: int = 0) -> tuple[list[list[float]], list[int]]:
+    """Two interleaving half circles (as scikit-learn's make_moons), labels ±1, from a seeded generator."""
+    rng = random.Random(seed)
+    n_outer = n // 2
+    n_inner = n - n_outer
+    X, y = [], []
+    for i in range(n_outer):
+        t = math.pi * i / (n_outer - 1)
+        X.append([math.cos(t) + rng.gauss(0, noise), math.sin(t) + rng.gauss(0, noise)])
+        y.append(-1)
+    for i in range(n_inner):
+        t = math.pi * i / (n_inner - 1)
+        X.append([1 - math.cos(t) + rng.gauss(0, noise), 1 - math.sin(t) - 0.5 + rng.gauss(0, noise)])
+        y.append(1)
+    return X, y
+
+
+def demo_training(value_class, mlp_class, X, y, steps):
+    """micrograd's demo loop: SVM max-margin loss + 1e-4·Σp², zero_grad, backward, SGD with linear decay."""
+    random.seed(1337)
+    model = mlp_class(2, [16, 16, 1])
+    losses, accuracies = [], []
+    for k in range(steps):
+        inputs = [list(map(value_class, xrow)) for xrow in X]
+        scores = list(map(model, inputs))
+        data_losses = [(1 + -yi * scorei).relu() for yi, scorei in zip(y, scores)]
+        data_loss = sum(data_losses) * (1.0 / len(data_losses))
+        alpha = 1e-4
+        reg_loss = alpha * sum(p * p for p in model.parameters())
+        total_loss = data_loss + reg_loss
+        accuracy = [(yi > 0) == (scorei.data > 0) for yi, scorei in zip(y, scores)]
+        model.zero_grad()
+        total_loss.backward()
+        learning_rate = 1.0 - 0.9 * k / 100
+        for p in model.parameters():
+            p.data -= learning_rate * p.grad
+        losses.append(total_loss.data)
+        accuracies.append(sum(accuracy) / len(accuracy))
+        del inputs, scores, data_losses, data_loss, reg_loss, total_loss
+        if k % 5 == 4:
+            gc.collect()  # micrograd's graphs are reference cycles; free them now and then
+    return losses, accuracies, [p.data for p in model.parameters()]
+
+
+def test_demo_training_follows_micrographs_trajectory():
+    micrograd_engine = pytest.importorskip("micrograd.engine")
+    micrograd_nn = pytest.importorskip("micrograd.nn")
+    import nn
+
+    X, y = two_moons()
+    assert len(X) == 100 and sorted(set(y)) == [-1, 1]
+    steps = 20
+    state = random.getstate()
+    gc_was_enabled = gc.isenabled()
+    gc.disable()  # micrograd spends most of its time in the cyclic collector otherwise
+    try:
+        theirs = demo_training(micrograd_engine.Value, micrograd_nn.MLP, X, y, steps)
+        ours = demo_training(Value, nn.MLP, X, y, steps)
+    finally:
+        if gc_was_enabled:
+            gc.enable()
+        random.setstate(state)
+        gc.collect()
+    their_losses, their_accuracies, their_params = theirs
+    our_losses, our_accuracies, our_params = ours
+    for k in range(steps):
+        assert abs(our_losses[k] - their_losses[k]) <= 1e-9, (k, our_losses[k], their_losses[k])
+    assert our_accuracies == their_accuracies
+    assert max(abs(p - q) for p, q in zip(our_params, their_params)) <= 1e-9
+    assert our_losses[-1] < our_losses[0]  # it trains
