@@ -24,9 +24,14 @@ from .engine import (
 )
 from .functional import GradcheckError, grad, gradcheck, hessian
 from .graph import topological_order, trace
+from .stepper import backward_steps  # stdlib-only at import; ipywidgets is imported lazily
+from .viz import GraphvizNotFound, draw_dot  # graphviz is imported lazily, inside the drawing functions
 
 __all__ = [
     "GradcheckError",
+    "GraphvizNotFound",
+    "backward_steps",
+    "draw_dot",
     "grad",
     "gradcheck",
     "hessian",
