@@ -290,3 +290,13 @@ def test_missing_dot_gives_one_clear_error_everywhere(tmp_path):
 def test_graphviz_not_found_is_a_runtime_error():
     assert issubclass(GraphvizNotFound, RuntimeError)
     assert "brew install graphviz" in str(GraphvizNotFound())
+
+
+def test_importing_viz_and_stepper_loads_no_optional_package():
+    code = (
+        "import sys, autograd, autograd.viz, autograd.stepper\n"
+        "print(sorted(m for m in ('graphviz', 'ipywidgets', 'numpy', 'matplotlib', 'tqdm', 'torch') if m in sys.modules))"
+    )
+    result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=60)
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.strip() == "[]"
