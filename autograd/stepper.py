@@ -86,6 +86,8 @@ class Step:
         op = str(self.node._op)
         if len(operands) == 2 and op in ("+", "*", "**"):
             formula = f"{operands[0]} {op} {operands[1]}"
+        elif len(operands) == 1 and op.startswith("**"):  # a constant power, micrograd's symbol '**k'
+            formula = f"{operands[0]}{op}"
         else:
             formula = f"{op}({', '.join(operands)})"
         lines = [

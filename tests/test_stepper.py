@@ -422,3 +422,12 @@ def test_html_page_renders_in_headless_chromium(tmp_path):
 
 def test_backward_steps_class_is_exported():
     assert isinstance(backward_steps(Value(1.0) * 2), BackwardSteps)
+
+
+def test_explanation_formulas_for_unary_ops_and_constant_powers():
+    x = Value(3.0, label="x")
+    y = (x**2).relu()
+    lines = backward_steps(y).explain().splitlines()
+    assert lines[1] == "step 1/2: v2 = ReLU(v1), ∂L/∂v2 = 1.0000"
+    assert lines[3] == "step 2/2: v1 = x**2, ∂L/∂v1 = 1.0000"
+    assert lines[4].startswith("  ∂L/∂x += ∂L/∂v1 · ∂v1/∂x = 1.0000 × 6.0000 = 6.0000")  # d(x²)/dx = 2x = 6
