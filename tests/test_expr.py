@@ -142,6 +142,55 @@ def test_deep_but_allowed_nesting_is_evaluated_without_recursion():
     assert math.isclose(root.data, expected, rel_tol=1e-12)
 
 
+def _random_expressions():
+    """Pairs (text, the same formula in sympy) built together from a small grammar over x and y.
+
+    Every production is parenthesized, so the text means what the sympy tree means.
+    """
+    x, y = sp.symbols("x y", real=True)
+    leaves = st.sampled_from(
+        [("x", x), ("y", y), ("0.5", sp.Rational(1, 2)), ("2", sp.Integer(2)), ("1.5", sp.Rational(3, 2))]
+    )
+    functions = _sympy_functions()
+
+    def extend(children):
+        return st.one_of(
+            st.tuples(st.sampled_from(["+", "-", "*"]), children, children).map(
+                lambda t: (
+                    f"({t[1][0]} {t[0]} {t[2][0]})",
+                    {"+": t[1][1] + t[2][1], "-": t[1][1] - t[2][1], "*": t[1][1] * t[2][1]}[t[0]],
+                )
+            ),
+            st.tuples(children, children).map(
+                lambda t: (f"({t[0][0]} / (1 + {t[1][0]}**2))", t[0][1] / (1 + t[1][1] ** 2))
+            ),
+            st.tuples(st.sampled_from(["sin", "cos", "tanh", "sigmoid", "softplus"]), children).map(
+                lambda t: (f"{t[0]}({t[1][0]})", functions[t[0]](t[1][1]))
+            ),
+            children.map(lambda c: (f"(-{c[0]})", -c[1])),
+            children.map(lambda c: (f"({c[0]})**2", c[1] ** 2)),
+            children.map(lambda c: (f"sqrt({c[0]}*{c[0]} + 1)", sp.sqrt(c[1] ** 2 + 1))),
+            children.map(lambda c: (f"log(1 + {c[0]}**2)", sp.log(1 + c[1] ** 2))),
+        )
+
+    return st.recursive(leaves, extend, max_leaves=8), (x, y)
+
+
+_EXPRESSIONS, _XY = _random_expressions()
+
+
+@settings(max_examples=60, deadline=None)
+@given(_EXPRESSIONS, st.floats(-2, 2), st.floats(-2, 2))
+def test_random_expressions_match_sympy(pair, x, y):
+    text, formula = pair
+    root, leaves = evaluate(text, {"x": x, "y": y})
+    root.backward()
+    assert close(root.data, sympy_value(formula, _XY, [x, y]), rel=1e-9, abs_=1e-12), text
+    for name, symbol in zip(("x", "y"), _XY):
+        expected = sympy_derivative(formula, [symbol], _XY, [x, y])
+        assert close(leaves[name].grad, expected, rel=1e-8, abs_=1e-10), (text, name, leaves[name].grad, expected)
+
+
 # --------------------------------------------------------------------------- refusals
 
 
