@@ -90,8 +90,10 @@ def _escape_record(text: str) -> str:
 
 
 def _escape_plain(text: str) -> str:
-    """Text safe as a plain Graphviz label (backslashes and quotes escaped)."""
-    return text.replace("\\", "\\\\").replace('"', '\\"').replace("\n", "\\n")
+    """Text safe as a plain Graphviz label: backslashes and quotes escaped, never read as an HTML-like label."""
+    import graphviz
+
+    return graphviz.nohtml(text.replace("\\", "\\\\").replace('"', '\\"').replace("\n", "\\n"))
 
 
 def _require_value(root: Any, where: str) -> Value:
@@ -128,7 +130,7 @@ def _stepgrad_digraph_class() -> Any:
             def pipe(self, *args: Any, **kwargs: Any) -> Any:
                 try:
                     return super().pipe(*args, **kwargs)
-                except (graphviz.ExecutableNotFound, FileNotFoundError) as exc:
+                except graphviz.ExecutableNotFound as exc:
                     raise GraphvizNotFound() from exc
 
             def render(self, *args: Any, **kwargs: Any) -> Any:
@@ -136,9 +138,7 @@ def _stepgrad_digraph_class() -> Any:
                     raise GraphvizNotFound()
                 try:
                     return super().render(*args, **kwargs)
-                except (graphviz.ExecutableNotFound, FileNotFoundError) as exc:
-                    if isinstance(exc, FileNotFoundError) and "dot" not in str(exc):
-                        raise
+                except graphviz.ExecutableNotFound as exc:
                     raise GraphvizNotFound() from exc
 
         _digraph_class = StepgradDigraph

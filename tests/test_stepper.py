@@ -431,3 +431,13 @@ def test_explanation_formulas_for_unary_ops_and_constant_powers():
     assert lines[1] == "step 1/2: v2 = ReLU(v1), ∂L/∂v2 = 1.0000"
     assert lines[3] == "step 2/2: v1 = x**2, ∂L/∂v1 = 1.0000"
     assert lines[4].startswith("  ∂L/∂x += ∂L/∂v1 · ∂v1/∂x = 1.0000 × 6.0000 = 6.0000")  # d(x²)/dx = 2x = 6
+
+
+@needs_dot
+def test_html_page_escapes_labels():
+    x = Value(1.0, label="<script>alert(1)</script>")
+    y = x * 2
+    y.label = "</pre><img src=x>"
+    page = backward_steps(y).to_html()
+    assert page.count("<script") == 1  # only the page's own script
+    assert "<img" not in page and "&lt;/pre&gt;&lt;img src=x&gt;" in page

@@ -301,3 +301,15 @@ def test_importing_viz_and_stepper_loads_no_optional_package():
     result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=60)
     assert result.returncode == 0, result.stderr
     assert result.stdout.strip() == "[]"
+
+
+def test_op_symbols_and_labels_are_never_read_as_markup():
+    odd = Op('<b>"q"\\', lambda x: 2 * x, lambda x, out: (2.0,))
+    x = Value(1.0, label="<script>alert(1)</script>")
+    y = odd(x)
+    y.backward()
+    svg = to_svg(y, edge_labels=True)
+    nodes = node_texts(svg)  # parse_svg succeeded: the SVG is well-formed XML
+    assert '<b>"q"\\' in nodes
+    assert nodes["<script>alert(1)</script>"] == ["<script>alert(1)</script>", "data 1.0000", "grad 2.0000"]
+    assert "<script" not in svg and "<b>" not in svg  # present only as escaped text
