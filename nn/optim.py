@@ -317,6 +317,9 @@ class Newton:
         return newton_step(loss_fn, self.params, self.damping)
 
 
+_LAMBDA_MIN, _LAMBDA_MAX = 1e-15, 1e15
+
+
 class LevenbergMarquardt:
     """Levenberg–Marquardt for least squares L(θ) = ½Σ rᵢ(θ)².
 
@@ -367,20 +370,22 @@ class LevenbergMarquardt:
         jac = [[g.data for g in grad(ri, params)] for ri in r]  # one reverse pass per residual
         jtj = [[sum(row[i] * row[j] for row in jac) for j in range(n)] for i in range(n)]
         jtr = [sum(row[i] * ri.data for row, ri in zip(jac, r)) for i in range(n)]
+        if cost == 0 or not any(jtr):
+            return cost  # a stationary point: Jᵀr = ∇L = 0, nothing to improve
         start = [p.data for p in params]
         for _ in range(self.max_tries):
             a = [[jtj[i][j] + (self.lam if i == j else 0.0) for j in range(n)] for i in range(n)]
-            delta = solve_linear(a, [-v for v in jtr])
-            for p, s, d in zip(params, start, delta):
-                p.data = s + d
             try:
+                delta = solve_linear(a, [-v for v in jtr])
+                for p, s, d in zip(params, start, delta):
+                    p.data = s + d
                 new_cost = self.loss(self._residuals(residuals_fn))
             except (ValueError, OverflowError, ZeroDivisionError):
-                new_cost = math.inf  # the trial point left the domain: treat as a failure
+                new_cost = math.inf  # singular system, or the trial point left the domain: a failure
             if new_cost < cost:
-                self.lam = max(self.lam * self.down, 1e-15)
+                self.lam = max(self.lam * self.down, _LAMBDA_MIN)
                 return new_cost
-            self.lam *= self.up
+            self.lam = min(self.lam * self.up, _LAMBDA_MAX)
         for p, s in zip(params, start):
             p.data = s
         return cost
