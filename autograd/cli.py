@@ -196,7 +196,10 @@ def _evaluate(text: str, at: Sequence[str]) -> tuple[Value, dict[str, Value], st
             if name in bindings:
                 raise ExprError(f"--at binds {name!r} twice")
             bindings[name] = number
-    root_label = next(name for name in ("f", "L", "out", "result", "output_") if name not in bindings)
+    root_label, k = "f", 0
+    while root_label in bindings:  # the output is f unless a variable is called f: then f1, f2, ...
+        k += 1
+        root_label = f"f{k}"
     root, leaves = evaluate(text, bindings, root_label=root_label)
     return root, leaves, root.label or root_label
 

@@ -192,6 +192,13 @@ def test_steps_without_html_needs_no_graphviz(tmp_path):
     assert list(tmp_path.iterdir()) == []
 
 
+def test_the_output_is_renamed_when_a_variable_is_called_f(tmp_path):
+    result = stepgrad("steps", "f*f1*2", "--at", "f=3,f1=5", cwd=tmp_path)
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.startswith("f2 = 30.0\n")
+    assert "∂f2/∂f = 10.0\n∂f2/∂f1 = 6.0" in result.stdout  # ∂(2 f f1)/∂f = 2 f1, ∂/∂f1 = 2 f
+
+
 def test_constant_expression(tmp_path):
     result = stepgrad("steps", "2*3 - 1", cwd=tmp_path)
     assert result.returncode == 0, result.stderr
@@ -396,7 +403,7 @@ def test_interrupt_is_one_line(capsys):
 def test_cli_module_imports_only_the_standard_library_and_autograd():
     code = (
         "import sys; import autograd.cli; "
-        "heavy = ('graphviz', 'nn', 'numpy', 'torch', 'ipywidgets', 'autograd.viz'); "
+        "heavy = ('graphviz', 'nn', 'numpy', 'torch', 'ipywidgets', 'matplotlib', 'tqdm', 'sympy'); "
         "bad = sorted(m for m in heavy if m in sys.modules); "
         "print(bad)"
     )
