@@ -441,3 +441,41 @@ def test_html_page_escapes_labels():
     page = backward_steps(y).to_html()
     assert page.count("<script") == 1  # only the page's own script
     assert "<img" not in page and "&lt;/pre&gt;&lt;img src=x&gt;" in page
+
+
+@needs_dot
+@pytest.mark.skipif(shutil.which("chromium") is None, reason="needs Debian's chromium")
+def test_html_page_keys_slider_and_play_work_in_headless_chromium(tmp_path):
+    v = tanh_neuron()
+    page = backward_steps(v["o"]).to_html()
+    chromium = shutil.which("chromium")
+
+    def visible_step_after(actions: str, budget_ms: int = 0) -> tuple[str, str]:
+        """Run ``actions`` (JavaScript) after the page's own script in a test copy; the visible frame's id."""
+        copy = tmp_path / f"page{len(list(tmp_path.iterdir()))}.html"
+        copy.write_text(page.replace("</body>", f"<script>{actions}</script>\n</body>"), encoding="utf-8")
+        flags = [f"--virtual-time-budget={budget_ms}"] if budget_ms else []
+        dom = subprocess.run(
+            [chromium, *CHROMIUM_FLAGS, *flags, f"--user-data-dir={tmp_path / 'profile'}", "--dump-dom", copy.as_uri()],
+            capture_output=True,
+            text=True,
+            timeout=120,
+            check=True,
+        ).stdout
+        visible = [s for s in frame_sections(dom) if "hidden" not in s.split(">")[0]]
+        assert len(visible) == 1
+        counter = re.search(r'id="counter">([^<]*)<', dom).group(1)
+        return re.search(r'id="(step-\d+)"', visible[0]).group(1), counter
+
+    def key(name: str) -> str:
+        return f'document.dispatchEvent(new KeyboardEvent("keydown", {{key: "{name}", bubbles: true}}));'
+
+    assert visible_step_after("") == ("step-1", "step 1 / 5")
+    assert visible_step_after(key("ArrowRight") * 3) == ("step-4", "step 4 / 5")
+    assert visible_step_after(key("ArrowRight") * 3 + key("ArrowLeft")) == ("step-3", "step 3 / 5")
+    assert visible_step_after(key("ArrowLeft") * 2) == ("step-1", "step 1 / 5")  # stays in range
+    assert visible_step_after(key("ArrowRight") * 9) == ("step-5", "step 5 / 5")
+    slide = 'var s = document.getElementById("slider"); s.value = "2"; s.dispatchEvent(new Event("input"));'
+    assert visible_step_after(slide) == ("step-2", "step 2 / 5")
+    play = 'document.getElementById("play").click();'
+    assert visible_step_after(play, budget_ms=10000) == ("step-5", "step 5 / 5")  # played to the end
