@@ -680,3 +680,121 @@ def test_random_dag_gradients_match_pytorch(case):
     value, grads = torch_value_and_grad(lambda *ts: run_program(program, ts, TorchFunctions()), point)
     assert out.data == pytest.approx(value, rel=1e-12, abs=1e-12)
     assert [leaf.grad for leaf in leaves] == pytest.approx(grads, rel=1e-10, abs=1e-12)
+
+
+# --------------------------------------------------------------------------- n-ary sums: sum_values and dot
+
+
+def test_sum_values_matches_pythons_left_to_right_sum_and_gradients():
+    xs = [0.1, 0.2, 0.3, 1e16, -1e16, 0.7]
+    leaves = [Value(x) for x in xs]
+    total = autograd.sum_values(leaves + [leaves[0]], start=2.5)
+    expected = 2.5
+    for x in xs + [xs[0]]:  # plain float additions, left to right
+        expected = expected + x
+    assert total.data == expected
+    total.backward()
+    assert [leaf.grad for leaf in leaves] == [2.0, 1.0, 1.0, 1.0, 1.0, 1.0]  # the first term is used twice
+
+
+def test_sum_values_with_a_value_start_and_empty_sums():
+    start = Value(4.0)
+    x = Value(1.5)
+    total = autograd.sum_values([x, 2], start=start)
+    total.backward()
+    assert total.data == 7.5
+    assert start.grad == 1.0 and x.grad == 1.0
+    assert autograd.sum_values([]).data == 0.0
+    assert autograd.sum_values([], start=3).data == 3.0
+
+
+def test_dot_matches_the_float_chain_and_gradients():
+    ws = [0.3, -1.2, 0.25]
+    xs = [2.0, 0.5, -4.0]
+    w = [Value(v) for v in ws]
+    x = [Value(v) for v in xs]
+    b = Value(0.1)
+    out = autograd.dot(w, x, b)
+    expected = 0.1
+    for wi, xi in zip(ws, xs):  # micrograd's sum((wi*xi for ...), b) on floats
+        expected = expected + wi * xi
+    assert out.data == expected
+    out.backward()
+    assert [v.grad for v in w] == xs
+    assert [v.grad for v in x] == ws
+    assert b.grad == 1.0
+    assert autograd.dot([Value(2.0)], [3.0], 1).data == 7.0
+
+
+def test_sum_values_and_dot_differentiate_twice():
+    sp = sympy_module()
+    sx, sy = sympy_symbols(2)
+    point = [0.4, -1.1]
+    x, y = Value(point[0]), Value(point[1])
+    out = autograd.sum_values([x * x, autograd.dot([x, y], [y, y.sin()]), y.exp()], start=1.0)
+    exact = 1 + sx * sx + sx * sy + sy * sp.sin(sy) + sp.exp(sy)
+    h = hessian(out, [x, y])
+    for i, si in enumerate((sx, sy)):
+        for j, sj in enumerate((sx, sy)):
+            assert h[i][j] == pytest.approx(sympy_derivative(exact, [si, sj], [sx, sy], point), rel=1e-12)
+
+
+def test_sum_values_and_dot_errors():
+    with pytest.raises(ValueError, match=r"dot: 2 weights but 3 inputs"):
+        autograd.dot([Value(1.0), Value(2.0)], [1.0, 2.0, 3.0])
+    with pytest.raises(TypeError, match=r"sum_values.*str"):
+        autograd.sum_values([Value(1.0), "2"])
+    with pytest.raises(TypeError, match=r"NoneType"):
+        autograd.dot([Value(1.0)], [None])
+
+
+# --------------------------------------------------------------------------- every node agrees with its own Op
+
+
+def built_in_nodes() -> list[Value]:
+    x, y = Value(0.7), Value(-1.3)
+    nodes = [
+        x + y,
+        x * y,
+        x**3,
+        x**y,
+        2**x,
+        x.exp(),
+        x.log(),
+        x.sqrt(),
+        x.tanh(),
+        x.sigmoid(),
+        y.relu(),
+        y.leaky_relu(),
+        x.softplus(),
+        x.sin(),
+        x.cos(),
+        abs(y),
+        autograd.sum_values([x, y, x]),
+        autograd.sum_values([x, y], start=2.5),
+        autograd.dot([x, y], [y, 2.0], 0.5),
+        autograd.dot([x, y], [y, 2.0], Value(0.5)),
+    ]
+    return nodes
+
+
+NODE_NAMES = "x+y x*y x**3 x**y 2**x exp log sqrt tanh sigmoid relu leaky_relu softplus sin cos abs".split() + [
+    "sum_values",
+    "sum_values(start=2.5)",
+    "dot(start=0.5)",
+    "dot(start=Value)",
+]
+
+
+@pytest.mark.parametrize("index", range(len(NODE_NAMES)), ids=NODE_NAMES)
+def test_each_node_is_its_ops_forward_and_partials_of_its_parents(index):
+    """Op's contract: node.data = op.forward(*parent data) and local_grads = op.partials(*parent data, data).
+
+    Drawing, the stepper and users' own tools may re-evaluate a node from its op, so every node the
+    engine builds must satisfy it."""
+    nodes = built_in_nodes()
+    assert len(nodes) == len(NODE_NAMES)
+    node = nodes[index]
+    inputs = [p.data for p in node.parents]
+    assert node.op.forward(*inputs) == node.data
+    assert tuple(node.op.partials(*inputs, node.data)) == pytest.approx(node.local_grads, rel=1e-15)
