@@ -61,9 +61,7 @@ class GraphvizNotFound(RuntimeError):
 
 def format_number(x: Any) -> str:
     """A number (or a ``Value``'s data) with 4 decimals; scientific notation when that would hide it."""
-    if isinstance(x, Value):
-        x = x.data
-    x = float(x)
+    x = _as_float(x)
     if not math.isfinite(x):
         return str(x)
     if x != 0 and (abs(x) >= 1e6 or abs(x) < 1e-4):

@@ -313,3 +313,27 @@ def test_op_symbols_and_labels_are_never_read_as_markup():
     assert '<b>"q"\\' in nodes
     assert nodes["<script>alert(1)</script>"] == ["<script>alert(1)</script>", "data 1.0000", "grad 2.0000"]
     assert "<script" not in svg and "<b>" not in svg  # present only as escaped text
+
+
+def test_non_finite_and_tiny_numbers_stay_readable():
+    x = Value(0.0, label="x")
+    y = x.sqrt() + Value(1e-9, label="tiny")  # d√x/dx = 1/(2√x) is infinite at 0
+    y.label = "y"
+    y.backward()
+    svg = to_svg(y, tint=True, edge_labels=True)
+    nodes = node_texts(svg)
+    assert nodes["x"] == ["x", "data 0.0000", "grad inf"]
+    assert nodes["tiny"] == ["tiny", "data 1.0000e-09", "grad 1.0000"]
+    assert node_fill(svg, "x") == "#6495ed"  # an infinite gradient gets the strongest tint
+
+
+def test_bad_format_and_bad_gradient_values_are_named():
+    v = neuron_after_backward()
+    with pytest.raises(ValueError, match=r"fmt=\.\.\.\) must be a Graphviz output format such as 'svg', got ''"):
+        draw_dot(v["o"], fmt="")
+    with pytest.raises(TypeError, match="a gradient must be a number or a Value, got str"):
+        draw_dot(v["o"], tint=True, grads={v["x1"]: "big"})
+    with pytest.raises(TypeError, match="a gradient must be a number or a Value, got NoneType"):
+        draw_dot(v["o"], grads={v["x1"]: None})
+    png = draw_dot(v["o"], fmt="png").pipe()
+    assert png[:8] == b"\x89PNG\r\n\x1a\n"
