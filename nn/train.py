@@ -66,11 +66,11 @@ def _decide(outputs: list[Any], labels: Sequence[Any], loss: Any) -> list[Any] |
 def predict_classes(model: Callable[[Any], Any], X: Sequence[Sequence[float]], loss: Any = "hinge") -> list[int]:
     """Class predictions: argmax for k outputs; sign (±1) for "hinge"; logit > 0 (0/1) for "bce"."""
     outputs = predict(model, X)
-    labels = {"hinge": [-1, 1], "bce": [0, 1]}.get(loss, [0]) if isinstance(loss, str) else [0]
-    decided = _decide(outputs, labels, loss)
-    if decided is None:
-        raise ValueError(f"predict_classes: loss {loss!r} with one output is not a classification rule")
-    return decided
+    if outputs and not isinstance(outputs[0], list) and loss not in ("hinge", "bce"):
+        raise ValueError(
+            f"predict_classes: loss {loss!r} with one output is not a classification rule (use 'hinge' or 'bce')"
+        )
+    return _decide(outputs, [], loss) or []
 
 
 def _fraction_correct(predicted: list[Any] | None, labels: Sequence[Any]) -> float | None:
@@ -159,11 +159,18 @@ def fit(
             predicted: list[Any] = []
             seen_labels: list[Any] = []
             for xb, yb in batches(X, y, size, shuffle=shuffle and size < len(X), seed=rng):
-                outputs = [model(x) for x in xb]
-                data_loss = loss_fn(outputs, yb)
-                total = data_loss + l2_penalty(params, alpha) if alpha else data_loss
+                try:
+                    outputs = [model(x) for x in xb]
+                    data_loss = loss_fn(outputs, yb)
+                    total = data_loss + l2_penalty(params, alpha) if alpha else data_loss
+                except OverflowError as e:
+                    raise FloatingPointError(
+                        f"fit: training diverged at epoch {epoch}, step {step} (lower the learning rate?): {e}"
+                    ) from e
                 if not math.isfinite(total.data):
-                    raise FloatingPointError(f"fit: the loss became {total.data!r} at epoch {epoch}, step {step}")
+                    raise FloatingPointError(
+                        f"fit: training diverged at epoch {epoch}, step {step}: the loss became {total.data!r}"
+                    )
                 optimizer.zero_grad()
                 total.backward()
                 if lr_schedule is not None:
