@@ -190,10 +190,11 @@ def draw_dot(
     position = {node: k for k, node in enumerate(order)}
     nodes = order if depth is None else ancestors_within(root, depth)
     if len(nodes) > max_nodes:
+        smaller = "a smaller depth=... than " + str(depth) if depth is not None else "depth=3"
         raise ValueError(
             f"draw_dot: the graph has {len(nodes)} nodes, more than max_nodes={max_nodes}; Graphviz layout "
-            "becomes slow and the picture unreadable at this size. Draw a sub-graph instead: "
-            "draw_dot(root, depth=3) draws only the last 3 levels before the root, or draw a smaller "
+            f"becomes slow and the picture unreadable at this size. Draw a sub-graph instead: pass {smaller} "
+            "to draw only the last levels before the root (e.g. draw_dot(root, depth=3)), or draw a smaller "
             "expression (e.g. a single neuron's output); pass a larger max_nodes=... only if you must."
         )
 
@@ -209,7 +210,7 @@ def draw_dot(
     if tint:
         for node in nodes:
             if node not in unknown_set:
-                mag = abs(float(_as_float(grad_of(node))))
+                mag = abs(_as_float(grad_of(node)))
                 if math.isfinite(mag):
                     largest = max(largest, mag)
 
