@@ -1,0 +1,278 @@
+"""``stepgrad demo`` end to end in a subprocess, its files opened for real, and its error paths.
+
+The demo runs once (module fixture) with the default steps and seed, exactly as a newcomer runs it.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import shutil
+import subprocess
+import sys
+import xml.etree.ElementTree as ET
+from pathlib import Path
+
+import pytest
+
+REPO = Path(__file__).resolve().parents[1]
+SVG_NS = "{http://www.w3.org/2000/svg}"
+DEMO_FILES = ["decision_boundary.png", "loss_curve.png", "neuron_graph.svg", "backprop_steps.html"]
+
+
+def stepgrad(*args: str, env: dict[str, str] | None = None, timeout: float = 300) -> subprocess.CompletedProcess:
+    """Run ``python -m nn.cli ARGS`` (the ``stepgrad`` console script's entry point) from the repository."""
+    return subprocess.run(
+        [sys.executable, "-m", "nn.cli", *args],
+        cwd=REPO,
+        capture_output=True,
+        text=True,
+        timeout=timeout,
+        env=env,
+    )
+
+
+def assert_one_line_error(result: subprocess.CompletedProcess, status: int, *fragments: str) -> None:
+    assert result.returncode == status, (result.returncode, result.stderr)
+    message = result.stderr.strip()
+    assert "Traceback" not in result.stderr
+    assert "\n" not in message, f"expected one line on stderr, got:\n{result.stderr}"
+    assert message.startswith("stepgrad: error: "), message
+    for fragment in fragments:
+        assert fragment in message, (fragment, message)
+
+
+@pytest.fixture(scope="module")
+def demo_run(tmp_path_factory: pytest.TempPathFactory) -> tuple[subprocess.CompletedProcess, Path]:
+    out = tmp_path_factory.mktemp("demo") / "out"
+    result = stepgrad("demo", "--out", str(out))
+    return result, out
+
+
+# --------------------------------------------------------------------------- the happy path
+
+
+def test_demo_exits_0_and_reports_100_percent_accuracy(demo_run):
+    result, out = demo_run
+    assert result.returncode == 0, result.stderr[-3000:]
+    assert "Traceback" not in result.stderr
+    assert re.search(r"^training accuracy 100\.0 % \(100 of 100 points\)$", result.stdout, re.M), result.stdout
+    loss = re.search(r"^final loss (\S+)$", result.stdout, re.M)
+    assert loss is not None, result.stdout
+    assert 0 < float(loss.group(1)) < 0.1  # hinge + 1e-4·Σp² after 100 steps: well inside the margin
+
+
+def test_demo_shows_a_tqdm_progress_bar(demo_run):
+    result, _ = demo_run
+    # tqdm's bar on stderr ends at 100/100 steps with the loss and accuracy in its postfix
+    assert re.search(r"100%\|.*\| 100/100 .*loss=.*acc=100\.0%", result.stderr), result.stderr[-500:]
+
+
+def test_demo_says_what_it_wrote_and_how_to_open_it(demo_run):
+    result, out = demo_run
+    assert f"wrote 4 files to {out.resolve()}/" in result.stdout
+    for name in DEMO_FILES:
+        assert re.search(rf"^  {re.escape(name)}\s+\S", result.stdout, re.M), name
+    assert "open them" in result.stdout and (out.resolve() / "backprop_steps.html").as_uri() in result.stdout
+    assert sorted(p.name for p in out.iterdir()) == sorted(DEMO_FILES)  # no temporary files left behind
+
+
+def _colour_share(image, rgb: tuple[float, float, float], tolerance: float = 0.03) -> float:
+    """Fraction of pixels within ``tolerance`` of the colour ``rgb`` (channels in 0..1)."""
+    import numpy as np
+
+    distance = np.abs(image[:, :, :3] - np.asarray(rgb)).max(axis=2)
+    return float((distance < tolerance).mean())
+
+
+def test_decision_boundary_png_opens_and_shows_two_regions(demo_run):
+    import matplotlib.image
+    import numpy as np
+
+    _, out = demo_run
+    image = matplotlib.image.imread(out / "decision_boundary.png")
+    assert image.shape == (520, 640, 4)  # 6.4 × 5.2 inches at 100 dpi, RGBA
+    assert image[:, :, :3].std() > 0.05  # not blank
+    # the two regions are the fill colours at alpha 0.8 over white: 0.8·c + 0.2
+    orange = tuple(0.8 * c / 255 + 0.2 for c in (0xF4, 0xA5, 0x82))
+    blue = tuple(0.8 * c / 255 + 0.2 for c in (0x92, 0xC5, 0xDE))
+    assert _colour_share(image, orange) > 0.1
+    assert _colour_share(image, blue) > 0.1
+    # and the points of both classes are drawn
+    assert _colour_share(image, (0xB2 / 255, 0x18 / 255, 0x2B / 255), 0.05) > 0.001
+    assert _colour_share(image, (0x21 / 255, 0x66 / 255, 0xAC / 255), 0.05) > 0.001
+    assert np.isfinite(image).all()
+
+
+def test_loss_curve_png_opens_and_has_both_curves(demo_run):
+    import matplotlib.image
+
+    _, out = demo_run
+    image = matplotlib.image.imread(out / "loss_curve.png")
+    assert image.shape == (400, 1000, 4)
+    assert image[:, :, :3].std() > 0.05
+    left, right = image[:, :500], image[:, 500:]
+    assert _colour_share(left, (0x21 / 255, 0x66 / 255, 0xAC / 255), 0.08) > 0.001  # the loss line
+    assert _colour_share(right, (0x1B / 255, 0x78 / 255, 0x37 / 255), 0.08) > 0.001  # the accuracy line
+
+
+def _svg_nodes(svg_root: ET.Element) -> list[list[str]]:
+    """The text fields of each Graphviz node group (``<g class="node">``)."""
+    nodes = []
+    for group in svg_root.iter(f"{SVG_NS}g"):
+        if group.get("class") == "node":
+            nodes.append([(t.text or "").strip() for t in group.iter(f"{SVG_NS}text")])
+    return nodes
+
+
+def test_neuron_svg_parses_and_shows_the_neuron_after_backward(demo_run):
+    _, out = demo_run
+    root = ET.parse(out / "neuron_graph.svg").getroot()
+    assert root.tag == f"{SVG_NS}svg"
+    by_label = {fields[0]: fields[1:] for fields in _svg_nodes(root) if len(fields) == 3}
+    # o = tanh(x1·w1 + x2·w2 + b) at x1=2, x2=0, w1=-3, w2=1, b=6.8814: by hand, o = 1/√2,
+    # ∂o/∂n = 1 − o² = 0.5, ∂o/∂x1 = 0.5·w1, ∂o/∂w1 = 0.5·x1, ∂o/∂x2 = 0.5·w2, ∂o/∂w2 = 0.5·x2
+    expected = {
+        "o": ["data 0.7071", "grad 1.0000"],
+        "n": ["data 0.8814", "grad 0.5000"],
+        "b": ["data 6.8814", "grad 0.5000"],
+        "x1": ["data 2.0000", "grad -1.5000"],
+        "w1": ["data -3.0000", "grad 1.0000"],
+        "x2": ["data 0.0000", "grad 0.5000"],
+        "w2": ["data 1.0000", "grad 0.0000"],
+    }
+    for label, fields in expected.items():
+        assert by_label.get(label) == fields, (label, by_label.get(label))
+    ops = [fields[0] for fields in _svg_nodes(root) if len(fields) == 1]
+    assert sorted(ops) == ["*", "*", "+", "+", "tanh"]
+
+
+def test_stepper_html_has_one_frame_per_backward_step(demo_run):
+    _, out = demo_run
+    page = (out / "backprop_steps.html").read_text(encoding="utf-8")
+    assert page.lstrip().lower().startswith("<!doctype html")
+    frames = re.findall(r'<section class="frame" id="step-(\d+)"', page)
+    assert frames == ["1", "2", "3", "4", "5"]  # tanh, +, +, *, * : the neuron's five non-leaf nodes
+    assert page.count("<svg") == 5
+    assert "∂o/∂w1 += " in page and "= 0.5000 × 2.0000 = 1.0000" in page  # ∂o/∂w1 = ∂o/∂(x1·w1) · x1
+    assert not re.search(r"""(src|href)\s*=\s*["']?(https?:)?//""", page)  # self-contained: no network
+
+
+@pytest.mark.skipif(shutil.which("chromium") is None, reason="Debian's chromium is not installed")
+def test_stepper_html_renders_in_headless_chromium(demo_run, tmp_path):
+    import matplotlib.image
+
+    _, out = demo_run
+    shot = tmp_path / "page.png"
+    subprocess.run(
+        [
+            "chromium",
+            "--headless",
+            "--no-sandbox",
+            "--disable-gpu",
+            "--disable-quic",
+            "--no-first-run",
+            "--disable-background-networking",
+            "--disable-component-update",
+            "--disable-sync",
+            f"--user-data-dir={tmp_path / 'profile'}",
+            f"--screenshot={shot}",
+            "--window-size=1200,700",
+            (out / "backprop_steps.html").resolve().as_uri(),
+        ],
+        capture_output=True,
+        timeout=120,
+        check=False,
+    )
+    image = matplotlib.image.imread(shot)
+    assert image.shape[:2] == (700, 1200)
+    assert image[:, :, :3].std() > 0.05  # something was drawn
+    # the first frame highlights the current node (o) in the stepper's yellow, #ffd54f
+    assert _colour_share(image, (0xFF / 255, 0xD5 / 255, 0x4F / 255), 0.04) > 0.0005
+
+
+# --------------------------------------------------------------------------- the command line around it
+
+
+def test_installed_console_script_lists_demo_graph_and_steps():
+    script = Path(sys.executable).parent / "stepgrad"  # made by `pip install -e .` (the README's set-up)
+    assert script.exists(), f"{script} is missing: install the package with pip install -e '.[dev]'"
+    result = subprocess.run([str(script), "--help"], capture_output=True, text=True, timeout=60)
+    assert result.returncode == 0
+    for command in ("demo", "graph", "steps"):
+        assert re.search(rf"^\s+{command}\s", result.stdout, re.M), result.stdout
+
+
+def test_graph_and_steps_still_work_through_the_stepgrad_entry_point(tmp_path):
+    svg = tmp_path / "g.svg"
+    result = stepgrad("graph", "x*y + x", "--at", "x=2,y=-3", "-o", str(svg), timeout=60)
+    assert result.returncode == 0, result.stderr
+    assert "∂f/∂x = -2.0" in result.stdout and "∂f/∂y = 2.0" in result.stdout  # ∂/∂x = y + 1, ∂/∂y = x
+    assert ET.parse(svg).getroot().tag == f"{SVG_NS}svg"
+    result = stepgrad("steps", "x*y", "--at", "x=2,y=-3", timeout=60)
+    assert result.returncode == 0 and "step 1/1" in result.stdout
+
+
+@pytest.mark.parametrize("steps", ["0", "-3"])
+def test_non_positive_steps_is_one_line_exit_2(tmp_path, steps):
+    out = tmp_path / "out"
+    result = stepgrad("demo", "--steps", steps, "--out", str(out), timeout=60)
+    assert_one_line_error(result, 2, "--steps must be a positive whole number", steps)
+    assert not out.exists()
+
+
+def test_non_integer_steps_and_seed_are_one_line_exit_2(tmp_path):
+    result = stepgrad("demo", "--steps", "ten", "--out", str(tmp_path / "out"), timeout=60)
+    assert_one_line_error(result, 2, "--steps", "'ten'")
+    result = stepgrad("demo", "--seed", "1.5", "--out", str(tmp_path / "out"), timeout=60)
+    assert_one_line_error(result, 2, "--seed", "'1.5'")
+    assert not (tmp_path / "out").exists()
+
+
+def test_out_that_is_a_file_is_refused(tmp_path):
+    target = tmp_path / "a-file"
+    target.write_text("keep me")
+    result = stepgrad("demo", "--out", str(target), timeout=60)
+    assert_one_line_error(result, 2, f"--out {str(target)!r} is a file, not a folder")
+    assert target.read_text() == "keep me"
+
+
+def test_unwritable_out_is_refused_before_training(tmp_path):
+    blocker = tmp_path / "plain-file"
+    blocker.write_text("")
+    result = stepgrad("demo", "--out", str(blocker / "inside"), timeout=60)
+    assert_one_line_error(result, 2, "is not writable", "Not a directory")
+    assert "training" not in result.stdout
+    result = stepgrad("demo", "--out", "/proc/stepgrad-demo-test", timeout=60)  # not writable even for root
+    assert_one_line_error(result, 2, "'/proc/stepgrad-demo-test' is not writable")
+
+
+def test_missing_matplotlib_names_the_demo_extra(tmp_path):
+    out = tmp_path / "out"
+    code = (
+        "import sys; sys.modules['matplotlib'] = None\n"  # import matplotlib now raises ImportError
+        "from nn.cli import main\n"
+        f"sys.exit(main(['demo', '--out', {str(out)!r}]))\n"
+    )
+    result = subprocess.run([sys.executable, "-c", code], cwd=REPO, capture_output=True, text=True, timeout=60)
+    assert_one_line_error(result, 1, "matplotlib", "pip install 'stepgrad[demo]'")
+    assert not out.exists()
+
+
+def test_missing_graphviz_dot_says_how_to_install_it(tmp_path):
+    out = tmp_path / "out"
+    empty = tmp_path / "empty-bin"
+    empty.mkdir()
+    env = {**os.environ, "PATH": str(empty)}  # no `dot` anywhere on PATH
+    result = stepgrad("demo", "--out", str(out), env=env, timeout=60)
+    assert_one_line_error(result, 1, "Graphviz's `dot` program", "apt-get install graphviz")
+    assert not out.exists()
+
+
+def test_demo_module_does_not_import_plotting_or_progress_packages_at_import_time():
+    code = (
+        "import sys, nn.cli, nn.demo; print(sorted(m for m in ('matplotlib', 'tqdm', 'graphviz') if m in sys.modules))"
+    )
+    result = subprocess.run([sys.executable, "-c", code], cwd=REPO, capture_output=True, text=True, timeout=60)
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.strip() == "[]"
