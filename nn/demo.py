@@ -271,11 +271,11 @@ def tanh_neuron() -> Value:
     w1, w2 = Value(-3.0, label="w1"), Value(1.0, label="w2")
     b = Value(6.8813735870195432, label="b")
     x1w1 = x1 * w1
-    x1w1.label = "x1·w1"
+    x1w1.label = "x1*w1"
     x2w2 = x2 * w2
-    x2w2.label = "x2·w2"
+    x2w2.label = "x2*w2"
     total = x1w1 + x2w2
-    total.label = "x1·w1 + x2·w2"
+    total.label = "x1*w1 + x2*w2"
     n = total + b
     n.label = "n"
     o = n.tanh()
