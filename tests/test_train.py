@@ -64,21 +64,22 @@ def test_fit_follows_micrograds_demo_loop():
 
 
 def test_fit_three_arm_spiral_reaches_95_percent_with_cross_entropy():
-    # 150 points, 3 arms; a 2-24-3 tanh network (Xavier init), Adam lr 0.05, batches of 30, 80 epochs.
+    # 150 points, 3 arms; a 2-16-3 tanh network (Xavier init), Adam lr 0.05, batches of 15, 70 epochs
+    # (tried with seeds 0-3 for the weights and the shuffling: 96.7-98 % training accuracy each time).
     X, y = make_spirals(150, k=3, noise=0.2, seed=0)
-    model = MLP(2, [24, 3], activation="tanh", init="xavier", seed=0)
+    model = MLP(2, [16, 3], activation="tanh", init="xavier", seed=0)
     history = fit(
         model,
         X,
         y,
         loss="cross_entropy",
         optimizer=Adam(model.parameters(), lr=0.05),
-        epochs=80,
-        batch_size=30,
+        epochs=70,
+        batch_size=15,
         seed=0,
         progress=False,
     )
-    assert len(history) == 80 and history.losses[-1] < history.losses[0]
+    assert len(history) == 70 and history.losses[-1] < history.losses[0]
     assert accuracy(model, X, y, loss="cross_entropy") >= 0.95
     assert history.accuracies[0] < 0.8  # it really learned: the first epoch was far from it
 
