@@ -36,6 +36,7 @@ import numbers
 import os
 import pathlib
 from collections.abc import Iterator, Sequence
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, overload
 
@@ -287,9 +288,14 @@ class BackwardSteps(Sequence[Step]):
         """One self-contained HTML page with every step's SVG inline, a slider, Play and ←/→ keys; no network."""
         if title is None:
             title = f"stepgrad: backward pass of {self.root_name}"
+        steps = list(self.run())
+        digraphs = [step.draw(**draw_kwargs) for step in steps]  # built here, in order: Values are not thread-safe
+        # each frame is one `dot` process; run them side by side (they release the GIL while they wait)
+        with ThreadPoolExecutor(max_workers=max(1, min(8, os.cpu_count() or 1))) as pool:
+            svgs = list(pool.map(render_svg, digraphs))
         frames = []
-        for step in self:
-            svg = _strip_xml_prolog(step.to_svg(**draw_kwargs))
+        for step, svg in zip(steps, svgs):
+            svg = _strip_xml_prolog(svg)
             frames.append(
                 f'<section class="frame" id="step-{step.index + 1}"{" hidden" if step.index else ""}>\n'
                 f'<div class="graph">{svg}</div>\n'
