@@ -386,3 +386,22 @@ def test_an_interrupted_save_leaves_the_old_file_and_no_temporary(tmp_path, monk
         MLP(2, [2, 1], seed=3).save(path)
     assert path.read_bytes() == before
     assert os.listdir(tmp_path) == ["m.json"]
+
+
+def test_from_file_refuses_a_hand_edited_architecture(tmp_path):
+    path = tmp_path / "m.json"
+    MLP(2, [3, 1], seed=1).save(path)
+    raw = json.loads(path.read_text())
+    for edit, message in [
+        (lambda a: a.update(nouts=[4, 1]), "missing 'layers.0.neurons.3.w.0'"),
+        (lambda a: a.update(activations=["gelu", "linear"]), "unknown activation 'gelu'"),
+        (lambda a: a.update(nin="two"), "nin must be a positive int, got 'two'"),
+        (lambda a: a.update(nouts=[3]), "nouts [3] do not match activations"),
+        (lambda a: a.update(extra=1), "its architecture is not an MLP description"),
+    ]:
+        edited = json.loads(json.dumps(raw))
+        edit(edited["architecture"])
+        path.write_text(json.dumps(edited))
+        with pytest.raises(ValueError) as e:
+            MLP.from_file(path)
+        assert message in str(e.value) and str(path) in str(e.value)
