@@ -129,13 +129,6 @@ def torch_hessian(fn: Callable[..., Any], point: Sequence[float]) -> list[list[f
     return h.tolist()
 
 
-def close(a: float, b: float, rel: float = 1e-9, abs_: float = 1e-12) -> bool:
-    """True when a and b agree to ``rel`` relative or ``abs_`` absolute tolerance (inf equals inf)."""
-    if math.isinf(a) or math.isinf(b):
-        return a == b
-    return math.isclose(a, b, rel_tol=rel, abs_tol=abs_)
-
-
 # --------------------------------------------------------------------------- random expression programs
 #
 # A program is a list of instructions (op, i, j): node k = OPS[op](node i, node j), where the
