@@ -479,3 +479,27 @@ def test_html_page_keys_slider_and_play_work_in_headless_chromium(tmp_path):
     assert visible_step_after(slide) == ("step-2", "step 2 / 5")
     play = 'document.getElementById("play").click();'
     assert visible_step_after(play, budget_ms=10000) == ("step-5", "step 5 / 5")  # played to the end
+
+
+def test_a_node_with_its_own_backward_method_steps_like_backward():
+    class Doubler(Value):  # a node type whose _backward pushes 2 · grad to its operand (no recorded partials)
+        __slots__ = ()
+
+        def _backward(self):
+            for parent in self._parents:
+                parent.grad += self.grad * 2.0
+
+    def build():
+        x = Value(3.0, label="x")
+        d = Doubler(6.0, (x,), "double")
+        d.label = "d"
+        return x, d * 5.0
+
+    x1, y1 = build()
+    y1.backward()
+    x2, y2 = build()
+    steps = backward_steps(y2).run()
+    assert x1.grad == x2.grad == 10.0  # 5 · 2
+    (update,) = steps[1].updates
+    assert update.local is None and update.contribution == 10.0
+    assert "∂L/∂x += (hand-written _backward of d) = 10.0000   (∂L/∂x: 0.0000 → 10.0000)" in steps[1].explain()
