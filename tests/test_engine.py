@@ -416,10 +416,29 @@ def test_create_graph_with_a_value_seed_is_differentiable_in_the_seed():
     assert grad(g, [x])[0].data == 4.0
 
 
+def test_a_handmade_node_without_a_rule_fails_backward_clearly():
+    a = Value(2.0)
+    handmade = Value(4.0, (a,), "square?")  # micrograd's constructor, but no derivative rule given
+    with pytest.raises(RuntimeError, match=r"'square\?'.*no derivative rule"):
+        (handmade * 2).backward()
+
+
+def test_comparisons_order_by_data_and_equality_is_identity():
+    a, b = Value(1.0), Value(3.0)
+    assert max([a, b]) is b and sorted([b, a]) == [a, b]
+    assert a < b and a <= 1.0 and b > 2 and b >= 3.0
+    assert Value(1.0) != Value(1.0)  # graph nodes, kept apart in sets and dicts
+    assert len({a, Value(1.0)}) == 2
+    assert float(b) == 3.0
+    with pytest.raises(TypeError, match=r"str"):
+        _ = a < "2"
+
+
 def test_data_is_a_float_and_labels_are_kept():
     v = Value(3, label="w")
     assert type(v.data) is float and v.data == 3.0
     assert v.label == "w"
+    assert (v * 2).label == ""
     assert Value(2.0, "b").label == "b"
     assert v.grad == 0.0
 

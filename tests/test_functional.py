@@ -159,6 +159,11 @@ def test_grad_equals_backward(case):
     by_backward = [leaf.grad for leaf in leaves]
     assert by_grad == pytest.approx(by_backward, rel=1e-14, abs=1e-300)
     assert by_graph == pytest.approx(by_backward, rel=1e-12, abs=1e-14)
+    # the third way: backward(create_graph=True) leaves differentiable gradients on fresh leaves
+    fresh = [Value(x) for x in point]
+    run_program(program, fresh, F).backward(create_graph=True)
+    by_backward_graph = [leaf.grad.data if isinstance(leaf.grad, Value) else leaf.grad for leaf in fresh]
+    assert by_backward_graph == pytest.approx(by_backward, rel=1e-12, abs=1e-14)
 
 
 @settings(max_examples=40, deadline=None, derandomize=True, suppress_health_check=[HealthCheck.filter_too_much])
@@ -227,3 +232,17 @@ def test_gradcheck_argument_errors():
             gradcheck(fn, [1.0, 2.0], **kwargs)
     with pytest.raises(TypeError, match=r"gradcheck: fn must return a Value, got float"):
         gradcheck(lambda a: 2.0, [1.0])
+
+
+@settings(max_examples=30, deadline=None, derandomize=True, suppress_health_check=[HealthCheck.filter_too_much])
+@given(program_strategy(max_leaves=1, max_ops=5))
+def test_third_derivative_of_random_one_variable_programs_matches_sympy(case):
+    point, program = case
+    assume(program_is_tame(program, point))
+    leaf = Value(point[0])
+    current = run_program(program, [leaf], engine_functions())
+    expr, (s,) = sympy_program(program, 1)
+    for order in (1, 2, 3):
+        (current,) = grad(current, [leaf], create_graph=True)
+        exact = sympy_derivative(expr, [s] * order, [s], point)
+        assert current.data == pytest.approx(exact, rel=1e-8, abs=1e-10), (order, program, point)
