@@ -369,12 +369,14 @@ def test_demo_training_follows_micrographs_trajectory():
     gc.disable()  # micrograd spends most of its time in the cyclic collector otherwise
     try:
         theirs = demo_training(micrograd_engine.Value, micrograd_nn.MLP, X, y, steps)
-        ours = demo_training(Value, nn.MLP, X, y, steps)
     finally:
         if gc_was_enabled:
             gc.enable()
-        random.setstate(state)
         gc.collect()
+    try:
+        ours = demo_training(Value, nn.MLP, X, y, steps)  # with the interpreter's own GC setting
+    finally:
+        random.setstate(state)
     their_losses, their_accuracies, their_params = theirs
     our_losses, our_accuracies, our_params = ours
     for k in range(steps):
