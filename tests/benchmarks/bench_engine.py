@@ -1,0 +1,269 @@
+"""Speed and memory of stepgrad's engine against micrograd 0.1.0, measured in one run.
+
+    .venv/bin/python tests/benchmarks/bench_engine.py            # full run, a few minutes
+    .venv/bin/python tests/benchmarks/bench_engine.py --quick    # fewer repeats
+
+Every measurement runs in a fresh worker process (so neither library inherits the
+other's heap), the two libraries interleaved, and the script prints the ratios.
+Workloads (issue 2):
+  W1  micrograd's demo step: MLP(2, [16, 16, 1]), 100 two-moons points, SVM max-margin
+      loss + 1e-4·Σp², zero_grad, backward, SGD update. Each library's own nn.MLP.
+  W1= the same step with micrograd's own nn code driving both engines: the identical
+      graph node for node (65,818 nodes), so only the engine differs.
+  W3  build and backward a graph of 100,000 multiply-adds; time and bytes per node.
+  deep  a chain 100,000 and 1,000,000 nodes deep: build + backward (stepgrad only;
+      micrograd's recursive topological sort cannot).
+This is not part of the test suite: timings are never asserted in tests.
+"""
+
+from __future__ import annotations
+
+import argparse
+import gc
+import json
+import math
+import random
+import statistics
+import subprocess
+import sys
+import time
+
+W1_STEPS = 10  # steps timed per worker (after 2 warm-up steps)
+
+
+# --------------------------------------------------------------------------- workers
+
+
+def _engine(lib: str):
+    if lib == "micrograd":
+        from micrograd.engine import Value
+    else:
+        from autograd.engine import Value
+    return Value
+
+
+def _moons(n: int = 100, seed: int = 0) -> tuple[list[tuple[float, float]], list[int]]:
+    """Two interleaved half circles with a little noise, labels ±1 (pure Python)."""
+    rng = random.Random(seed)
+    X, y = [], []
+    for i in range(n):
+        t = math.pi * rng.random()
+        if i % 2 == 0:
+            X.append((math.cos(t) + rng.gauss(0, 0.1), math.sin(t) + rng.gauss(0, 0.1)))
+            y.append(1)
+        else:
+            X.append((1 - math.cos(t) + rng.gauss(0, 0.1), 0.5 - math.sin(t) + rng.gauss(0, 0.1)))
+            y.append(-1)
+    return X, y
+
+
+def _mlp(lib: str, same_graph: bool):
+    if lib == "micrograd" or same_graph:
+        import micrograd.nn as mnn
+
+        if lib == "stepgrad":  # micrograd's nn code, stepgrad's Value
+            mnn.Value = _engine("stepgrad")
+        return mnn.MLP
+    from nn import MLP
+
+    return MLP
+
+
+def work_w1(lib: str, gc_on: bool, same_graph: bool) -> dict:
+    Value = _engine(lib)
+    MLP = _mlp(lib, same_graph)
+    random.seed(1337)
+    model = MLP(2, [16, 16, 1])
+    X, y = _moons()
+    nodes = 0
+
+    def step(k: int) -> float:
+        nonlocal nodes
+        inputs = [list(map(Value, xrow)) for xrow in X]
+        scores = list(map(model, inputs))
+        losses = [(1 + -yi * scorei).relu() for yi, scorei in zip(y, scores)]
+        data_loss = sum(losses) * (1.0 / len(losses))
+        reg_loss = 1e-4 * sum(p * p for p in model.parameters())
+        total = data_loss + reg_loss
+        if not nodes:
+            nodes = _count_nodes(total)
+        model.zero_grad()
+        total.backward()
+        learning_rate = 1.0 - 0.9 * k / 100
+        for p in model.parameters():
+            p.data -= learning_rate * p.grad
+        return total.data
+
+    if not gc_on:
+        gc.disable()
+    times = []
+    for k in range(W1_STEPS + 2):
+        t0 = time.perf_counter()
+        loss = step(k)
+        times.append(time.perf_counter() - t0)
+    return {"seconds": statistics.median(times[2:]), "nodes": nodes, "loss": loss}
+
+
+def _count_nodes(root) -> int:
+    seen = {root}
+    stack = [root]
+    while stack:
+        node = stack.pop()
+        for parent in getattr(node, "_parents", None) or node._prev:
+            if parent not in seen:
+                seen.add(parent)
+                stack.append(parent)
+    return len(seen)
+
+
+def work_w3(lib: str, n: int = 100_000) -> dict:
+    import tracemalloc
+
+    Value = _engine(lib)
+    if lib == "micrograd":  # its recursive topological sort needs room for a 100,000-deep chain
+        sys.setrecursionlimit(1_000_000)
+    rng = random.Random(0)
+    data = [(rng.uniform(-1, 1), rng.uniform(-1, 1)) for _ in range(n)]
+
+    def build_and_backward():
+        acc = Value(0.0)
+        for a, b in data:
+            acc = acc + Value(a) * Value(b)
+        acc.backward()
+        return acc
+
+    t0 = time.perf_counter()
+    graph = build_and_backward()
+    seconds = time.perf_counter() - t0
+    del graph
+    gc.collect()
+    tracemalloc.start()  # a second build, traced: tracing slows it, so it is not the one timed
+    graph = build_and_backward()
+    allocated, _peak = tracemalloc.get_traced_memory()  # what the live graph holds after backward
+    tracemalloc.stop()
+    del graph
+    nodes = 1 + 4 * n  # the start, and per term: two leaves, one product, one sum
+    return {"seconds": seconds, "bytes_per_node": allocated / nodes, "nodes": nodes}
+
+
+def work_deep(lib: str, n: int) -> dict:
+    Value = _engine(lib)
+    t0 = time.perf_counter()
+    x = Value(0.5)
+    scale = Value(1.0000001)
+    y = x
+    try:
+        for _ in range(n):
+            y = y * scale
+        y.backward()
+    except RecursionError:
+        return {"seconds": None, "error": "RecursionError"}
+    seconds = time.perf_counter() - t0
+    expected = n * 1.0000001 ** (n - 1) * 0.5  # ∂(x·s^n)/∂s = n·x·s^(n-1)
+    assert math.isclose(scale.grad, expected, rel_tol=1e-9), (scale.grad, expected)
+    return {"seconds": seconds}
+
+
+def worker(args: argparse.Namespace) -> None:
+    if args.worker == "W1":
+        result = work_w1(args.lib, args.gc == "on", same_graph=False)
+    elif args.worker == "W1=":
+        result = work_w1(args.lib, args.gc == "on", same_graph=True)
+    elif args.worker == "W3":
+        result = work_w3(args.lib)
+    else:
+        result = work_deep(args.lib, int(args.worker.split(":")[1]))
+    print(json.dumps(result))
+
+
+# --------------------------------------------------------------------------- driver
+
+
+def measure(workload: str, lib: str, gc_mode: str = "on") -> dict:
+    cmd = [sys.executable, __file__, "--worker", workload, "--lib", lib, "--gc", gc_mode]
+    out = subprocess.run(cmd, capture_output=True, text=True, check=False)
+    if out.returncode != 0:
+        return {"seconds": None, "error": (out.stderr.strip().splitlines() or ["failed"])[-1]}
+    return json.loads(out.stdout)
+
+
+def median_of(workload: str, lib: str, gc_mode: str, repeats: int) -> dict:
+    runs = [measure(workload, lib, gc_mode) for _ in range(repeats)]
+    good = [r for r in runs if r.get("seconds") is not None]
+    if not good:
+        return runs[0]
+    result = dict(good[0])
+    result["seconds"] = statistics.median(r["seconds"] for r in good)
+    return result
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--quick", action="store_true", help="one worker per measurement instead of three")
+    parser.add_argument("--worker", help=argparse.SUPPRESS)
+    parser.add_argument("--lib", help=argparse.SUPPRESS)
+    parser.add_argument("--gc", default="on", help=argparse.SUPPRESS)
+    args = parser.parse_args()
+    if args.worker:
+        worker(args)
+        return 0
+    try:
+        import micrograd  # noqa: F401
+    except ImportError:
+        print("the reference is missing: pip install micrograd==0.1.0 (it is in stepgrad's dev extra)", file=sys.stderr)
+        return 2
+
+    repeats = 1 if args.quick else 3
+    print(f"python {sys.version.split()[0]}; each number is the median of {repeats} worker process(es)\n")
+    rows = []
+    for workload, title in (("W1", "W1 demo step, own MLP"), ("W1=", "W1= demo step, identical graph")):
+        for gc_mode in ("on", "off"):
+            mine = median_of(workload, "stepgrad", gc_mode, repeats)
+            ref = median_of(workload, "micrograd", gc_mode, repeats)
+            ratio = ref["seconds"] / mine["seconds"]
+            rows.append(
+                (
+                    f"{title}, GC {gc_mode}",
+                    f"{mine['seconds'] * 1000:.1f} ms ({mine['nodes']:,} nodes)",
+                    f"{ref['seconds'] * 1000:.1f} ms ({ref['nodes']:,} nodes)",
+                    f"{ratio:.1f}× faster",
+                )
+            )
+    mine = median_of("W3", "stepgrad", "on", repeats)
+    ref = median_of("W3", "micrograd", "on", repeats)
+    rows.append(
+        (
+            "W3 100,000 multiply-adds, build + backward",
+            f"{mine['seconds'] * 1000:.0f} ms",
+            f"{ref['seconds'] * 1000:.0f} ms",
+            f"{ref['seconds'] / mine['seconds']:.1f}× faster",
+        )
+    )
+    rows.append(
+        (
+            "W3 memory per node",
+            f"{mine['bytes_per_node']:.0f} bytes",
+            f"{ref['bytes_per_node']:.0f} bytes",
+            f"{mine['bytes_per_node'] / ref['bytes_per_node']:.2f}× the memory",
+        )
+    )
+    small = median_of("deep:100000", "stepgrad", "on", repeats)
+    big = median_of("deep:1000000", "stepgrad", "on", repeats)
+    ref_big = measure("deep:1000000", "micrograd", "on")
+    rows.append(
+        (
+            "deep 100,000 → 1,000,000-node chain",
+            f"{small['seconds']:.2f} s → {big['seconds']:.2f} s",
+            ref_big.get("error") or f"{ref_big['seconds']:.2f} s",
+            f"{big['seconds'] / small['seconds']:.1f}× for 10× the nodes",
+        )
+    )
+    print("| workload | stepgrad | micrograd 0.1.0 | ratio |")
+    print("| --- | --- | --- | --- |")
+    for row in rows:
+        print("| " + " | ".join(row) + " |")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
