@@ -133,6 +133,11 @@ def test_module_functions_work_on_numbers_and_values(name, function):
     assert leaf.grad == pytest.approx(sympy_unary_derivative(name, x, 1), rel=1e-12)
 
 
+def test_leaky_relu_slope_must_be_a_number():
+    with pytest.raises(TypeError, match=r"leaky_relu\(alpha=\.\.\.\).*str"):
+        Value(1.0).leaky_relu("a")
+
+
 def test_leaky_relu_slope_argument():
     for alpha in (0.2, 0.01, 0.0):
         for x in (-1.5, 2.0):
@@ -373,6 +378,13 @@ def test_gradient_argument_scales_the_seed():
     assert x2.grad == pytest.approx(-2 * (math.cos(0.3) * 0.3 + math.sin(0.3)), rel=1e-14)
 
 
+def test_gradient_argument_may_be_a_value_without_create_graph():
+    # the error message for a bad gradient promises "a real number or a Value"; a Value seed is used by its data
+    x = Value(1.5)
+    (x * x).backward(gradient=Value(2.0))
+    assert x.grad == 6.0
+
+
 def test_gradient_argument_must_be_a_number():
     y = Value(1.0) * 2
     with pytest.raises(TypeError, match=r"backward\(gradient=\.\.\.\).*str"):
@@ -467,6 +479,17 @@ def test_kinks_match_pytorch():
         value, (derivative,) = torch_value_and_grad(torch_fn, [x])
         assert out.data == value
         assert leaf.grad == derivative, (engine_fn, leaf.grad, derivative)
+
+
+def test_negative_base_to_an_integer_value_exponent_matches_pytorch():
+    pytest.importorskip("torch")
+    a, b = Value(-2.0), Value(3.0)
+    out = a**b
+    out.backward()
+    value, (d_base, d_exponent) = torch_value_and_grad(lambda s, t: s**t, [-2.0, 3.0])
+    assert out.data == value == -8.0
+    assert a.grad == d_base == 12.0
+    assert math.isnan(b.grad) and math.isnan(d_exponent)  # ∂/∂y of x^y needs ln x: undefined for x < 0
 
 
 def test_value_power_with_zero_base_matches_pytorch():

@@ -50,6 +50,15 @@ def test_grad_of_an_input_the_output_does_not_use_is_zero():
     assert g_self.data == 1.0
 
 
+def test_grad_with_respect_to_an_intermediate_node():
+    x = Value(0.7)
+    y = x * x
+    z = y.sin() * x
+    gy, gx = grad(z, [y, x])
+    assert gy.data == pytest.approx(math.cos(0.49) * 0.7, rel=1e-14)  # ∂z/∂y holding x fixed
+    assert gx.data == pytest.approx(math.cos(0.49) * 2 * 0.49 + math.sin(0.49), rel=1e-14)
+
+
 def test_grad_accepts_a_single_value_as_inputs():
     x = Value(2.0)
     (g,) = grad(x**3, x)
