@@ -278,6 +278,22 @@ def solve_linear(a: Sequence[Sequence[float]], b: Sequence[float]) -> list[float
     return x
 
 
+def jacobian(outputs: Sequence[Value], inputs: Sequence[Value]) -> list[list[float]]:
+    """J[i][j] = ∂outputs[i]/∂inputs[j] as floats, by reverse mode: one ``autograd.grad`` pass per output.
+
+    >>> x, y = Value(2.0), Value(3.0)
+    >>> jacobian([x * y, x + y], [x, y])
+    [[3.0, 2.0], [1.0, 1.0]]
+    """
+    inputs = _check_params(inputs, "jacobian")
+    rows = []
+    for i, out in enumerate(outputs):
+        if not isinstance(out, Value):
+            raise TypeError(f"jacobian: outputs[{i}] must be a Value, got {type(out).__name__}")
+        rows.append([g.data for g in grad(out, inputs)])
+    return rows
+
+
 def _finite_loss(value: object, where: str) -> Value:
     if not isinstance(value, Value):
         raise TypeError(f"{where}: the function must return a Value, got {type(value).__name__}")
@@ -367,7 +383,7 @@ class LevenbergMarquardt:
         n = len(params)
         r = self._residuals(residuals_fn)
         cost = self.loss(r)
-        jac = [[g.data for g in grad(ri, params)] for ri in r]  # one reverse pass per residual
+        jac = jacobian(r, params)  # one reverse pass per residual
         jtj = [[sum(row[i] * row[j] for row in jac) for j in range(n)] for i in range(n)]
         jtr = [sum(row[i] * ri.data for row, ri in zip(jac, r)) for i in range(n)]
         if cost == 0 or not any(jtr):

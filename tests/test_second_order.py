@@ -5,7 +5,7 @@ import math
 import pytest
 
 from autograd import Value
-from nn import SGD, Adam, LevenbergMarquardt, Newton, newton_step
+from nn import SGD, Adam, LevenbergMarquardt, Newton, jacobian, newton_step
 
 # ---------------------------------------------------------------- Newton
 
@@ -176,3 +176,54 @@ def test_lm_errors():
         LevenbergMarquardt([p]).step(lambda: [])
     with pytest.raises(TypeError, match="LevenbergMarquardt: residual 0 must be a Value, got float"):
         LevenbergMarquardt([p]).step(lambda: [1.0])
+
+
+# ---------------------------------------------------------------- against sympy and numpy
+
+
+def test_newton_step_matches_sympy_hessian_and_numpy_solve():
+    sympy = pytest.importorskip("sympy")
+    np = pytest.importorskip("numpy")
+    a, b = sympy.symbols("a b")
+    f = sympy.exp(a) * b**2 + sympy.sin(a * b) + a**4
+    point = {a: 0.3, b: -0.8}
+    g = np.array([float(sympy.diff(f, v).subs(point)) for v in (a, b)])
+    h = np.array([[float(sympy.diff(f, u, v).subs(point)) for v in (a, b)] for u in (a, b)])
+    damping = 0.5
+    expected = np.array([0.3, -0.8]) - np.linalg.solve(h + damping * np.eye(2), g)
+    x, y = Value(0.3), Value(-0.8)
+    newton_step(lambda: x.exp() * y**2 + (x * y).sin() + x**4, [x, y], damping=damping)
+    assert [x.data, y.data] == pytest.approx(expected.tolist(), rel=1e-12)
+
+
+def test_jacobian_and_one_lm_step_match_sympy_and_numpy():
+    sympy = pytest.importorskip("sympy")
+    np = pytest.importorskip("numpy")
+    a, b, c = sympy.symbols("a b c")
+    xs = [0.0, 0.5, 1.0, 1.5]
+    ys = [1.0, 2.0, 2.5, 2.0]
+    r_sym = [a * sympy.exp(b * x) + c - y for x, y in zip(xs, ys)]
+    point = {a: 1.0, b: -0.5, c: 0.2}
+    jac = np.array([[float(sympy.diff(r, v).subs(point)) for v in (a, b, c)] for r in r_sym])
+    r0 = np.array([float(r.subs(point)) for r in r_sym])
+    params = [Value(v) for v in point.values()]
+    residuals = lambda: [params[0] * (params[1] * x).exp() + params[2] - y for x, y in zip(xs, ys)]  # noqa: E731
+    assert jacobian(residuals(), params) == [pytest.approx(row, rel=1e-13) for row in jac.tolist()]
+    # the LM rule in numpy: (JᵀJ + λI)δ = −Jᵀr, accept if ½‖r(θ + δ)‖² drops, else λ ← 10λ and retry
+    theta0 = np.array([1.0, -0.5, 0.2])
+
+    def cost(theta):
+        return 0.5 * sum((theta[0] * np.exp(theta[1] * x) + theta[2] - y) ** 2 for x, y in zip(xs, ys))
+
+    lam = 1e-3
+    while True:
+        delta = np.linalg.solve(jac.T @ jac + lam * np.eye(3), -jac.T @ r0)
+        if cost(theta0 + delta) < cost(theta0):
+            break
+        lam *= 10
+    lm = LevenbergMarquardt(params, lam=1e-3, up=10.0, down=0.1)
+    assert lm.step(residuals) == pytest.approx(cost(theta0 + delta), rel=1e-12)
+    assert [p.data for p in params] == pytest.approx((theta0 + delta).tolist(), rel=1e-12)
+    assert lm.lam == pytest.approx(lam * 0.1)
+    with pytest.raises(TypeError, match=r"jacobian: outputs\[1\] must be a Value, got float"):
+        jacobian([params[0], 1.0], params)
