@@ -355,6 +355,27 @@ def test_leaves_accumulate_and_intermediates_are_recomputed():
     assert y.grad == 1.0
 
 
+def test_stale_intermediate_gradients_are_overwritten_not_added_to():
+    a = Value(1.5)
+    square = a * a
+    y = square.sin()
+    square.grad = 100.0  # junk left on an intermediate node
+    y.backward()
+    assert square.grad == pytest.approx(math.cos(2.25), rel=1e-15)
+    assert a.grad == pytest.approx(math.cos(2.25) * 3.0, rel=1e-15)
+
+
+def test_create_graph_leaves_accumulate_across_calls():
+    x = Value(0.5)
+    y = x.exp() * x
+    y.backward(create_graph=True)
+    y.backward(create_graph=True)
+    assert isinstance(x.grad, Value)
+    assert x.grad.data == pytest.approx(2 * math.exp(0.5) * 1.5, rel=1e-14)  # 2 · (eˣ + x eˣ)
+    (d,) = grad(x.grad, [x])
+    assert d.data == pytest.approx(2 * math.exp(0.5) * 2.5, rel=1e-14)  # 2 · (2eˣ + x eˣ)
+
+
 def test_leaf_accumulation_across_calls_matches_torch():
     torch = pytest.importorskip("torch")
     a = Value(3.0)
