@@ -180,9 +180,12 @@ def cross_entropy(logits: Any, labels: Any) -> Value:
     0.693147
     """
     if isinstance(logits, Sequence) and logits and isinstance(logits[0], (Value, int, float)):
-        logits = [logits]  # one sample
-        if not isinstance(labels, Sequence):
-            labels = [labels]
+        if isinstance(labels, Sequence):
+            raise TypeError(
+                f"cross_entropy: logits is a flat list of {len(logits)} values but labels is a list; give one "
+                "k-vector of logits per sample (a model with one output needs hinge or bce)"
+            )
+        logits, labels = [logits], [labels]  # one sample: a k-vector and its class
     if isinstance(logits, (str, bytes)) or not isinstance(logits, Sequence) or len(logits) == 0:
         raise ValueError(f"cross_entropy: logits must be a non-empty list of k-vectors, got {logits!r}")
     if isinstance(labels, (str, bytes)) or not isinstance(labels, Sequence):

@@ -245,6 +245,7 @@ def test_losses_match_torch_in_float64():
         ),
         (lambda: cross_entropy([[Value(1.0), Value(2.0)]], [0, 1]), ValueError, "got 1 samples of logits but 2 labels"),
         (lambda: cross_entropy([], []), ValueError, "logits must be a non-empty list of k-vectors"),
+        (lambda: cross_entropy([Value(1.0), Value(2.0)], [0, 1]), TypeError, "needs hinge or bce"),
         (lambda: softmax([]), ValueError, "softmax: logits must be a non-empty list"),
         (
             lambda: l2_penalty([Value(1.0)], alpha=-1),
