@@ -106,7 +106,7 @@ class Value:
     The constructor also accepts micrograd's ``Value(data, _children, _op)``.
     """
 
-    __slots__ = ("data", "grad", "label", "_parents", "_op", "_local")
+    __slots__ = ("data", "grad", "label", "_parents", "_op", "_local", "_closure")
     __array_ufunc__ = None  # numpy scalars and arrays defer to Value's reflected operators
 
     def __init__(self, data: Number, _children: Sequence["Value"] | str = (), _op: str = "", label: str = ""):
@@ -118,15 +118,18 @@ class Value:
         self._parents: tuple[Value, ...] = tuple(_children)
         self._op: str = _op
         # Local partial derivatives, one per parent. A node built by hand with
-        # micrograd's signature has none; backward() then calls its _backward().
+        # micrograd's signature has none: its maker assigns a _backward closure.
         self._local: tuple[Any, ...] | None = None if self._parents else ()
 
     # ---- micrograd compatibility and conveniences
 
     def __getattr__(self, name: str) -> Any:
-        # Only reached for a slot never assigned: nodes made by operations carry no label.
+        # Only reached for a slot never assigned: nodes made by operations carry no
+        # label and no micrograd-style closure.
         if name == "label":
             return ""
+        if name == "_closure":
+            return None
         raise AttributeError(f"'Value' object has no attribute {name!r}")
 
     @property
@@ -270,23 +273,25 @@ class Value:
     def __radd__(self, other: Operand) -> "Value":  # other + self
         return self + other
 
-    def __sub__(self, other: Operand) -> "Value":  # self - other
-        return self + (-other)
+    def __sub__(self, other: Operand) -> "Value":  # self - other = self + (-other)
+        return self + (-_lift(other, "-"))
 
-    def __rsub__(self, other: Operand) -> "Value":  # other - self
-        return other + (-self)
+    def __rsub__(self, other: Operand) -> "Value":  # other - self = other + (-self)
+        return _lift(other, "-") + (-self)
 
     def __rmul__(self, other: Operand) -> "Value":  # other * self
         return self * other
 
     def __truediv__(self, other: Operand) -> "Value":  # self / other = self * other**-1
-        if _data(other, "/") == 0:
-            raise ZeroDivisionError(f"division by zero: {self.data} / {_data(other)}")
+        other = _lift(other, "/")
+        if other.data == 0:
+            raise ZeroDivisionError(f"division by zero: {self.data} / {other.data}")
         return self * other**-1
 
-    def __rtruediv__(self, other: Operand) -> "Value":  # other / self
+    def __rtruediv__(self, other: Operand) -> "Value":  # other / self = other * self**-1
+        other = _lift(other, "/")
         if self.data == 0:
-            raise ZeroDivisionError(f"division by zero: {_data(other, '/')} / {self.data}")
+            raise ZeroDivisionError(f"division by zero: {other.data} / {self.data}")
         return other * self**-1
 
     # ---- reverse accumulation
@@ -310,7 +315,7 @@ class Value:
                     node.grad = node.grad + grads[node]
             return
         if type(gradient) is not float:
-            gradient = _real(gradient, "backward(gradient=...)")
+            gradient = _data(gradient, "backward(gradient=...)")
         order = topological_order(self, leaves=False)
         for node in order:
             node.grad = 0.0
@@ -343,12 +348,29 @@ class Value:
                 for parent, d in zip(node._parents, local):
                     parent.grad += g * d
 
-    def _backward(self) -> None:
-        """Push this node's gradient to its parents: parent.grad += self.grad · ∂self/∂parent (micrograd's name)."""
+    @property
+    def _backward(self) -> Callable[[], None]:
+        """Push this node's gradient to its parents: parent.grad += self.grad · ∂self/∂parent.
+
+        micrograd's name. Code written for micrograd may assign its own closure
+        (``out._backward = _backward``) to a node it built with ``Value(data, children, op)``;
+        ``backward()`` then calls that closure for the node.
+        """
+        closure = self._closure
+        return closure if closure is not None else self._push
+
+    @_backward.setter
+    def _backward(self, closure: Callable[[], None]) -> None:
+        if not callable(closure):
+            raise TypeError(f"_backward must be callable, got {type(closure).__name__}")
+        self._closure = closure
+
+    def _push(self) -> None:
         if self._local is None:
             raise RuntimeError(
                 f"node {self!r} (op {self._op!r}) was built with Value(data, children, op) and has no "
-                "derivative rule: set its _backward, or declare the operation with autograd.Op"
+                "derivative rule: assign it a _backward closure (micrograd style), or declare the "
+                "operation with autograd.Op"
             )
         g = self.grad
         for parent, d in zip(self._parents, self._local):
@@ -358,18 +380,14 @@ class Value:
 def sum_values(values: Sequence[Operand], start: Operand = 0.0) -> Value:
     """start + v₀ + v₁ + … as one n-ary ``+`` node; ∂/∂vᵢ = 1 for every term.
 
-    The sum is accumulated left to right, so ``.data`` is bit for bit what Python's
+    The sum is accumulated left to right, so ``.data`` is what Python's
     ``sum(values, start)`` gives, but the graph has one node instead of a chain of
-    len(values) binary ``+`` nodes. A number ``start`` is folded into the value
-    rather than becoming a leaf of its own.
+    len(values) binary ``+`` nodes. A ``start`` of 0 adds no term.
     """
     terms = [v if type(v) is Value else _lift(v, "sum_values") for v in values]
-    if type(start) is Value:
-        terms.insert(0, start)
-        total = 0.0
-    else:
-        total = _real(start, "sum_values(start=...)") if type(start) is not float else start
-    return _sum_node(terms, total)
+    if type(start) is Value or _real(start, "sum_values(start=...)") != 0:
+        terms.insert(0, _lift(start, "sum_values(start=...)"))
+    return _sum_node(terms)
 
 
 def dot(weights: Sequence[Operand], inputs: Sequence[Operand], start: Operand = 0.0) -> Value:
@@ -381,12 +399,9 @@ def dot(weights: Sequence[Operand], inputs: Sequence[Operand], start: Operand = 
     """
     if len(weights) != len(inputs):
         raise ValueError(f"dot: {len(weights)} weights but {len(inputs)} inputs")
-    if type(start) is Value:
-        terms = [start]
-        total = 0.0
-    else:
-        terms = []
-        total = _real(start, "dot(start=...)") if type(start) is not float else start
+    terms = []
+    if type(start) is Value or _real(start, "dot(start=...)") != 0:
+        terms.append(_lift(start, "dot(start=...)"))
     append = terms.append
     recording = not (_no_grad_threads and getattr(_local_state, "depth", 0))
     new = _new
@@ -407,14 +422,15 @@ def dot(weights: Sequence[Operand], inputs: Sequence[Operand], start: Operand = 
         else:
             product._parents, product._op, product._local = (), "", ()
         append(product)
-    return _sum_node(terms, total)
+    return _sum_node(terms)
 
 
 _ones: dict[int, tuple[float, ...]] = {}
 
 
-def _sum_node(terms: list[Value], total: float) -> Value:
-    """The n-ary + node: total + Σ terms (left to right); the rule SUM, inlined."""
+def _sum_node(terms: list[Value]) -> Value:
+    """The n-ary + node: Σ terms, added left to right (the rule SUM, inlined)."""
+    total = 0.0
     for term in terms:
         total = total + term.data
     n = len(terms)
@@ -479,8 +495,17 @@ def _accumulate(order: list[Value], seed: Any, create_graph: bool) -> dict[Value
         if g is None or not parents:
             continue
         if node._local is None:
-            node._backward()  # raises: no rule to differentiate
-        local = node._op.partials(*parents, node) if create_graph else node._local
+            raise RuntimeError(
+                f"node {node!r} (op {node._op!r}) has no derivative rule, only a micrograd-style "
+                "_backward closure: backward() can run it, but grad() and create_graph=True need the "
+                "operation declared with autograd.Op"
+            )
+        if create_graph:
+            local = node._op.partials(*parents, node)
+            if type(local) is not tuple or len(local) != len(parents):
+                local = node._op._checked(local, len(parents))
+        else:
+            local = node._local
         for parent, d in zip(parents, local):
             contribution = g * d
             grads[parent] = grads[parent] + contribution if parent in grads else contribution
@@ -633,7 +658,7 @@ def _unary_function(op: Op, name: str) -> Callable[[Any], Any]:
 # The rule table: symbol, forward, local partial derivatives.
 ADD = Op("+", lambda a, b: a + b, lambda a, b, out: (1.0, 1.0))
 MUL = Op("*", lambda a, b: a * b, lambda a, b, out: (b, a))
-SUM = Op("+", _left_sum, lambda *xs_out: (1.0,) * (len(xs_out) - 1))
+SUM = Op("+", lambda *xs: _left_sum(xs), lambda *xs_out: (1.0,) * (len(xs_out) - 1))
 POW = Op("**", _pow, lambda a, b, out: (_d_pow_base(a, b), _d_pow_exponent(a, out)))
 EXP = Op("exp", _exp, lambda x, out: (out,))
 LOG = Op("log", _log, lambda x, out: (1 / x,))
