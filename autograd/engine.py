@@ -28,7 +28,7 @@ import threading
 from collections.abc import Callable, Iterator, Sequence
 from typing import Any, Union
 
-from .graph import topological_order
+from .graph import interior_order_zeroing_grads, topological_order
 
 Number = Union[int, float]
 Operand = Union["Value", int, float]
@@ -155,9 +155,6 @@ class Value:
     def __repr__(self) -> str:
         extra = f", label={self.label!r}" if self.label else ""
         return f"Value(data={self.data}, grad={self.grad}{extra})"
-
-    def __float__(self) -> float:
-        return float(self.data)
 
     # Order compares the data, so max(values) and sorted(values) work. Equality stays
     # identity, as in micrograd: Values are graph nodes and live in sets and dicts.
@@ -316,9 +313,10 @@ class Value:
             return
         if type(gradient) is not float:
             gradient = _data(gradient, "backward(gradient=...)")
-        order = topological_order(self, leaves=False)
-        for node in order:
-            node.grad = 0.0
+        if not self._parents:  # a leaf: nothing upstream, its gradient accumulates
+            self.grad += gradient
+            return
+        order = interior_order_zeroing_grads(self)  # topological_order(self, leaves=False), grads set to 0
         self.grad += gradient
         # parent.grad += node.grad · ∂node/∂parent, from the output back to the inputs.
         # The two-operand cases are unrolled (this loop is the engine's hot path);

@@ -102,6 +102,13 @@ def sympy_unary_derivative(name: str, x: float, order: int) -> float:
 # --------------------------------------------------------------------------- PyTorch (float64)
 
 
+def close(a: float, b: float, rel: float = 1e-9, abs_: float = 1e-12) -> bool:
+    """True when a and b agree to ``rel`` relative or ``abs_`` absolute tolerance (inf equals inf)."""
+    if math.isinf(a) or math.isinf(b):
+        return a == b
+    return math.isclose(a, b, rel_tol=rel, abs_tol=abs_)
+
+
 def torch_module() -> Any:
     """PyTorch, imported only when a test asks for it (callers use ``pytest.importorskip`` first)."""
     import torch

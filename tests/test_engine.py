@@ -462,9 +462,17 @@ def test_comparisons_order_by_data_and_equality_is_identity():
     assert a < b and a <= 1.0 and b > 2 and b >= 3.0
     assert Value(1.0) != Value(1.0)  # graph nodes, kept apart in sets and dicts
     assert len({a, Value(1.0)}) == 2
-    assert float(b) == 3.0
     with pytest.raises(TypeError, match=r"str"):
         _ = a < "2"
+
+
+def test_math_functions_refuse_a_value_instead_of_silently_dropping_its_graph():
+    # Value has no __float__: math.cos(Value) would otherwise return a float and a user
+    # Op's partials written with math.* would give silently wrong second derivatives.
+    with pytest.raises(TypeError):
+        math.cos(Value(1.0))
+    with pytest.raises(TypeError):
+        float(Value(3.0))
 
 
 def test_data_is_a_float_and_labels_are_kept():
