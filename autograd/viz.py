@@ -22,11 +22,11 @@ import numbers
 import os
 import pathlib
 import shutil
-import tempfile
 from collections.abc import Iterable, Mapping
 from typing import TYPE_CHECKING, Any
 
 from .engine import Value
+from .files import write_atomically
 from .graph import ancestors_within, topological_order
 
 if TYPE_CHECKING:  # pragma: no cover
@@ -309,23 +309,8 @@ def to_svg(root_or_digraph: Any, **kwargs: Any) -> str:
 
 
 def write_text_atomically(path: str | os.PathLike[str], text: str) -> pathlib.Path:
-    """Write ``text`` to ``path`` via a temporary file in the same directory and ``os.replace``."""
-    target = pathlib.Path(path)
-    directory = target.parent if str(target.parent) else pathlib.Path(".")
-    if not directory.is_dir():
-        raise FileNotFoundError(f"cannot write {str(target)!r}: directory {str(directory)!r} does not exist")
-    fd, tmp = tempfile.mkstemp(prefix=f".{target.name}.", suffix=".tmp", dir=directory)
-    try:
-        with os.fdopen(fd, "w", encoding="utf-8", newline="\n") as f:
-            f.write(text)
-        os.replace(tmp, target)
-    except BaseException:
-        try:
-            os.unlink(tmp)
-        except FileNotFoundError:
-            pass
-        raise
-    return target
+    """Write ``text`` to ``path`` atomically (see ``autograd.files.write_atomically``)."""
+    return write_atomically(path, text)
 
 
 def save_svg(root_or_digraph: Any, path: str | os.PathLike[str], **kwargs: Any) -> pathlib.Path:

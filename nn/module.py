@@ -11,11 +11,11 @@ import json
 import math
 import os
 import random
-import tempfile
 from collections.abc import Mapping, Sequence
 from typing import Any
 
 from autograd.engine import Value, dot
+from autograd.files import write_atomically
 
 ACTIVATIONS = ("relu", "tanh", "sigmoid", "linear")
 INITS = ("micrograd", "xavier", "he")
@@ -164,21 +164,8 @@ def _named_value(value: Any, name: str):
 
 
 def _write_atomically(path: str, text: str) -> None:
-    """Write ``text`` to a temporary file next to ``path``, fsync it, then rename it over ``path``."""
-    directory = os.path.dirname(os.path.abspath(path))
-    fd, tmp = tempfile.mkstemp(prefix=".stepgrad-", suffix=".tmp", dir=directory)
-    try:
-        with os.fdopen(fd, "w", encoding="utf-8") as f:
-            f.write(text)
-            f.flush()
-            os.fsync(f.fileno())
-        os.replace(tmp, path)
-    except BaseException:
-        try:
-            os.unlink(tmp)
-        except OSError:
-            pass
-        raise
+    """Write ``text`` next to ``path``, fsync it, then rename it over ``path`` (``autograd.files``)."""
+    write_atomically(path, text)
 
 
 def _reject_constant(name: str) -> float:
