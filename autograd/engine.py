@@ -25,7 +25,7 @@ from __future__ import annotations
 import math
 import numbers
 import threading
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Sequence
 from typing import Any, Union
 
 from .graph import interior_order_zeroing_grads, topological_order
@@ -663,7 +663,7 @@ LOG = Op("log", _log, lambda x, out: (1 / x,))
 SQRT = Op("sqrt", _sqrt, lambda x, out: (0.5 / out if _data(out) != 0 else math.inf,))
 TANH = Op("tanh", math.tanh, lambda x, out: (1 - out * out,))
 SIGMOID = Op("sigmoid", _sigmoid, lambda x, out: (out * (1 - out),))
-RELU = Op("ReLU", lambda x: x if x > 0 else 0.0, lambda x, out: (1.0 if x > 0 else 0.0,))
+RELU = Op("ReLU", lambda x: 0.0 if x < 0 else x, lambda x, out: (1.0 if x > 0 else 0.0,))
 SOFTPLUS = Op("softplus", _softplus, lambda x, out: (sigmoid(x),))
 SIN = Op("sin", math.sin, lambda x, out: (cos(x),))
 COS = Op("cos", math.cos, lambda x, out: (-sin(x),))
@@ -710,8 +710,3 @@ def _leaky_relu(alpha: float) -> Op:
         if len(_leaky) < 256:
             _leaky[alpha] = op
     return op
-
-
-def walk(root: Value) -> Iterator[Value]:
-    """The nodes of ``root``'s graph, parents before children (see ``graph.topological_order``)."""
-    return iter(topological_order(root))
