@@ -191,6 +191,37 @@ def test_stepper_html_renders_in_headless_chromium(demo_run, tmp_path):
     assert _colour_share(image, (0xFF / 255, 0xD5 / 255, 0x4F / 255), 0.04) > 0.0005
 
 
+@pytest.mark.skipif(shutil.which("chromium") is None, reason="Debian's chromium is not installed")
+def test_stepper_html_opens_at_a_requested_step_in_headless_chromium(demo_run, tmp_path):
+    _, out = demo_run
+    result = subprocess.run(
+        [
+            "chromium",
+            "--headless",
+            "--no-sandbox",
+            "--disable-gpu",
+            "--disable-quic",
+            "--no-first-run",
+            "--disable-background-networking",
+            "--disable-component-update",
+            "--disable-sync",
+            f"--user-data-dir={tmp_path / 'profile'}",
+            "--dump-dom",
+            (out / "backprop_steps.html").resolve().as_uri() + "#step-4",
+        ],
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
+    )
+    # after the page's script ran: frame 4 is the one shown, every other frame is hidden
+    sections = re.findall(r'<section class="frame" id="step-(\d)"([^>]*)>', result.stdout)
+    assert [number for number, _ in sections] == ["1", "2", "3", "4", "5"], result.stdout[:500]
+    shown = [number for number, attributes in sections if "hidden" not in attributes]
+    assert shown == ["4"]
+    assert "step 4/5: (x1*w1) = x1 * w1" in result.stdout
+
+
 # --------------------------------------------------------------------------- the command line around it
 
 
