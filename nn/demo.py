@@ -21,6 +21,7 @@ The pieces are public so a notebook can reuse them: ``train_moons``, ``plot_deci
 from __future__ import annotations
 
 import importlib
+import io
 import math
 import os
 import pathlib
@@ -31,6 +32,7 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
 from autograd import Value, no_grad
+from autograd.files import write_atomically
 
 from .data import make_moons
 from .losses import hinge, l2_penalty
@@ -243,19 +245,10 @@ def plot_history(history: History, axes: Sequence[Any] | None = None) -> matplot
 
 
 def save_figure(figure: matplotlib.figure.Figure, path: str | os.PathLike[str]) -> pathlib.Path:
-    """Write ``figure`` as a PNG atomically (a temporary file in the same folder, then ``os.replace``)."""
-    target = pathlib.Path(path)
-    handle, temporary = tempfile.mkstemp(dir=target.parent, prefix=f".{target.name}.", suffix=".png")
-    try:
-        with os.fdopen(handle, "wb") as stream:
-            figure.savefig(stream, format="png", dpi=100)
-        os.chmod(temporary, 0o644)
-        os.replace(temporary, target)
-    except BaseException:
-        if os.path.exists(temporary):
-            os.unlink(temporary)
-        raise
-    return target
+    """Write ``figure`` as a PNG atomically (``autograd.files.write_atomically``: temporary file, then rename)."""
+    buffer = io.BytesIO()
+    figure.savefig(buffer, format="png", dpi=100)
+    return write_atomically(path, buffer.getvalue())
 
 
 # --------------------------------------------------------------------------- the neuron
@@ -326,8 +319,6 @@ def run_demo(
     files["backprop_steps.html"] = backward_steps(stepped).save_html(
         folder / "backprop_steps.html", title="stepgrad: the backward pass of o = tanh(x1·w1 + x2·w2 + b)"
     )
-    for path in files.values():
-        os.chmod(path, 0o644)
 
     shown = folder.resolve()
     say(f"\nwrote {len(files)} files to {shown}/:")

@@ -75,6 +75,10 @@ def test_demo_says_what_it_wrote_and_how_to_open_it(demo_run):
         assert re.search(rf"^  {re.escape(name)}\s+\S", result.stdout, re.M), name
     assert "open them" in result.stdout and (out.resolve() / "backprop_steps.html").as_uri() in result.stdout
     assert sorted(p.name for p in out.iterdir()) == sorted(DEMO_FILES)  # no temporary files left behind
+    umask = os.umask(0)
+    os.umask(umask)
+    for name in DEMO_FILES:  # the permissions of a plain open(path, "w"), not a temporary file's 0600
+        assert (out / name).stat().st_mode & 0o777 == 0o666 & ~umask, name
 
 
 def _colour_share(image, rgb: tuple[float, float, float], tolerance: float = 0.03) -> float:
