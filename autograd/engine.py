@@ -240,7 +240,8 @@ class Value:
 
     def relu(self) -> "Value":
         """max(0, x); ∂/∂x = 1 for x > 0, else 0 (0 at the kink, as in micrograd and PyTorch)."""
-        return RELU(self)
+        x = self.data  # the rule RELU below, inlined: every hidden neuron of an MLP calls it
+        return _node(0.0 if x < 0 else x, (self,), RELU, _ONE if x > 0 else _ZERO)
 
     def leaky_relu(self, alpha: float = 0.01) -> "Value":
         """x for x > 0, else αx; ∂/∂x = 1 or α."""
@@ -464,6 +465,8 @@ def _lift(x: Any, where: str) -> Value:
 
 _new = object.__new__
 _ONE_ONE = (1.0, 1.0)
+_ONE = (1.0,)
+_ZERO = (0.0,)
 
 
 def _node(data: float, parents: tuple[Value, ...], op: str, local: tuple[Any, ...]) -> Value:
