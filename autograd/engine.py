@@ -28,7 +28,7 @@ import threading
 from collections.abc import Callable, Sequence
 from typing import Any, Union
 
-from .graph import interior_order_zeroing_grads, topological_order
+from .graph import topological_order
 
 Number = Union[int, float]
 Operand = Union["Value", int, float]
@@ -106,7 +106,12 @@ class Value:
     The constructor also accepts micrograd's ``Value(data, _children, _op)``.
     """
 
-    __slots__ = ("data", "grad", "label", "_parents", "_op", "_local", "_closure")
+    # A node keeps its parents and their local derivatives in slots, not tuples: one
+    # parent in _a (∂/∂_a in _la, _b is None), two in _a and _b (∂ in _la, _lb), three or
+    # more as tuples in _a and _la with _b set to _MANY. A leaf has _a = None. No tuple per
+    # node means less memory and fewer objects for Python's allocator and garbage collector;
+    # the properties _parents and _local give the tuples back for everything that reads them.
+    __slots__ = ("data", "grad", "label", "_op", "_a", "_b", "_la", "_lb", "_closure")
     __array_ufunc__ = None  # numpy scalars and arrays defer to Value's reflected operators
 
     def __init__(self, data: Number, _children: Sequence["Value"] | str = (), _op: str = "", label: str = ""):
@@ -115,11 +120,15 @@ class Value:
         self.data = data if type(data) is float else _real(data, "Value()")
         self.grad: Any = 0.0
         self.label = label
-        self._parents: tuple[Value, ...] = tuple(_children)
         self._op: str = _op
-        # Local partial derivatives, one per parent. A node built by hand with
-        # micrograd's signature has none: its maker assigns a _backward closure.
-        self._local: tuple[Any, ...] | None = None if self._parents else ()
+        children = tuple(_children)
+        if children:  # built by hand, micrograd style: no local derivatives, its maker assigns _backward
+            self._a: Any = children
+            self._b: Any = _MANY
+            self._la: Any = None
+        else:
+            self._a = None
+            self._b = None
 
     # ---- micrograd compatibility and conveniences
 
@@ -131,6 +140,28 @@ class Value:
         if name == "_closure":
             return None
         raise AttributeError(f"'Value' object has no attribute {name!r}")
+
+    @property
+    def _parents(self) -> tuple["Value", ...]:
+        """The parents in operand order (a * a has (a, a))."""
+        a = self._a
+        if a is None:
+            return ()
+        b = self._b
+        if b is None:
+            return (a,)
+        return a if b is _MANY else (a, b)
+
+    @property
+    def _local(self) -> tuple[Any, ...] | None:
+        """∂self/∂parent per parent; None for a node built by hand without a rule."""
+        a = self._a
+        if a is None:
+            return ()
+        b = self._b
+        if b is None:
+            return (self._la,)
+        return self._la if b is _MANY else (self._la, self._lb)
 
     @property
     def _prev(self) -> set["Value"]:
@@ -150,7 +181,8 @@ class Value:
     @property
     def local_grads(self) -> tuple[Any, ...]:
         """∂self/∂parent for each parent, evaluated at the forward values."""
-        return self._local if self._local is not None else ()
+        local = self._local
+        return local if local is not None else ()
 
     def __repr__(self) -> str:
         extra = f", label={self.label!r}" if self.label else ""
@@ -182,11 +214,13 @@ class Value:
         out.data = self.data + other.data
         out.grad = 0.0
         if _no_grad_threads and getattr(_local_state, "depth", 0):
-            out._parents, out._op, out._local = (), "", ()
+            out._a = out._b = None
+            out._op = ""
         else:
-            out._parents = (self, other)
+            out._a = self
+            out._b = other
             out._op = ADD
-            out._local = _ONE_ONE
+            out._la = out._lb = 1.0
         return out
 
     def __mul__(self, other: Operand) -> "Value":
@@ -199,11 +233,14 @@ class Value:
         out.data = a * b
         out.grad = 0.0
         if _no_grad_threads and getattr(_local_state, "depth", 0):
-            out._parents, out._op, out._local = (), "", ()
+            out._a = out._b = None
+            out._op = ""
         else:
-            out._parents = (self, other)
+            out._a = self
+            out._b = other
             out._op = MUL
-            out._local = (b, a)
+            out._la = b
+            out._lb = a
         return out
 
     def __pow__(self, other: Operand) -> "Value":
@@ -241,7 +278,18 @@ class Value:
     def relu(self) -> "Value":
         """max(0, x); ∂/∂x = 1 for x > 0, else 0 (0 at the kink, as in micrograd and PyTorch)."""
         x = self.data  # the rule RELU below, inlined: every hidden neuron of an MLP calls it
-        return _node(0.0 if x < 0 else x, (self,), RELU, _ONE if x > 0 else _ZERO)
+        out = _new(Value)
+        out.data = 0.0 if x < 0 else x
+        out.grad = 0.0
+        if _no_grad_threads and getattr(_local_state, "depth", 0):
+            out._a = out._b = None
+            out._op = ""
+        else:
+            out._a = self
+            out._b = None
+            out._op = RELU
+            out._la = 1.0 if x > 0 else 0.0
+        return out
 
     def leaky_relu(self, alpha: float = 0.01) -> "Value":
         """x for x > 0, else αx; ∂/∂x = 1 or α."""
@@ -314,37 +362,26 @@ class Value:
             return
         if type(gradient) is not float:
             gradient = _data(gradient, "backward(gradient=...)")
-        if not self._parents:  # a leaf: nothing upstream, its gradient accumulates
+        if self._a is None:  # a leaf: nothing upstream, its gradient accumulates
             self.grad += gradient
             return
-        order = interior_order_zeroing_grads(self)  # topological_order(self, leaves=False), grads set to 0
+        order = _interior_order_zeroing_grads(self)  # topological_order(self, leaves=False), grads set to 0
         self.grad += gradient
-        # parent.grad += node.grad · ∂node/∂parent, from the output back to the inputs.
-        # The two-operand cases are unrolled (this loop is the engine's hot path);
-        # for + the local derivatives are both 1, and g·1.0 == g exactly.
-        one_one = _ONE_ONE
+        # parent.grad += node.grad · ∂node/∂parent, from the output back to the inputs
+        # (for + the local derivatives are 1.0, and g·1.0 == g exactly).
+        many = _MANY
         for node in reversed(order):
             g = node.grad
-            local = node._local
-            if local is one_one:
-                a, b = node._parents
-                a.grad += g
-                b.grad += g
-            elif local is None:
+            b = node._b
+            if b is None:  # one parent
+                node._a.grad += g * node._la
+            elif b is not many:  # two parents
+                node._a.grad += g * node._la
+                b.grad += g * node._lb
+            elif node._la is None:  # built by hand, micrograd style: its own closure
                 node._backward()
-            elif len(local) == 2:
-                a, b = node._parents
-                da, db = local
-                a.grad += g * da
-                b.grad += g * db
-            elif len(local) == 1:
-                (a,) = node._parents
-                a.grad += g * local[0]
-            elif node._op is SUM:  # n-ary +: every local derivative is 1
-                for a in node._parents:
-                    a.grad += g
-            else:
-                for parent, d in zip(node._parents, local):
+            else:  # three or more
+                for parent, d in zip(node._a, node._la):
                     parent.grad += g * d
 
     @property
@@ -415,11 +452,14 @@ def dot(weights: Sequence[Operand], inputs: Sequence[Operand], start: Operand = 
         product.data = a * b
         product.grad = 0.0
         if recording:
-            product._parents = (w, x)
+            product._a = w
+            product._b = x
             product._op = MUL
-            product._local = (b, a)
+            product._la = b
+            product._lb = a
         else:
-            product._parents, product._op, product._local = (), "", ()
+            product._a = product._b = None
+            product._op = ""
         append(product)
     return _sum_node(terms)
 
@@ -457,29 +497,86 @@ def _lift(x: Any, where: str) -> Value:
     leaf = _new(Value)
     leaf.data = x
     leaf.grad = 0.0
-    leaf._parents = ()
+    leaf._a = leaf._b = None
     leaf._op = ""
-    leaf._local = ()
     return leaf
 
 
 _new = object.__new__
-_ONE_ONE = (1.0, 1.0)
-_ONE = (1.0,)
-_ZERO = (0.0,)
 
 
 def _node(data: float, parents: tuple[Value, ...], op: str, local: tuple[Any, ...]) -> Value:
-    """A new node of the adjoint graph (a leaf instead, inside ``no_grad``)."""
+    """A new node of the adjoint graph (a leaf instead, inside ``no_grad``); ``local[i]`` = ∂node/∂parents[i]."""
     out = _new(Value)
     out.data = data
     out.grad = 0.0
-    if _no_grad_threads and getattr(_local_state, "depth", 0):
-        parents, op, local = (), "", ()
-    out._parents = parents
     out._op = op
-    out._local = local
+    n = len(parents)
+    if n == 0 or (_no_grad_threads and getattr(_local_state, "depth", 0)):
+        out._a = out._b = None
+        out._op = ""
+    elif n == 1:
+        out._a = parents[0]
+        out._b = None
+        out._la = local[0]
+    elif n == 2:
+        out._a, out._b = parents
+        out._la, out._lb = local
+    else:
+        out._a = parents
+        out._b = _MANY
+        out._la = local
     return out
+
+
+class _Many:
+    """The marker in ``_b`` of a node with three or more parents (or built by hand)."""
+
+    __slots__ = ()
+
+    def __repr__(self) -> str:
+        return "_MANY"
+
+
+_MANY = _Many()
+
+
+def _interior_order_zeroing_grads(root: Value) -> list[Value]:
+    """``topological_order(root, leaves=False)``, setting each listed node's ``grad`` to 0.
+
+    This is backward's walk: the walk of ``graph.topological_order`` step for step, so
+    the same order, but it keeps its "entered" marks in the nodes instead of in a set.
+    A node is marked by setting its gradient to a float 0.0 made for this call alone,
+    so marking a node is also the reset backward needs, and a million-node graph needs
+    no million-entry set. Leaves are never touched. ``root`` must have parents.
+    """
+    mark = float("0")  # a new float object: no node can hold it from an earlier call
+    many = _MANY
+    order: list[Value] = []
+    append = order.append
+    stack: list[Any] = [root]
+    push = stack.append
+    pop = stack.pop
+    while stack:
+        node = pop()
+        if node is None:
+            append(pop())
+        elif node.grad is not mark:
+            node.grad = mark
+            push(node)
+            push(None)
+            a = node._a
+            b = node._b
+            if b is many:
+                for parent in a:
+                    if parent._a is not None and parent.grad is not mark:
+                        push(parent)
+            else:
+                if a._a is not None and a.grad is not mark:
+                    push(a)
+                if b is not None and b._a is not None and b.grad is not mark:
+                    push(b)
+    return order
 
 
 def _accumulate(order: list[Value], seed: Any, create_graph: bool) -> dict[Value, Any]:

@@ -45,35 +45,6 @@ def topological_order(root: Any, leaves: bool = True) -> list[Any]:
     return order
 
 
-def interior_order_zeroing_grads(root: Any) -> list[Any]:
-    """``topological_order(root, leaves=False)``, setting each listed node's ``grad`` to 0.
-
-    This is backward's walk: the same walk as above, step for step, so the same
-    order, but it keeps its "entered" marks in the nodes instead of in a set. A node
-    is marked by setting its gradient to a float 0.0 object made for this call alone,
-    so marking a node is also the reset that backward needs, and a million-node graph
-    needs no million-entry set. Leaves are never touched. ``root`` must have parents.
-    """
-    mark = float("0")  # a new float object: no node can hold it from an earlier call
-    order: list[Any] = []
-    append = order.append
-    stack: list[Any] = [root]
-    push = stack.append
-    pop = stack.pop
-    while stack:
-        node = pop()
-        if node is None:
-            append(pop())
-        elif node.grad is not mark:
-            node.grad = mark
-            push(node)
-            push(None)
-            for parent in node._parents:
-                if parent._parents and parent.grad is not mark:
-                    push(parent)
-    return order
-
-
 def trace(root: Any) -> tuple[list[Any], list[tuple[Any, Any]]]:
     """The nodes of ``root``'s graph in topological order and its edges ``(parent, child)``.
 

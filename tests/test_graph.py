@@ -15,7 +15,8 @@ from hypothesis import given, settings
 from oracles import engine_functions, program_strategy, run_program
 
 from autograd.engine import Value
-from autograd.graph import ancestors_within, interior_order_zeroing_grads, topological_order, trace
+from autograd.engine import _interior_order_zeroing_grads as interior_order_zeroing_grads
+from autograd.graph import ancestors_within, topological_order, trace
 
 
 def reachable(root):
