@@ -4,7 +4,8 @@
     .venv/bin/python tests/benchmarks/bench_engine.py --quick    # fewer repeats
 
 Every measurement runs in a fresh worker process (so neither library inherits the
-other's heap), the two libraries interleaved, and the script prints the ratios.
+other's heap) and is the process's CPU time (time.process_time: single-threaded work,
+less disturbed by other load than wall time); the script prints the ratios.
 Workloads (issue 2):
   W1  micrograd's demo step: MLP(2, [16, 16, 1]), 100 two-moons points, SVM max-margin
       loss + 1e-4·Σp², zero_grad, backward, SGD update. Each library's own nn.MLP.
@@ -98,9 +99,9 @@ def work_w1(lib: str, gc_on: bool, same_graph: bool) -> dict:
         gc.disable()
     times = []
     for k in range(W1_STEPS + 2):
-        t0 = time.perf_counter()
+        t0 = time.process_time()
         loss = step(k)
-        times.append(time.perf_counter() - t0)
+        times.append(time.process_time() - t0)
     return {"seconds": statistics.median(times[2:]), "nodes": nodes, "loss": loss}
 
 
@@ -132,9 +133,9 @@ def work_w3(lib: str, n: int = 100_000) -> dict:
         acc.backward()
         return acc
 
-    t0 = time.perf_counter()
+    t0 = time.process_time()
     graph = build_and_backward()
-    seconds = time.perf_counter() - t0
+    seconds = time.process_time() - t0
     del graph
     gc.collect()
     tracemalloc.start()  # a second build, traced: tracing slows it, so it is not the one timed
@@ -148,18 +149,18 @@ def work_w3(lib: str, n: int = 100_000) -> dict:
 
 def work_deep(lib: str, n: int) -> dict:
     Value = _engine(lib)
-    t0 = time.perf_counter()
+    t0 = time.process_time()
     x = Value(0.5)
     scale = Value(1.0000001)
     y = x
     try:
         for _ in range(n):
             y = y * scale
-        t1 = time.perf_counter()
+        t1 = time.process_time()
         y.backward()
     except RecursionError:
         return {"seconds": None, "error": "RecursionError"}
-    t2 = time.perf_counter()
+    t2 = time.process_time()
     expected = n * 1.0000001 ** (n - 1) * 0.5  # ∂(x·s^n)/∂s = n·x·s^(n-1)
     assert math.isclose(scale.grad, expected, rel_tol=1e-9), (scale.grad, expected)
     return {"seconds": t2 - t0, "backward": t2 - t1}
