@@ -320,24 +320,24 @@ class Value:
         return self + other
 
     def __sub__(self, other: Operand) -> "Value":  # self - other = self + (-other)
-        return self + (-_lift(other, "-"))
+        return self + (-_operand(other, "-"))
 
     def __rsub__(self, other: Operand) -> "Value":  # other - self = other + (-self)
-        return _lift(other, "-") + (-self)
+        return _operand(other, "-") + (-self)
 
     def __rmul__(self, other: Operand) -> "Value":  # other * self
         return self * other
 
     def __truediv__(self, other: Operand) -> "Value":  # self / other = self * other**-1
-        other = _lift(other, "/")
-        if other.data == 0:
-            raise ZeroDivisionError(f"division by zero: {self.data} / {other.data}")
+        other = _operand(other, "/")
+        if _data(other) == 0:
+            raise ZeroDivisionError(f"division by zero: {self.data} / {_data(other)}")
         return self * other**-1
 
     def __rtruediv__(self, other: Operand) -> "Value":  # other / self = other * self**-1
-        other = _lift(other, "/")
+        other = _operand(other, "/")
         if self.data == 0:
-            raise ZeroDivisionError(f"division by zero: {other.data} / {self.data}")
+            raise ZeroDivisionError(f"division by zero: {_data(other)} / {self.data}")
         return other * self**-1
 
     # ---- reverse accumulation
@@ -469,9 +469,7 @@ _ones: dict[int, tuple[float, ...]] = {}
 
 def _sum_node(terms: list[Value]) -> Value:
     """The n-ary + node: Σ terms, added left to right (the rule SUM, inlined)."""
-    total = 0.0
-    for term in terms:
-        total = total + term.data
+    total = _left_sum([term.data for term in terms])
     n = len(terms)
     if n == 0:
         return _lift(total, "sum_values")
@@ -486,6 +484,13 @@ def _data(x: Operand, where: str = "comparison") -> float:
     if isinstance(x, Value):
         return x.data
     return _real(x, where)
+
+
+def _operand(x: Any, where: str) -> Any:
+    """``x`` checked as an operand of ``where``: a Value as it is, a number as a float (no node yet)."""
+    if isinstance(x, Value):
+        return x
+    return x if type(x) is float else _real(x, where)
 
 
 def _lift(x: Any, where: str) -> Value:

@@ -384,3 +384,23 @@ def test_demo_training_follows_micrographs_trajectory():
     assert our_accuracies == their_accuracies
     assert max(abs(p - q) for p, q in zip(our_params, their_params)) <= 1e-9
     assert our_losses[-1] < our_losses[0]  # it trains
+
+
+def test_subtraction_and_division_by_numbers_build_micrographs_graph():
+    # - and / with a number operand must not lift it to an extra node: the same node count
+    # and the same operand order as micrograd, so drawings and steppers match its picture.
+    micro = pytest.importorskip("micrograd.engine")
+    from autograd.graph import topological_order
+
+    def count(v, seen):
+        if v not in seen:
+            seen.add(v)
+            for c in v._prev:
+                count(c, seen)
+        return len(seen)
+
+    x, mx = Value(5.0), micro.Value(5.0)
+    for ours, theirs in ((x - 3, mx - 3), (3 - x, 3 - mx), (x / 2, mx / 2), (2 / x, 2 / mx)):
+        assert ours.data == theirs.data
+        assert len(topological_order(ours)) == count(theirs, set())
+    assert [p.data for p in (3 - x).parents] == [-5.0, 3.0]  # micrograd: (-x) + 3
