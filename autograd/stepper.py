@@ -41,8 +41,9 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, overload
 
 from .engine import Value
+from .files import write_atomically
 from .graph import topological_order
-from .viz import draw_dot, format_number, node_names, render_svg, write_text_atomically
+from .viz import draw_dot, format_number, node_names, render_svg
 
 if TYPE_CHECKING:  # pragma: no cover
     import graphviz
@@ -317,7 +318,7 @@ class BackwardSteps(Sequence[Step]):
 
     def save_html(self, path: str | os.PathLike[str], **kwargs: Any) -> pathlib.Path:
         """Write ``to_html(**kwargs)`` to ``path`` atomically (nothing written if rendering fails); returns the path."""
-        return write_text_atomically(path, self.to_html(**kwargs))
+        return write_atomically(path, self.to_html(**kwargs))
 
 
 def backward_steps(root: Value, gradient: float = 1.0) -> BackwardSteps:

@@ -308,15 +308,10 @@ def to_svg(root_or_digraph: Any, **kwargs: Any) -> str:
     return render_svg(_to_digraph(root_or_digraph, "to_svg()", kwargs))
 
 
-def write_text_atomically(path: str | os.PathLike[str], text: str) -> pathlib.Path:
-    """Write ``text`` to ``path`` atomically (see ``autograd.files.write_atomically``)."""
-    return write_atomically(path, text)
-
-
 def save_svg(root_or_digraph: Any, path: str | os.PathLike[str], **kwargs: Any) -> pathlib.Path:
     """Render ``draw_dot(root, **kwargs)`` to an SVG file at ``path`` (written atomically); returns the path.
 
     Nothing is written when rendering fails (e.g. ``GraphvizNotFound``).
     """
     svg = to_svg(root_or_digraph, **kwargs)
-    return write_text_atomically(path, svg)
+    return write_atomically(path, svg)

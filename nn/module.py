@@ -117,7 +117,7 @@ class Module:
             raise ValueError(f"save: parameters {_listing(bad)} are not finite; nothing was written to {str(path)!r}")
         envelope = {"format": FORMAT, "version": VERSION, "architecture": self.architecture(), "parameters": state}
         text = json.dumps(envelope, indent=1, allow_nan=False)
-        _write_atomically(os.fspath(path), text)
+        write_atomically(path, text)
 
     def load(self, path: str | os.PathLike[str]) -> None:
         """Load parameters saved by ``save`` into this model.
@@ -161,11 +161,6 @@ def _named_value(value: Any, name: str):
     elif isinstance(value, (list, tuple)):
         for i, item in enumerate(value):
             yield from _named_value(item, f"{name}.{i}")
-
-
-def _write_atomically(path: str, text: str) -> None:
-    """Write ``text`` next to ``path``, fsync it, then rename it over ``path`` (``autograd.files``)."""
-    write_atomically(path, text)
 
 
 def _reject_constant(name: str) -> float:
