@@ -27,8 +27,11 @@ def topological_order(root: Any, leaves: bool = True) -> list[Any]:
     stack: list[Any] = [root]
     push = stack.append
     pop = stack.pop
-    while stack:
-        node = pop()
+    while True:  # not `while stack`: see engine._interior_order_zeroing_grads
+        try:
+            node = pop()
+        except IndexError:
+            return order
         if node is None:
             append(pop())
         elif node not in entered:
@@ -42,7 +45,6 @@ def topological_order(root: Any, leaves: bool = True) -> list[Any]:
                         push(parent)
             elif leaves:
                 append(node)
-    return order
 
 
 def trace(root: Any) -> tuple[list[Any], list[tuple[Any, Any]]]:
