@@ -138,8 +138,10 @@ def work_w3(lib: str, memory: bool, n: int = 100_000) -> dict:
 
     nodes = 1 + 4 * n  # the start, and per term: two leaves, one product, one sum
     if memory:  # traced, in a worker of its own: tracing slows everything (micrograd's deep recursion most)
+        gc.disable()  # the collector only slows the traced build down; gc.collect() below does its work
         tracemalloc.start()
         graph = build_and_backward()
+        gc.collect()  # garbage cycles left by backward (micrograd's recursive build_topo and its closure cells)
         allocated, _peak = tracemalloc.get_traced_memory()  # what the live graph holds after backward
         tracemalloc.stop()
         del graph
