@@ -113,7 +113,7 @@ class Value:
     # the properties _parents and _local give the tuples back for everything that reads them.
     # The class defines no __getattr__: with one, CPython 3.11 cannot specialize attribute
     # reads, and every node.data, node.grad, node._a in the hot loops takes the slow
-    # generic path (about a third of a training step's instructions, measured with
+    # generic path (over a quarter of a training step's instructions, measured with
     # callgrind). Slots that most nodes never set (_label, _closure) are read through
     # the properties label and _backward instead.
     __slots__ = ("data", "grad", "_label", "_op", "_a", "_b", "_la", "_lb", "_closure")

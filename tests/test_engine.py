@@ -492,7 +492,7 @@ def test_data_is_a_float_and_labels_are_kept():
 def test_value_defines_no_getattr_hook():
     # Not a timing test: a structural guard. A __getattr__ on Value makes CPython 3.11
     # give up specializing every attribute read of every node (node.data, node.grad,
-    # node._a in the hot loops), which costs about a third of a training step.
+    # node._a in the hot loops), which costs over a quarter of a training step.
     assert all("__getattr__" not in vars(cls) and "__getattribute__" not in vars(cls) for cls in Value.__mro__[:-1])
 
 
