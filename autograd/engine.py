@@ -572,11 +572,7 @@ def _interior_order_zeroing_grads(root: Value) -> list[Value]:
     stack: list[Any] = [root]
     push = stack.append
     pop = stack.pop
-    # `while True` with the empty stack ending it (IndexError), not `while stack`: CPython
-    # 3.11 only specializes a function's bytecode after 8 calls or 8 unconditional
-    # back-jumps, and `while stack` jumps back conditionally, so the walk would run
-    # unspecialized (twice as slow) in the first eight backward() calls of a program.
-    while True:
+    while True:  # not `while stack`, for CPython's sake: see graph.topological_order
         try:
             node = pop()
         except IndexError:

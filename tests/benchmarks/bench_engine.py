@@ -233,6 +233,16 @@ def fastest_of(workload: str, lib: str, gc_mode: str, repeats: int) -> dict:
     return min(good, key=lambda r: r["seconds"])
 
 
+def _growth_row(title: str, small: dict, big: dict, key: str = "seconds", micrograd: str = "") -> tuple[str, ...]:
+    """A table row: the time at 100,000 and 1,000,000 nodes and how much it grew."""
+    return (
+        title,
+        f"{small[key]:.2f} s → {big[key]:.2f} s",
+        micrograd,
+        f"{big[key] / small[key]:.1f}× for 10× the nodes",
+    )
+
+
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--quick", action="store_true", help="one worker per measurement instead of three")
@@ -291,42 +301,17 @@ def main() -> int:
     small = fastest_of("deep:100000", "stepgrad", "on", repeats)
     big = fastest_of("deep:1000000", "stepgrad", "on", repeats)
     ref_big = measure("deep:1000000", "micrograd", "on")
-    rows.append(
-        (
-            "deep 100,000 → 1,000,000-node chain, build + backward",
-            f"{small['seconds']:.2f} s → {big['seconds']:.2f} s",
-            ref_big.get("error") or f"{ref_big['seconds']:.2f} s",
-            f"{big['seconds'] / small['seconds']:.1f}× for 10× the nodes",
-        )
-    )
-    rows.append(
-        (
-            "deep, backward() alone",
-            f"{small['backward']:.2f} s → {big['backward']:.2f} s",
-            "",
-            f"{big['backward'] / small['backward']:.1f}× for 10× the nodes",
-        )
-    )
+    micrograd_big = ref_big.get("error") or f"{ref_big['seconds']:.2f} s"
+    title = "deep 100,000 → 1,000,000-node chain, build + backward"
+    rows.append(_growth_row(title, small, big, micrograd=micrograd_big))
+    rows.append(_growth_row("deep, backward() alone", small, big, key="backward"))
     small = fastest_of("deep:100000", "stepgrad", "off", repeats)
     big = fastest_of("deep:1000000", "stepgrad", "off", repeats)
-    rows.append(
-        (
-            "deep, build + backward, GC off",
-            f"{small['seconds']:.2f} s → {big['seconds']:.2f} s",
-            "",
-            f"{big['seconds'] / small['seconds']:.1f}× for 10× the nodes",
-        )
-    )
+    rows.append(_growth_row("deep, build + backward, GC off", small, big))
     small = fastest_of("floor:100000", "-", "on", repeats)
     big = fastest_of("floor:1000000", "-", "on", repeats)
-    rows.append(
-        (
-            "deep floor: a chain of bare 3-slot objects, built and walked back (no engine)",
-            f"{small['seconds']:.2f} s → {big['seconds']:.2f} s",
-            "",
-            f"{big['seconds'] / small['seconds']:.1f}× for 10× the nodes",
-        )
-    )
+    title = "deep floor: a chain of bare 3-slot objects, built and walked back (no engine)"
+    rows.append(_growth_row(title, small, big))
     print("| workload | stepgrad | micrograd 0.1.0 | ratio |")
     print("| --- | --- | --- | --- |")
     for row in rows:
