@@ -14,6 +14,7 @@ import xml.etree.ElementTree as ET
 from pathlib import Path
 
 import pytest
+from browser import run_chromium
 
 REPO = Path(__file__).resolve().parents[1]
 SVG_NS = "{http://www.w3.org/2000/svg}"
@@ -168,26 +169,8 @@ def test_stepper_html_renders_in_headless_chromium(demo_run, tmp_path):
 
     _, out = demo_run
     shot = tmp_path / "page.png"
-    subprocess.run(
-        [
-            "chromium",
-            "--headless",
-            "--no-sandbox",
-            "--disable-gpu",
-            "--disable-quic",
-            "--no-first-run",
-            "--disable-background-networking",
-            "--disable-component-update",
-            "--disable-sync",
-            f"--user-data-dir={tmp_path / 'profile'}",
-            f"--screenshot={shot}",
-            "--window-size=1200,700",
-            (out / "backprop_steps.html").resolve().as_uri(),
-        ],
-        capture_output=True,
-        timeout=120,
-        check=False,
-    )
+    page = (out / "backprop_steps.html").resolve().as_uri()
+    run_chromium(tmp_path / "profile", f"--screenshot={shot}", "--window-size=1200,700", page, check=False)
     image = matplotlib.image.imread(shot)
     assert image.shape[:2] == (700, 1200)
     assert image[:, :, :3].std() > 0.05  # something was drawn
@@ -198,25 +181,8 @@ def test_stepper_html_renders_in_headless_chromium(demo_run, tmp_path):
 @pytest.mark.skipif(shutil.which("chromium") is None, reason="Debian's chromium is not installed")
 def test_stepper_html_opens_at_a_requested_step_in_headless_chromium(demo_run, tmp_path):
     _, out = demo_run
-    result = subprocess.run(
-        [
-            "chromium",
-            "--headless",
-            "--no-sandbox",
-            "--disable-gpu",
-            "--disable-quic",
-            "--no-first-run",
-            "--disable-background-networking",
-            "--disable-component-update",
-            "--disable-sync",
-            f"--user-data-dir={tmp_path / 'profile'}",
-            "--dump-dom",
-            (out / "backprop_steps.html").resolve().as_uri() + "#step-4",
-        ],
-        capture_output=True,
-        text=True,
-        timeout=120,
-        check=False,
+    result = run_chromium(
+        tmp_path / "profile", "--dump-dom", (out / "backprop_steps.html").resolve().as_uri() + "#step-4", check=False
     )
     # after the page's script ran: frame 4 is the one shown, every other frame is hidden
     sections = re.findall(r'<section class="frame" id="step-(\d)"([^>]*)>', result.stdout)

@@ -11,9 +11,9 @@ import math
 import re
 import shutil
 import struct
-import subprocess
 
 import pytest
+from browser import run_chromium
 from hypothesis import given, settings
 from hypothesis import strategies as st
 from viz_svg import node_fill, node_texts, parse_svg, tanh_neuron
@@ -365,19 +365,6 @@ def test_html_page_is_self_contained_with_every_frame_inline(tmp_path):
         steps.save_html(tmp_path / "missing" / "steps.html")
 
 
-CHROMIUM_FLAGS = [
-    "--headless",
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-quic",
-    "--no-first-run",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-    "--window-size=1200,900",
-]
-
-
 @needs_dot
 @pytest.mark.skipif(shutil.which("chromium") is None, reason="needs Debian's chromium")
 def test_html_page_renders_in_headless_chromium(tmp_path):
@@ -387,14 +374,8 @@ def test_html_page_renders_in_headless_chromium(tmp_path):
     v = tanh_neuron()
     page = backward_steps(v["o"]).save_html(tmp_path / "steps.html")
     url = page.resolve().as_uri()
-    chromium = shutil.which("chromium")
     shot = tmp_path / "shot.png"
-    subprocess.run(
-        [chromium, *CHROMIUM_FLAGS, f"--user-data-dir={tmp_path / 'profile1'}", f"--screenshot={shot}", url],
-        capture_output=True,
-        timeout=120,
-        check=True,
-    )
+    run_chromium(tmp_path / "profile1", "--window-size=1200,900", f"--screenshot={shot}", url)
     pixels = image.imread(shot)[:, :, :3]
     assert pixels.shape[:2] == (900, 1200)
     colors = np.unique((pixels * 255).round().astype(int).reshape(-1, 3), axis=0)
@@ -404,13 +385,7 @@ def test_html_page_renders_in_headless_chromium(tmp_path):
     green = np.all(np.abs(rgb - [0xA5, 0xD6, 0xA7]) <= 2, axis=2).sum()  # just-updated node (and legend)
     dark = np.all(rgb < 80, axis=2).sum()  # text and lines
     assert yellow > 100 and green > 100 and dark > 1000
-    dom = subprocess.run(
-        [chromium, *CHROMIUM_FLAGS, f"--user-data-dir={tmp_path / 'profile2'}", "--dump-dom", url + "#step-4"],
-        capture_output=True,
-        text=True,
-        timeout=120,
-        check=True,
-    ).stdout
+    dom = run_chromium(tmp_path / "profile2", "--window-size=1200,900", "--dump-dom", url + "#step-4").stdout
     sections = frame_sections(dom)
     assert len(sections) == 5
     visible = [s for s in sections if "hidden" not in s.split(">")[0]]
@@ -448,20 +423,13 @@ def test_html_page_escapes_labels():
 def test_html_page_keys_slider_and_play_work_in_headless_chromium(tmp_path):
     v = tanh_neuron()
     page = backward_steps(v["o"]).to_html()
-    chromium = shutil.which("chromium")
 
     def visible_step_after(actions: str, budget_ms: int = 0) -> tuple[str, str]:
         """Run ``actions`` (JavaScript) after the page's own script in a test copy; the visible frame's id."""
         copy = tmp_path / f"page{len(list(tmp_path.iterdir()))}.html"
         copy.write_text(page.replace("</body>", f"<script>{actions}</script>\n</body>"), encoding="utf-8")
         flags = [f"--virtual-time-budget={budget_ms}"] if budget_ms else []
-        dom = subprocess.run(
-            [chromium, *CHROMIUM_FLAGS, *flags, f"--user-data-dir={tmp_path / 'profile'}", "--dump-dom", copy.as_uri()],
-            capture_output=True,
-            text=True,
-            timeout=120,
-            check=True,
-        ).stdout
+        dom = run_chromium(tmp_path / "profile", "--window-size=1200,900", *flags, "--dump-dom", copy.as_uri()).stdout
         visible = [s for s in frame_sections(dom) if "hidden" not in s.split(">")[0]]
         assert len(visible) == 1
         counter = re.search(r'id="counter">([^<]*)<', dom).group(1)
