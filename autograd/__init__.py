@@ -11,9 +11,7 @@ from .engine import (
     cos,
     dot,
     exp,
-    is_grad_enabled,
     log,
-    no_grad,
     relu,
     sigmoid,
     sin,
@@ -24,6 +22,7 @@ from .engine import (
 )
 from .functional import GradcheckError, grad, gradcheck, hessian
 from .graph import topological_order, trace
+from .modes import Scope, auto_scope, is_grad_enabled, no_grad, scope
 from .stepper import backward_steps  # stdlib-only at import; ipywidgets is imported lazily
 from .viz import GraphvizNotFound, draw_dot  # graphviz is imported lazily, inside the drawing functions
 
@@ -36,7 +35,9 @@ __all__ = [
     "gradcheck",
     "hessian",
     "Op",
+    "Scope",
     "Value",
+    "auto_scope",
     "cos",
     "dot",
     "exp",
@@ -44,6 +45,7 @@ __all__ = [
     "log",
     "no_grad",
     "relu",
+    "scope",
     "sigmoid",
     "sin",
     "softplus",

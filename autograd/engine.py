@@ -8,646 +8,81 @@ reverse topological order and applies the chain rule at each node,
     parent.grad += node.grad * ∂node/∂parent,
 
 which is reverse accumulation (backpropagation): the gradient of one output with
-respect to every input for about the cost of one extra forward pass. See the
-"Adjoint graph" and "Derivation" sections of the reference text on backpropagation
-(Wikipedia, "Backpropagation") for the derivation this implements.
+respect to every input for about the cost of one extra forward pass (Wikipedia,
+"Backpropagation", the sections "Adjoint graph" and "Derivation").
 
-One op, one rule: each ``Op`` below states its forward function and its local partial
-derivatives in one place. The partials are written with arithmetic and this module's
-functions (``exp``, ``sin``, ...), so the same rule evaluates on floats (ordinary
-``backward``) and on ``Value``s (``create_graph=True``, for higher derivatives).
-Derived ops are composed from primitives: ``a - b`` is ``a + (-b)``, ``a / b`` is
-``a * b**-1``.
+This file is the reference engine, written to be read top to bottom:
+
+1. the rule table: one ``Op`` per primitive, with its forward function and its local
+   partial derivatives, on one screen;
+2. ``Value``: every operation goes through the rule table and one node constructor;
+3. ``backward()``: one topological order, one chain-rule loop.
+
+The partials are written with arithmetic and this module's functions (``exp``, ``log``,
+``sin``, ...), so one rule evaluates on floats (``backward``), on ``Value``s
+(``create_graph=True``, higher derivatives) and on numpy arrays (``autograd.compile``).
+
+Speed: ``autograd/_fast.py`` installs speed-tuned copies of the hot paths over this
+reference when the module is imported (as CPython's ``heapq`` is replaced by ``_heapq``);
+``STEPGRAD_PURE=1`` in the environment runs this reference alone. Both pass one test suite.
+
+Numbers follow IEEE 754 as in PyTorch, with one exception: a result too large for a float
+is ±inf (``exp(1000)``), infinities and nan flow through; but an operation with no value
+at all at its input raises an error naming it — ``log`` of x ≤ 0, ``sqrt`` of x < 0,
+division by zero, 0 to a negative power, a negative base to a fractional power, ``sin``
+and ``cos`` of ±inf. Derivatives never raise: an infinite one is ±inf (the limit), and a
+contribution through a zero factor is 0, never 0·∞ = nan.
 """
 
 from __future__ import annotations
 
+import copy
 import math
 import numbers
+import os
+import sys
 import threading
 from collections.abc import Callable, Sequence
 from typing import Any, Union
 
+from . import modes
 from .graph import topological_order
+from .modes import Scope
+from .modes import auto_scope as auto_scope  # noqa: F401 - engine's public names, defined in modes
+from .modes import is_grad_enabled as is_grad_enabled  # noqa: F401
+from .modes import no_grad as no_grad  # noqa: F401
+from .modes import scope as scope  # noqa: F401
 
 Number = Union[int, float]
 Operand = Union["Value", int, float]
 
 
-# --------------------------------------------------------------------------- no_grad
-
-_local_state = threading.local()
-_no_grad_threads = 0  # how many threads are inside a no_grad block right now (a fast test)
-_no_grad_lock = threading.Lock()
-
-
-def is_grad_enabled() -> bool:
-    """True unless the calling thread is inside a ``no_grad()`` block."""
-    return not (_no_grad_threads and getattr(_local_state, "depth", 0))
-
-
-class no_grad:
-    """Context manager (and decorator): values computed inside record no parents.
-
-    >>> with no_grad():
-    ...     y = Value(2.0) * 3      # y is a leaf: nothing to backpropagate through
-
-    The switch is per thread: other threads keep recording their graphs.
-    """
-
-    def __enter__(self) -> "no_grad":
-        global _no_grad_threads
-        depth = getattr(_local_state, "depth", 0)
-        _local_state.depth = depth + 1
-        if depth == 0:
-            with _no_grad_lock:
-                _no_grad_threads += 1
-        return self
-
-    def __exit__(self, *exc: object) -> None:
-        global _no_grad_threads
-        _local_state.depth -= 1
-        if _local_state.depth == 0:
-            with _no_grad_lock:
-                _no_grad_threads -= 1
-
-    def __call__(self, fn: Callable[..., Any]) -> Callable[..., Any]:
-        def wrapped(*args: Any, **kwargs: Any) -> Any:
-            with no_grad():
-                return fn(*args, **kwargs)
-
-        wrapped.__name__ = getattr(fn, "__name__", "wrapped")
-        wrapped.__doc__ = getattr(fn, "__doc__", None)
-        return wrapped
-
-
-# --------------------------------------------------------------------------- Value
-
-
-def _real(x: Any, where: str) -> float:
-    """``x`` as a float, or a TypeError naming ``where`` and the type of ``x``."""
-    if isinstance(x, numbers.Real) and not isinstance(x, Value):
-        return float(x)
-    shown = repr(x)
-    if len(shown) > 40:
-        shown = shown[:37] + "..."
-    raise TypeError(f"{where} needs a real number or a Value, got {type(x).__name__} {shown}")
-
-
-class Value:
-    """A scalar in a computation graph: ``data`` (a float), ``grad`` (∂root/∂self after backward).
-
-    >>> a = Value(2.0, label="a"); b = Value(-3.0, label="b")
-    >>> c = a * b + b**2        # c = ab + b²
-    >>> c.backward()            # ∂c/∂a = b = -3, ∂c/∂b = a + 2b = -4
-    >>> a.grad, b.grad
-    (-3.0, -4.0)
-
-    The constructor also accepts micrograd's ``Value(data, _children, _op)``.
-    """
-
-    # A node keeps its parents and their local derivatives in slots, not tuples: one
-    # parent in _a (∂/∂_a in _la, _b is None), two in _a and _b (∂ in _la, _lb), three or
-    # more as tuples in _a and _la with _b set to _MANY. A leaf has _a = None. No tuple per
-    # node means less memory and fewer objects for Python's allocator and garbage collector;
-    # the properties _parents and _local give the tuples back for everything that reads them.
-    # The class defines no __getattr__: with one, CPython 3.11 cannot specialize attribute
-    # reads, and every node.data, node.grad, node._a in the hot loops takes the slow
-    # generic path (over a quarter of a training step's instructions, measured with
-    # callgrind). Slots that most nodes never set (_label, _closure) are read through
-    # the properties label and _backward instead.
-    __slots__ = ("data", "grad", "_label", "_op", "_a", "_b", "_la", "_lb", "_closure")
-    __array_ufunc__ = None  # numpy scalars and arrays defer to Value's reflected operators
-
-    def __init__(self, data: Number, _children: Sequence["Value"] | str = (), _op: str = "", label: str = ""):
-        if isinstance(_children, str):  # Value(2.0, "a"): a label given positionally
-            _children, label = (), _children
-        self.data = data if type(data) is float else _real(data, "Value()")
-        self.grad: Any = 0.0
-        self._label = label
-        self._op: str = _op
-        children = tuple(_children)
-        if children:  # built by hand, micrograd style: no local derivatives, its maker assigns _backward
-            self._a: Any = children
-            self._b: Any = _MANY
-            self._la: Any = None
-        else:
-            self._a = None
-            self._b = None
-
-    # ---- micrograd compatibility and conveniences
-
-    @property
-    def label(self) -> str:
-        """A name for drawings and the stepper ('' unless given: nodes made by operations have none)."""
-        try:
-            return self._label
-        except AttributeError:
-            return ""
-
-    @label.setter
-    def label(self, label: str) -> None:
-        self._label = label
-
-    @property
-    def _parents(self) -> tuple["Value", ...]:
-        """The parents in operand order (a * a has (a, a))."""
-        a = self._a
-        if a is None:
-            return ()
-        b = self._b
-        if b is None:
-            return (a,)
-        return a if b is _MANY else (a, b)
-
-    @property
-    def _local(self) -> tuple[Any, ...] | None:
-        """∂self/∂parent per parent; None for a node built by hand without a rule."""
-        a = self._a
-        if a is None:
-            return ()
-        b = self._b
-        if b is None:
-            return (self._la,)
-        return self._la if b is _MANY else (self._la, self._lb)
-
-    @property
-    def _prev(self) -> set["Value"]:
-        """The parents as a set (micrograd's name)."""
-        return set(self._parents)
-
-    @property
-    def parents(self) -> tuple["Value", ...]:
-        """The nodes this value was computed from, in operand order."""
-        return self._parents
-
-    @property
-    def op(self) -> str:
-        """The symbol of the operation that produced this value ('' for a leaf)."""
-        return self._op
-
-    @property
-    def local_grads(self) -> tuple[Any, ...]:
-        """∂self/∂parent for each parent, evaluated at the forward values."""
-        local = self._local
-        return local if local is not None else ()
-
-    def __repr__(self) -> str:
-        extra = f", label={self.label!r}" if self.label else ""
-        return f"Value(data={self.data}, grad={self.grad}{extra})"
-
-    # Order compares the data, so max(values) and sorted(values) work. Equality stays
-    # identity, as in micrograd: Values are graph nodes and live in sets and dicts.
-    def __lt__(self, other: Operand) -> bool:
-        return self.data < _data(other)
-
-    def __le__(self, other: Operand) -> bool:
-        return self.data <= _data(other)
-
-    def __gt__(self, other: Operand) -> bool:
-        return self.data > _data(other)
-
-    def __ge__(self, other: Operand) -> bool:
-        return self.data >= _data(other)
-
-    __hash__ = object.__hash__
-
-    # ---- primitives (rules are in the Op table below)
-
-    def __add__(self, other: Operand) -> "Value":
-        """self + other; ∂/∂self = 1, ∂/∂other = 1 (the rule ADD below, inlined: this is the hot path)."""
-        if type(other) is not Value:
-            other = _lift(other, "+")
-        out = _new(Value)
-        out.data = self.data + other.data
-        out.grad = 0.0
-        if _no_grad_threads and getattr(_local_state, "depth", 0):
-            out._a = out._b = None
-            out._op = ""
-        else:
-            out._a = self
-            out._b = other
-            out._op = ADD
-            out._la = out._lb = 1.0
-        return out
-
-    def __mul__(self, other: Operand) -> "Value":
-        """self · other; ∂/∂self = other, ∂/∂other = self (the rule MUL below, inlined: this is the hot path)."""
-        if type(other) is not Value:
-            other = _lift(other, "*")
-        a = self.data
-        b = other.data
-        out = _new(Value)
-        out.data = a * b
-        out.grad = 0.0
-        if _no_grad_threads and getattr(_local_state, "depth", 0):
-            out._a = out._b = None
-            out._op = ""
-        else:
-            out._a = self
-            out._b = other
-            out._op = MUL
-            out._la = b
-            out._lb = a
-        return out
-
-    def __pow__(self, other: Operand) -> "Value":
-        """self ** other; a number exponent k gives ∂/∂self = k·self^(k-1); a Value exponent is differentiated too."""
-        if isinstance(other, Value):
-            return POW(self, other)
-        if type(other) is not int and type(other) is not float:
-            _real(other, "**")
-        return _power(other)(self)
-
-    def __rpow__(self, other: Operand) -> "Value":
-        """other ** self, e.g. 2 ** x."""
-        return POW(_lift(other, "**"), self)
-
-    def exp(self) -> "Value":
-        """e^x; ∂/∂x = e^x."""
-        return EXP(self)
-
-    def log(self) -> "Value":
-        """ln x for x > 0; ∂/∂x = 1/x."""
-        return LOG(self)
-
-    def sqrt(self) -> "Value":
-        """√x for x ≥ 0; ∂/∂x = 1/(2√x)."""
-        return SQRT(self)
-
-    def tanh(self) -> "Value":
-        """tanh x; ∂/∂x = 1 - tanh²x."""
-        return TANH(self)
-
-    def sigmoid(self) -> "Value":
-        """σ(x) = 1/(1 + e^-x); ∂/∂x = σ(x)(1 - σ(x))."""
-        return SIGMOID(self)
-
-    def relu(self) -> "Value":
-        """max(0, x); ∂/∂x = 1 for x > 0, else 0 (0 at the kink, as in micrograd and PyTorch)."""
-        x = self.data  # the rule RELU below, inlined: every hidden neuron of an MLP calls it
-        out = _new(Value)
-        out.data = 0.0 if x < 0 else x
-        out.grad = 0.0
-        if _no_grad_threads and getattr(_local_state, "depth", 0):
-            out._a = out._b = None
-            out._op = ""
-        else:
-            out._a = self
-            out._b = None
-            out._op = RELU
-            out._la = 1.0 if x > 0 else 0.0
-        return out
-
-    def leaky_relu(self, alpha: float = 0.01) -> "Value":
-        """x for x > 0, else αx; ∂/∂x = 1 or α."""
-        return _leaky_relu(alpha)(self)
-
-    def softplus(self) -> "Value":
-        """ln(1 + e^x); ∂/∂x = σ(x)."""
-        return SOFTPLUS(self)
-
-    def sin(self) -> "Value":
-        """sin x; ∂/∂x = cos x."""
-        return SIN(self)
-
-    def cos(self) -> "Value":
-        """cos x; ∂/∂x = -sin x."""
-        return COS(self)
-
-    def __abs__(self) -> "Value":
-        """|x|; ∂/∂x = sign x (0 at 0)."""
-        return ABS(self)
-
-    # ---- composed from the primitives
-
-    def __neg__(self) -> "Value":  # -self
-        return self * -1
-
-    def __radd__(self, other: Operand) -> "Value":  # other + self
-        return self + other
-
-    def __sub__(self, other: Operand) -> "Value":  # self - other = self + (-other)
-        return self + (-_operand(other, "-"))
-
-    def __rsub__(self, other: Operand) -> "Value":  # other - self = other + (-self)
-        return _operand(other, "-") + (-self)
-
-    def __rmul__(self, other: Operand) -> "Value":  # other * self
-        return self * other
-
-    def __truediv__(self, other: Operand) -> "Value":  # self / other = self * other**-1
-        other = _operand(other, "/")
-        if _data(other) == 0:
-            raise ZeroDivisionError(f"division by zero: {self.data} / {_data(other)}")
-        return self * other**-1
-
-    def __rtruediv__(self, other: Operand) -> "Value":  # other / self = other * self**-1
-        other = _operand(other, "/")
-        if self.data == 0:
-            raise ZeroDivisionError(f"division by zero: {_data(other)} / {self.data}")
-        return other * self**-1
-
-    # ---- reverse accumulation
-
-    def backward(self, gradient: Operand = 1.0, create_graph: bool = False) -> None:
-        """Fill ``.grad`` of every node upstream with ∂self/∂node (times ``gradient``).
-
-        Leaves (inputs, parameters) accumulate across calls, as in PyTorch: call
-        ``zero_grad()`` between steps. Intermediate nodes are recomputed by every call.
-        With ``create_graph=True`` the gradients are ``Value``s with graphs of their own,
-        so they can be differentiated again (``x.grad.backward()``).
-        """
-        if create_graph:
-            order = topological_order(self)
-            seed = gradient if isinstance(gradient, Value) else Value(_real(gradient, "backward(gradient=...)"))
-            grads = _accumulate(order, seed, create_graph=True)
-            for node in order:
-                if node._parents:
-                    node.grad = grads.get(node, 0.0)
-                elif node in grads:
-                    node.grad = node.grad + grads[node]
-            return
-        if type(gradient) is not float:
-            gradient = _data(gradient, "backward(gradient=...)")
-        if self._a is None:  # a leaf: nothing upstream, its gradient accumulates
-            self.grad += gradient
-            return
-        order = _interior_order_zeroing_grads(self)  # topological_order(self, leaves=False), grads set to 0
-        self.grad += gradient
-        # parent.grad += node.grad · ∂node/∂parent, from the output back to the inputs
-        # (for + the local derivatives are 1.0, and g·1.0 == g exactly).
-        many = _MANY
-        for node in reversed(order):
-            g = node.grad
-            b = node._b
-            if b is None:  # one parent
-                node._a.grad += g * node._la
-            elif b is not many:  # two parents
-                node._a.grad += g * node._la
-                b.grad += g * node._lb
-            elif node._la is None:  # built by hand, micrograd style: its own closure
-                node._backward()
-            else:  # three or more
-                for parent, d in zip(node._a, node._la):
-                    parent.grad += g * d
-
-    @property
-    def _backward(self) -> Callable[[], None]:
-        """Push this node's gradient to its parents: parent.grad += self.grad · ∂self/∂parent.
-
-        micrograd's name. Code written for micrograd may assign its own closure
-        (``out._backward = _backward``) to a node it built with ``Value(data, children, op)``;
-        ``backward()`` then calls that closure for the node.
-        """
-        try:
-            return self._closure
-        except AttributeError:  # no closure assigned: the node's own rule
-            return self._push
-
-    @_backward.setter
-    def _backward(self, closure: Callable[[], None]) -> None:
-        if not callable(closure):
-            raise TypeError(f"_backward must be callable, got {type(closure).__name__}")
-        self._closure = closure
-
-    def _push(self) -> None:
-        if self._local is None:
-            raise RuntimeError(
-                f"node {self!r} (op {self._op!r}) was built with Value(data, children, op) and has no "
-                "derivative rule: assign it a _backward closure (micrograd style), or declare the "
-                "operation with autograd.Op"
-            )
-        g = self.grad
-        for parent, d in zip(self._parents, self._local):
-            parent.grad += g * d
-
-
-def sum_values(values: Sequence[Operand], start: Operand = 0.0) -> Value:
-    """start + v₀ + v₁ + … as one n-ary ``+`` node; ∂/∂vᵢ = 1 for every term.
-
-    The sum is accumulated left to right, so ``.data`` is what Python's
-    ``sum(values, start)`` gives, but the graph has one node instead of a chain of
-    len(values) binary ``+`` nodes. A ``start`` of 0 adds no term.
-    """
-    terms = [v if type(v) is Value else _lift(v, "sum_values") for v in values]
-    if type(start) is Value or _real(start, "sum_values(start=...)") != 0:
-        terms.insert(0, _lift(start, "sum_values(start=...)"))
-    return _sum_node(terms)
-
-
-def dot(weights: Sequence[Operand], inputs: Sequence[Operand], start: Operand = 0.0) -> Value:
-    """start + w₀·x₀ + w₁·x₁ + … (a neuron's pre-activation Σ wᵢxᵢ + b).
-
-    One ``*`` node per product and one n-ary ``+`` node for the sum (``sum_values``):
-    the same floats as ``sum((w * x for w, x in zip(weights, inputs)), start)``, and
-    the same gradients, from a graph about half the size of that chain of binary ``+``.
-    """
-    if len(weights) != len(inputs):
-        raise ValueError(f"dot: {len(weights)} weights but {len(inputs)} inputs")
-    terms = []
-    if type(start) is Value or _real(start, "dot(start=...)") != 0:
-        terms.append(_lift(start, "dot(start=...)"))
-    append = terms.append
-    recording = not (_no_grad_threads and getattr(_local_state, "depth", 0))
-    new = _new
-    for w, x in zip(weights, inputs):
-        if type(w) is not Value:
-            w = _lift(w, "*")
-        if type(x) is not Value:
-            x = _lift(x, "*")
-        a = w.data
-        b = x.data
-        product = new(Value)  # w · x: the rule MUL, inlined
-        product.data = a * b
-        product.grad = 0.0
-        if recording:
-            product._a = w
-            product._b = x
-            product._op = MUL
-            product._la = b
-            product._lb = a
-        else:
-            product._a = product._b = None
-            product._op = ""
-        append(product)
-    return _sum_node(terms)
-
-
-_ones: dict[int, tuple[float, ...]] = {}
-
-
-def _sum_node(terms: list[Value]) -> Value:
-    """The n-ary + node: Σ terms, added left to right (the rule SUM, inlined)."""
-    total = _left_sum([term.data for term in terms])
-    n = len(terms)
-    if n == 0:
-        return _lift(total, "sum_values")
-    local = _ones.get(n)
-    if local is None:
-        local = _ones.setdefault(n, (1.0,) * n)
-    return _node(total, tuple(terms), SUM, local)
-
-
-def _data(x: Operand, where: str = "comparison") -> float:
-    """The float inside ``x`` (a Value or a number)."""
-    if isinstance(x, Value):
-        return x.data
-    return _real(x, where)
-
-
-def _operand(x: Any, where: str) -> Any:
-    """``x`` checked as an operand of ``where``: a Value as it is, a number as a float (no node yet)."""
-    if isinstance(x, Value):
-        return x
-    return x if type(x) is float else _real(x, where)
-
-
-def _lift(x: Any, where: str) -> Value:
-    """``x`` as a Value: a Value (or subclass) as it is, a number as a new leaf (micrograd's ``Value(other)``)."""
-    if isinstance(x, Value):
-        return x
-    if type(x) is not float:
-        x = _real(x, where)
-    leaf = _new(Value)
-    leaf.data = x
-    leaf.grad = 0.0
-    leaf._a = leaf._b = None
-    leaf._op = ""
-    return leaf
-
-
-_new = object.__new__
-
-
-def _node(data: float, parents: tuple[Value, ...], op: str, local: tuple[Any, ...]) -> Value:
-    """A new node of the adjoint graph (a leaf instead, inside ``no_grad``); ``local[i]`` = ∂node/∂parents[i]."""
-    out = _new(Value)
-    out.data = data
-    out.grad = 0.0
-    out._op = op
-    n = len(parents)
-    if n == 0 or (_no_grad_threads and getattr(_local_state, "depth", 0)):
-        out._a = out._b = None
-        out._op = ""
-    elif n == 1:
-        out._a = parents[0]
-        out._b = None
-        out._la = local[0]
-    elif n == 2:
-        out._a, out._b = parents
-        out._la, out._lb = local
-    else:
-        out._a = parents
-        out._b = _MANY
-        out._la = local
-    return out
-
-
-class _Many:
-    """The marker in ``_b`` of a node with three or more parents (or built by hand)."""
-
-    __slots__ = ()
-
-    def __repr__(self) -> str:
-        return "_MANY"
-
-
-_MANY = _Many()
-
-
-def _interior_order_zeroing_grads(root: Value) -> list[Value]:
-    """``topological_order(root, leaves=False)``, setting each listed node's ``grad`` to 0.
-
-    This is backward's walk: the walk of ``graph.topological_order`` step for step, so
-    the same order, but it keeps its "entered" marks in the nodes instead of in a set.
-    A node is marked by setting its gradient to a float 0.0 made for this call alone,
-    so marking a node is also the reset backward needs, and a million-node graph needs
-    no million-entry set. Leaves are never touched. ``root`` must have parents.
-    """
-    mark = float("0")  # a new float object: no node can hold it from an earlier call
-    many = _MANY
-    order: list[Value] = []
-    append = order.append
-    stack: list[Any] = [root]
-    push = stack.append
-    pop = stack.pop
-    while True:  # not `while stack`, for CPython's sake: see graph.topological_order
-        try:
-            node = pop()
-        except IndexError:
-            return order
-        if node is None:
-            append(pop())
-        elif node.grad is not mark:
-            node.grad = mark
-            push(node)
-            push(None)
-            a = node._a
-            b = node._b
-            if b is many:
-                for parent in a:
-                    if parent._a is not None and parent.grad is not mark:
-                        push(parent)
-            else:
-                if a._a is not None and a.grad is not mark:
-                    push(a)
-                if b is not None and b._a is not None and b.grad is not mark:
-                    push(b)
-
-
-def _accumulate(order: list[Value], seed: Any, create_graph: bool) -> dict[Value, Any]:
-    """Reverse accumulation into a dict {node: ∂root/∂node}, touching no ``.grad``.
-
-    ``order`` is the topological order ending at the root. With ``create_graph`` the
-    local derivatives are re-evaluated as ``Value``s from each op's rule, so every
-    gradient is itself a differentiable graph.
-    """
-    grads: dict[Value, Any] = {order[-1]: seed}
-    for node in reversed(order):
-        parents = node._parents
-        g = grads.get(node)
-        if g is None or not parents:
-            continue
-        if node._local is None:
-            raise RuntimeError(
-                f"node {node!r} (op {node._op!r}) has no derivative rule, only a micrograd-style "
-                "_backward closure: backward() can run it, but grad() and create_graph=True need the "
-                "operation declared with autograd.Op"
-            )
-        if create_graph:
-            local = node._op.partials(*parents, node)
-            if type(local) is not tuple or len(local) != len(parents):
-                local = node._op._checked(local, len(parents))
-        else:
-            local = node._local
-        for parent, d in zip(parents, local):
-            contribution = g * d
-            grads[parent] = grads[parent] + contribution if parent in grads else contribution
-    return grads
-
-
-# --------------------------------------------------------------------------- ops
+# =========================================================================== 1. the rules
 
 
 class Op(str):
     """A scalar primitive: its symbol (the string itself), forward function and local partials.
 
-    ``forward(*xs) -> float`` computes the result from the inputs' floats.
+    ``forward(*xs) -> float`` computes the result from the inputs' numbers.
     ``partials(*xs, out) -> tuple`` gives ∂out/∂xᵢ for each input. Write it with
-    arithmetic and ``autograd``'s functions (``exp``, ``log``, ``sin``, ...): it is
-    called with floats for ``backward()`` and with ``Value``s for ``create_graph=True``,
-    so a user-defined op differentiates twice, draws and steps like a built-in one.
+    arithmetic and ``autograd``'s functions (``exp``, ``log``, ``sin``, ...): it is called
+    with floats for ``backward()``, with ``Value``s for ``create_graph=True`` and with numpy
+    arrays by ``autograd.compile``, so a user-defined op differentiates twice, compiles,
+    draws and steps like a built-in one.
 
     >>> softsign = Op("softsign", lambda x: x / (1 + abs(x)),
     ...               lambda x, out: (1 / (1 + abs(x)) ** 2,))
     >>> y = softsign(Value(1.0)); y.backward()      # y = 0.5, dy/dx = 1/4
+
+    Two ops are equal only if they are the same op (``ADD != SUM`` although both draw as
+    ``+``); compared with a plain string, an op compares its symbol (``node.op == "+"``).
     """
 
-    forward: Callable[..., float]
+    forward: Callable[..., Any]
     partials: Callable[..., Sequence[Any]]
+    _remake: str | tuple[Any, ...] | None  # how pickle re-creates this op (built-in ops by name)
 
-    def __new__(cls, symbol: str, forward: Callable[..., float], partials: Callable[..., Sequence[Any]]) -> "Op":
+    def __new__(cls, symbol: str, forward: Callable[..., Any], partials: Callable[..., Sequence[Any]]) -> Op:
         if not isinstance(symbol, str) or not symbol:
             raise TypeError(f"Op needs a non-empty symbol string, got {symbol!r}")
         if not callable(forward) or not callable(partials):
@@ -655,63 +90,93 @@ class Op(str):
         self = super().__new__(cls, symbol)
         self.forward = forward
         self.partials = partials
+        self._remake = None
         return self
 
     def __call__(self, *args: Operand) -> Value:
-        """Apply the op: a new node with its forward value and local derivatives."""
-        if len(args) == 1:  # the common case, kept cheap
-            x = args[0]
-            if type(x) is not Value:
-                x = _lift(x, self)
-            inputs: tuple[Value, ...] = (x,)
-            xs: tuple[float, ...] = (x.data,)
-        else:
-            inputs = tuple([a if type(a) is Value else _lift(a, self) for a in args])
-            xs = tuple([v.data for v in inputs])
-        out = self.forward(*xs)
-        if type(out) is not float:
-            out = _real(out, f"op {str(self)!r}: forward")
-        local = self.partials(*xs, out)
-        if type(local) is not tuple or len(local) != len(inputs):
-            local = self._checked(local, len(inputs))
-        return _node(out, inputs, self, local)
+        """Apply the op: a new node holding its forward value and its local derivatives."""
+        return _apply(self, args)
 
-    def _checked(self, local: Any, n: int) -> tuple[Any, ...]:
-        """A user's partials as a tuple of n derivatives, or an error naming the op."""
-        if not isinstance(local, (tuple, list)):
-            local = (local,)
-        if len(local) != n:
-            raise ValueError(f"op {str(self)!r}: partials gave {len(local)} derivatives for {n} inputs")
-        return tuple(local)
+    def __eq__(self, other: object) -> bool:
+        if isinstance(other, Op):
+            return self is other
+        return str.__eq__(self, other)
 
-    def __reduce__(self) -> Any:  # pragma: no cover - Ops are module constants, never pickled
-        raise TypeError("Op objects are not picklable")
+    def __ne__(self, other: object) -> bool:
+        return not self == other
+
+    __hash__ = str.__hash__
+
+    def __reduce__(self) -> str | tuple[Any, ...]:
+        if self._remake is not None:
+            return self._remake
+        return (Op, (str(self), self.forward, self.partials))
+
+    def __copy__(self) -> Op:
+        return self
+
+    def __deepcopy__(self, memo: dict[int, Any]) -> Op:
+        return self
 
 
-def _left_sum(xs: Sequence[float]) -> float:
-    total = 0.0
-    for x in xs:
-        total = total + x
-    return total
+# ---- forward functions: IEEE 754 results, and a named error where there is no value at all
+
+
+def _undefined(limit: float, message: str, error: type[Exception] = ValueError) -> float:
+    """An input where the operation has no value: raise ``error``, or, while derivatives are
+    being evaluated, return the limit (their derivatives are then ±inf or nan, never an error)."""
+    if modes.in_limits():
+        return limit
+    raise error(message)
+
+
+def _divide(a: float, b: float) -> float:
+    if b:
+        return a / b
+    limit = math.nan if a == 0 or a != a else math.copysign(math.inf, a) * math.copysign(1.0, b)
+    return _undefined(limit, f"division by zero: {a} / {b}", ZeroDivisionError)
+
+
+def _pow(x: float, k: float) -> float:
+    if x < 0 and math.isfinite(k) and not float(k).is_integer():
+        return _undefined(math.nan, f"({x}) ** {k} is undefined: a negative base needs an integer exponent")
+    odd = float(k).is_integer() and k % 2 == 1  # x ** odd keeps the sign of x
+    if x == 0 and k < 0:
+        limit = math.copysign(math.inf, x) if odd else math.inf
+        message = f"{x} ** {k} is undefined: zero to a negative power divides by zero"
+        return _undefined(limit, message, ZeroDivisionError)
+    try:
+        return float(x**k)
+    except OverflowError:  # too large for a float: ±inf, as IEEE 754 and PyTorch give
+        return math.copysign(math.inf, x) if odd else math.inf
 
 
 def _exp(x: float) -> float:
     try:
         return math.exp(x)
     except OverflowError:
-        raise OverflowError(f"exp() of {x} overflows: the result is larger than the largest float") from None
+        return math.inf
 
 
 def _log(x: float) -> float:
-    if not x > 0:
-        raise ValueError(f"log() of {x} is undefined: log needs a positive input")
-    return math.log(x)
+    if x > 0 or x != x:
+        return math.log(x)
+    return _undefined(-math.inf if x == 0 else math.nan, f"log() of {x} is undefined: log needs a positive input")
 
 
 def _sqrt(x: float) -> float:
-    if x < 0:
-        raise ValueError(f"sqrt() of {x} is undefined: sqrt needs a non-negative input")
-    return math.sqrt(x)
+    if x >= 0 or x != x:
+        return math.sqrt(x)
+    return _undefined(math.nan, f"sqrt() of {x} is undefined: sqrt needs a non-negative input")
+
+
+def _periodic(name: str, f: Callable[[float], float]) -> Callable[[float], float]:
+    def forward(x: float) -> float:
+        if math.isinf(x):
+            return _undefined(math.nan, f"{name}() of {x} is undefined: {name} has no limit at infinity")
+        return f(x)
+
+    return forward
 
 
 def _sigmoid(x: float) -> float:
@@ -725,105 +190,717 @@ def _softplus(x: float) -> float:
     return max(x, 0.0) + math.log1p(math.exp(-abs(x)))  # ln(1 + e^x) without overflow
 
 
-def _pow(x: float, k: float) -> float:
-    if x == 0 and k < 0:
-        raise ZeroDivisionError(f"{x} ** {k} is undefined: zero to a negative power divides by zero")
-    if x < 0 and k != int(k):
-        raise ValueError(f"({x}) ** {k} is undefined: a negative base needs an integer exponent")
-    try:
-        return float(x**k)
-    except OverflowError:
-        raise OverflowError(f"({x}) ** {k} overflows: the result is larger than the largest float") from None
+def _left_sum(*xs: float) -> float:
+    total = 0.0
+    for x in xs:
+        total = total + x
+    return total
 
 
-def _d_pow_base(x: Any, k: Any) -> Any:
-    """∂(x^k)/∂x = k·x^(k-1), with its limits at x = 0 (where x^(k-1) alone may divide by zero)."""
-    xv, kv = _data(x), _data(k)
-    if xv == 0 and kv < 1:
-        return 0.0 if kv == 0 else math.inf
-    return k * x ** (k - 1)
+# ---- helpers the partials use (each works on floats, Values and numpy arrays)
 
 
-def _d_pow_exponent(x: Any, out: Any) -> Any:
-    """∂(x^y)/∂y = x^y · ln x; 0 at x = 0, undefined (nan) for x < 0."""
-    xv = _data(x)
-    if xv > 0:
-        return out * log(x)
-    return 0.0 if xv == 0 else math.nan
+def _number(x: Any) -> Any:
+    """The number(s) inside x: a Value's data, or x itself (a float or an array)."""
+    return x._data if isinstance(x, Value) else x
 
 
-def _sign(x: Any) -> float:
-    xv = _data(x)
-    return 1.0 if xv > 0 else (-1.0 if xv < 0 else 0.0)
+def step(x: Any) -> Any:
+    """1 where x > 0, else 0 (the derivative of relu; a constant: its own derivative is 0)."""
+    return 1.0 * (_number(x) > 0)
 
 
-def _unary_function(op: Op, name: str) -> Callable[[Any], Any]:
-    """The op as a function of a number (a float back) or of a Value (a node back)."""
-
-    def function(x: Any) -> Any:
-        if isinstance(x, Value):
-            return op(x)
-        return op.forward(_real(x, f"{name}()"))
-
-    function.__name__ = name
-    function.__doc__ = f"{name}(x) for a number x (a float) or a Value x (a graph node)."
-    return function
+def sign(x: Any) -> Any:
+    """1 where x > 0, -1 where x < 0, 0 at 0 (the derivative of |x|)."""
+    x = _number(x)
+    return 1.0 * (x > 0) - 1.0 * (x < 0)
 
 
-# The rule table: symbol, forward, local partial derivatives.
+def where(condition: Any, a: Any, b: Any) -> Any:
+    """a where the condition holds, else b (numpy's ``where``; both sides are evaluated)."""
+    if isinstance(condition, (bool, int)):
+        return a if condition else b
+    return _ARRAY_FUNCTIONS["where"](condition, a, b)
+
+
+def _pow_partials(x: Any, y: Any, out: Any) -> tuple[Any, Any]:
+    x0, y0 = _number(x), _number(y)
+    return (
+        where((x0 == 0) & (y0 == 0), 0.0, y * x ** (y - 1)),  # ∂/∂x = y·x^(y−1)  (0 at 0⁰, as PyTorch)
+        where((x0 == 0) & (y0 >= 0), 0.0, out * log(x)),  # ∂/∂y = x^y·ln x  (0 at x = 0, as PyTorch)
+    )
+
+
+# ---- THE RULE TABLE: symbol, forward, local partial derivatives ∂out/∂input
+
 ADD = Op("+", lambda a, b: a + b, lambda a, b, out: (1.0, 1.0))
 MUL = Op("*", lambda a, b: a * b, lambda a, b, out: (b, a))
-SUM = Op("+", lambda *xs: _left_sum(xs), lambda *xs_out: (1.0,) * (len(xs_out) - 1))
-POW = Op("**", _pow, lambda a, b, out: (_d_pow_base(a, b), _d_pow_exponent(a, out)))
+DIV = Op("/", _divide, lambda a, b, out: (1 / b, -out / b))  # its own rule: see Value.__truediv__
+POW = Op("**", _pow, _pow_partials)
+SUM = Op("+", _left_sum, lambda *xs_and_out: (1.0,) * (len(xs_and_out) - 1))  # n-ary: x₀ + x₁ + …
 EXP = Op("exp", _exp, lambda x, out: (out,))
 LOG = Op("log", _log, lambda x, out: (1 / x,))
-SQRT = Op("sqrt", _sqrt, lambda x, out: (0.5 / out if _data(out) != 0 else math.inf,))
+SQRT = Op("sqrt", _sqrt, lambda x, out: (0.5 / out,))
 TANH = Op("tanh", math.tanh, lambda x, out: (1 - out * out,))
 SIGMOID = Op("sigmoid", _sigmoid, lambda x, out: (out * (1 - out),))
-RELU = Op("ReLU", lambda x: 0.0 if x < 0 else x, lambda x, out: (1.0 if x > 0 else 0.0,))
+RELU = Op("ReLU", lambda x: 0.0 if x < 0 else x, lambda x, out: (step(x),))  # 0 at the kink, as PyTorch
 SOFTPLUS = Op("softplus", _softplus, lambda x, out: (sigmoid(x),))
-SIN = Op("sin", math.sin, lambda x, out: (cos(x),))
-COS = Op("cos", math.cos, lambda x, out: (-sin(x),))
-ABS = Op("abs", abs, lambda x, out: (_sign(x),))
-
-exp = _unary_function(EXP, "exp")
-log = _unary_function(LOG, "log")
-sqrt = _unary_function(SQRT, "sqrt")
-tanh = _unary_function(TANH, "tanh")
-sigmoid = _unary_function(SIGMOID, "sigmoid")
-relu = _unary_function(RELU, "relu")
-softplus = _unary_function(SOFTPLUS, "softplus")
-sin = _unary_function(SIN, "sin")
-cos = _unary_function(COS, "cos")
-
-_powers: dict[tuple[type, float], Op] = {}
+SIN = Op("sin", _periodic("sin", math.sin), lambda x, out: (cos(x),))
+COS = Op("cos", _periodic("cos", math.cos), lambda x, out: (-sin(x),))
+ABS = Op("abs", abs, lambda x, out: (sign(x),))
 
 
-def _power(k: Number) -> Op:
-    """The op x ↦ x**k for a constant k (micrograd's symbol '**k'), one per exponent."""
+def power(k: Number) -> Op:
+    """The op x ↦ x**k for a constant k (micrograd's symbol ``**k``); ∂/∂x = k·x^(k−1)."""
     key = (type(k), k)
     op = _powers.get(key)
     if op is None:
-        kf = float(k)
-        op = Op(f"**{k}", lambda x: _pow(x, kf), lambda x, out: (_d_pow_base(x, kf),))
+        kf = _real(k, "**")
+        partials = (lambda x, out: (0.0,)) if kf == 0 else (lambda x, out: (kf * x ** (kf - 1),))
+        op = Op(f"**{k}", lambda x: _pow(x, kf), partials)
+        op._remake = (power, (k,))
         if len(_powers) < 4096:
             _powers[key] = op
     return op
 
 
-_leaky: dict[float, Op] = {}
-
-
-def _leaky_relu(alpha: float) -> Op:
-    """The op leaky_relu with slope ``alpha`` below zero."""
+def leaky_relu_op(alpha: float = 0.01) -> Op:
+    """The op x ↦ x for x > 0, αx otherwise; ∂/∂x = 1 or α."""
     alpha = _real(alpha, "leaky_relu(alpha=...)")
     op = _leaky.get(alpha)
     if op is None:
         op = Op(
             "leaky_relu" if alpha == 0.01 else f"leaky_relu({alpha})",
             lambda x: x if x > 0 else alpha * x,
-            lambda x, out: (1.0 if x > 0 else alpha,),
+            lambda x, out: (where(_number(x) > 0, 1.0, alpha),),
         )
+        op._remake = (leaky_relu_op, (alpha,))
         if len(_leaky) < 256:
             _leaky[alpha] = op
     return op
+
+
+_powers: dict[tuple[type, Number], Op] = {}
+_leaky: dict[float, Op] = {}
+
+for _name in ("ADD", "MUL", "DIV", "POW", "SUM", "EXP", "LOG", "SQRT", "TANH", "SIGMOID", "RELU", "SOFTPLUS",
+              "SIN", "COS", "ABS"):  # fmt: skip
+    globals()[_name]._remake = _name  # pickled by name: unpickling gives this very op
+
+# Implementations of the primitives on numpy arrays, registered by autograd.compile (the
+# engine itself never imports numpy): {EXP: numpy.exp, ..., "where": numpy.where}.
+_ARRAY_FUNCTIONS: dict[Any, Callable[..., Any]] = {}
+
+
+def _function(op: Op, name: str) -> Callable[[Any], Any]:
+    """The op as a function of a number (a float back), a Value (a node back) or an array."""
+
+    def function(x: Any) -> Any:
+        if isinstance(x, Value):
+            return op(x)
+        if isinstance(x, numbers.Real):
+            return op.forward(_real(x, f"{name}()"))
+        array_function = _ARRAY_FUNCTIONS.get(op)
+        if array_function is None:
+            _real(x, f"{name}()")  # raises: names the function and the type
+        return array_function(x)  # type: ignore[misc]
+
+    function.__name__ = function.__qualname__ = name
+    function.__doc__ = f"{name}(x) for a number x (a float), a Value x (a graph node) or a numpy array."
+    return function
+
+
+exp: Callable[[Any], Any] = _function(EXP, "exp")
+log: Callable[[Any], Any] = _function(LOG, "log")
+sqrt: Callable[[Any], Any] = _function(SQRT, "sqrt")
+tanh: Callable[[Any], Any] = _function(TANH, "tanh")
+sigmoid: Callable[[Any], Any] = _function(SIGMOID, "sigmoid")
+relu: Callable[[Any], Any] = _function(RELU, "relu")
+softplus: Callable[[Any], Any] = _function(SOFTPLUS, "softplus")
+sin: Callable[[Any], Any] = _function(SIN, "sin")
+cos: Callable[[Any], Any] = _function(COS, "cos")
+
+
+# =========================================================================== 2. Value
+
+
+def _real(x: Any, where: str) -> float:
+    """``x`` as a float, or an error naming ``where`` and the offending value."""
+    if isinstance(x, numbers.Real) and not isinstance(x, Value):
+        try:
+            return float(x)
+        except OverflowError:
+            digits = f" ({len(str(abs(x)))} digits)" if isinstance(x, int) else ""
+            raise OverflowError(f"{where}: the number {_shown(x)}{digits} is too large for a float") from None
+    raise TypeError(f"{where} needs a real number or a Value, got {type(x).__name__} {_shown(x)}")
+
+
+def _shown(x: Any) -> str:
+    if isinstance(x, int) and not isinstance(x, bool) and abs(x) > 10**30:
+        text = str(x)
+        return f"{text[:12]}...{text[-6:]}"
+    text = repr(x)
+    return text if len(text) <= 40 else text[:37] + "..."
+
+
+class Value:
+    """A scalar in a computation graph: ``data`` (a float), ``grad`` (∂root/∂self after backward).
+
+    >>> a = Value(2.0, label="a"); b = Value(-3.0, label="b")
+    >>> c = a * b + b**2        # c = ab + b²
+    >>> c.backward()            # ∂c/∂a = b = -3, ∂c/∂b = a + 2b = -4
+    >>> a.grad, b.grad
+    (-3.0, -4.0)
+
+    The constructor also accepts micrograd's ``Value(data, _children, _op)`` and microgpt's
+    ``Value(data, children, local_grads)`` for nodes built by hand. Like any Python object, a
+    ``Value`` takes attributes of your own (``p.m = 0.0`` for an optimizer's state).
+    """
+
+    # A node holds its float, its gradient, the op that made it, its parents (the values it
+    # was computed from, in operand order) and the local derivative ∂self/∂parent for each.
+    __slots__ = ("_data", "grad", "_op", "_parents", "_local_grads", "__dict__")
+    __array_ufunc__ = None  # numpy scalars and arrays defer to Value's reflected operators
+    _label = ""  # class defaults: a node stores these only when it has them (in __dict__)
+    _scope: Scope | None = None
+
+    def __init__(
+        self,
+        data: Number,
+        _children: Sequence[Value] | str = (),
+        _op: str | Sequence[Any] = "",
+        label: str = "",
+        *,
+        children: Sequence[Value] | None = None,
+        local_grads: Sequence[Any] | None = None,
+    ):
+        if isinstance(_children, str):  # Value(2.0, "a"): a label given positionally
+            label = _children
+        given = children if children is not None else () if isinstance(_children, str) else _children
+        if local_grads is None and not isinstance(_op, str):  # microgpt: Value(data, children, local_grads)
+            _op, local_grads = "", _op
+        self._data = data if type(data) is float else _real(data, "Value()")
+        self.grad: Any = 0.0
+        self._op: Any = _op
+        self._parents: tuple[Value, ...] = tuple(given)
+        if not self._parents:
+            self._local_grads: tuple[Any, ...] | None = ()
+        elif local_grads is None:  # micrograd: its maker assigns a _backward closure
+            self._local_grads = None
+        else:
+            self._local_grads = tuple(local_grads)
+            if len(self._local_grads) != len(self._parents):
+                raise ValueError(f"Value(): {len(self._parents)} children but {len(self._local_grads)} local_grads")
+        for i, parent in enumerate(self._parents):
+            if not isinstance(parent, Value):
+                raise TypeError(f"Value(): children[{i}] must be a Value, got {type(parent).__name__}")
+        if label != "":
+            self.label = label  # checked: a label is a string
+        if modes.active:
+            modes.record(self)
+
+    # ---- what a node is
+
+    @property
+    def data(self) -> float:
+        """The number this node holds."""
+        if modes.active:
+            modes.note_read(self)
+        return self._data
+
+    @data.setter
+    def data(self, value: Number) -> None:
+        if isinstance(value, Value):
+            raise TypeError(
+                "Value.data must be a number, got a Value (after backward(create_graph=True) every .grad is a "
+                "Value: use its number, p.data -= lr * p.grad.data)"
+            )
+        self._data = value if type(value) is float else _real(value, "Value.data")
+
+    @property
+    def label(self) -> str:
+        """A name for drawings and the stepper ('' unless given: nodes made by operations have none)."""
+        return self._label
+
+    @label.setter
+    def label(self, label: str) -> None:
+        if not isinstance(label, str):
+            raise TypeError(f"a Value's label must be a string, got {type(label).__name__} {_shown(label)}")
+        self._label = label
+
+    @property
+    def parents(self) -> tuple[Value, ...]:
+        """The nodes this value was computed from, in operand order (``a * a`` has ``(a, a)``)."""
+        return self._parents
+
+    @property
+    def op(self) -> Any:
+        """The ``Op`` that produced this value ('' for a leaf; micrograd's string for a hand-built node)."""
+        return self._op
+
+    @property
+    def local_grads(self) -> tuple[Any, ...]:
+        """∂self/∂parent for each parent, evaluated at the forward values."""
+        return self._local_grads if self._local_grads is not None else ()
+
+    @property
+    def scope(self) -> Scope | None:
+        """The innermost ``Scope`` this node was made in, or None."""
+        return self._scope
+
+    @property
+    def is_constant(self) -> bool:
+        """True for a leaf made from a Python number by an operation (the 2 in ``x * 2``)."""
+        return self._op is CONSTANT
+
+    @property
+    def _prev(self) -> set[Value]:
+        """The parents as a set (micrograd's name)."""
+        return set(self._parents)
+
+    @property
+    def _children(self) -> tuple[Value, ...]:
+        """The parents (microgpt's name: the values this one was computed from)."""
+        return self._parents
+
+    def _make_leaf(self) -> None:
+        """Forget how this node was made (``no_grad``): no parents, no op (a constant stays marked)."""
+        self._parents = ()
+        self._local_grads = ()
+        if self._op is not CONSTANT:
+            self._op = ""
+
+    def __repr__(self) -> str:
+        extra = f", label={self.label!r}" if self.label else ""
+        return f"Value(data={self._data}, grad={self.grad}{extra})"
+
+    # Order compares the data, so max(values) and sorted(values) work. Equality stays
+    # identity, as in micrograd: Values are graph nodes and live in sets and dicts.
+    def __lt__(self, other: Operand) -> bool:
+        return self._data < _number_of(other)
+
+    def __le__(self, other: Operand) -> bool:
+        return self._data <= _number_of(other)
+
+    def __gt__(self, other: Operand) -> bool:
+        return self._data > _number_of(other)
+
+    def __ge__(self, other: Operand) -> bool:
+        return self._data >= _number_of(other)
+
+    __hash__ = object.__hash__
+
+    # ---- operations: each one is a rule of the table
+
+    def __add__(self, other: Operand) -> Value:  # self + other
+        return ADD(self, _checked(other, "+"))
+
+    def __mul__(self, other: Operand) -> Value:  # self · other
+        return MUL(self, _checked(other, "*"))
+
+    def __truediv__(self, other: Operand) -> Value:  # self / other
+        # Division has its own rule rather than self · other⁻¹ (micrograd's way): the
+        # composition rounds other⁻¹, and a learner can see it — ∂(x/x)/∂x is exactly 0 with
+        # this rule, and about 3e-5 through the composition at x = −7.1e-12 under leaky_relu.
+        return DIV(self, _checked(other, "/"))
+
+    def __pow__(self, other: Operand) -> Value:  # self ** other
+        if isinstance(other, Value):
+            return POW(self, other)
+        exponent = other if type(other) is int or type(other) is float else _checked(other, "**")
+        return power(exponent)(self)
+
+    def exp(self) -> Value:
+        """e^x; ∂/∂x = e^x."""
+        return EXP(self)
+
+    def log(self) -> Value:
+        """ln x for x > 0; ∂/∂x = 1/x."""
+        return LOG(self)
+
+    def sqrt(self) -> Value:
+        """√x for x ≥ 0; ∂/∂x = 1/(2√x)."""
+        return SQRT(self)
+
+    def tanh(self) -> Value:
+        """tanh x; ∂/∂x = 1 - tanh²x."""
+        return TANH(self)
+
+    def sigmoid(self) -> Value:
+        """σ(x) = 1/(1 + e^-x); ∂/∂x = σ(x)(1 - σ(x))."""
+        return SIGMOID(self)
+
+    def relu(self) -> Value:
+        """max(0, x); ∂/∂x = 1 for x > 0, else 0 (0 at the kink, as in micrograd and PyTorch)."""
+        return RELU(self)
+
+    def leaky_relu(self, alpha: float = 0.01) -> Value:
+        """x for x > 0, else αx; ∂/∂x = 1 or α."""
+        return leaky_relu_op(alpha)(self)
+
+    def softplus(self) -> Value:
+        """ln(1 + e^x); ∂/∂x = σ(x)."""
+        return SOFTPLUS(self)
+
+    def sin(self) -> Value:
+        """sin x; ∂/∂x = cos x."""
+        return SIN(self)
+
+    def cos(self) -> Value:
+        """cos x; ∂/∂x = -sin x."""
+        return COS(self)
+
+    def __abs__(self) -> Value:
+        """|x|; ∂/∂x = sign x (0 at 0)."""
+        return ABS(self)
+
+    # ---- composed from the primitives (micrograd's graph)
+
+    def __neg__(self) -> Value:  # -self
+        return self * -1
+
+    def __radd__(self, other: Operand) -> Value:  # other + self, built as self + other (micrograd's graph)
+        return self + other
+
+    def __sub__(self, other: Operand) -> Value:  # self - other = self + (-other)
+        return self + -_checked(other, "-")  # type: ignore[no-any-return]
+
+    def __rsub__(self, other: Operand) -> Value:  # other - self = other + (-self)
+        return _checked(other, "-") + -self  # type: ignore[no-any-return]
+
+    def __rmul__(self, other: Operand) -> Value:  # other · self, built as self · other (micrograd's graph)
+        return self * other
+
+    def __rtruediv__(self, other: Operand) -> Value:  # other / self
+        return DIV(_checked(other, "/"), self)
+
+    def __rpow__(self, other: Operand) -> Value:  # other ** self, e.g. 2 ** x
+        return POW(_checked(other, "**"), self)
+
+    # ---- 3. reverse accumulation
+
+    def backward(self, gradient: Operand = 1.0, create_graph: bool = False) -> None:
+        """Fill ``.grad`` of every node upstream with ∂self/∂node (times ``gradient``).
+
+        Leaves (inputs, parameters) accumulate across calls, as in PyTorch: call
+        ``zero_grad()`` between steps. Intermediate nodes are recomputed by every call.
+        With ``create_graph=True`` the gradients are ``Value``s with graphs of their own,
+        so they can be differentiated again (``x.grad.backward()``).
+        """
+        if create_graph:
+            _backward_with_graph(self, gradient)
+            return
+        order = topological_order(self)
+        for node in order:
+            if node._parents:
+                node.grad = 0.0
+        self.grad += _number_of(gradient, "backward(gradient=...)")
+        for node in reversed(order):
+            if node._parents:
+                node._backward()
+
+    def _backward(self) -> None:
+        """The chain rule at one node: parent.grad += self.grad · ∂self/∂parent, for each parent.
+
+        micrograd's name: code written for micrograd may assign a closure of its own to any
+        node (``out._backward = fn``), and ``backward()`` calls it instead.
+        """
+        if self._local_grads is None:
+            raise RuntimeError(
+                f"node {self!r} (op {self._op!r}) was built with Value(data, children, op) and has no "
+                "derivative rule: assign it a _backward closure (micrograd style), pass local_grads (microgpt "
+                "style), or declare the operation with autograd.Op"
+            )
+        g = self.grad
+        for parent, local in zip(self._parents, self._local_grads):
+            if g and local:  # a zero factor contributes nothing (and 0 · ∞ must not become nan)
+                parent.grad += g * local
+
+    # ---- copying and pickling
+
+    def __copy__(self) -> Value:
+        twin = _node(self._data, self._parents, self._op, self._local_grads)
+        twin.grad = self.grad
+        twin.__dict__.update(_attributes(self))
+        return twin
+
+    def __deepcopy__(self, memo: dict[int, Any]) -> Value:
+        # node by node in topological order, so a graph of any depth copies without recursion
+        for node in topological_order(self):
+            if id(node) in memo:
+                continue
+            twin = _node(node._data, tuple(memo[id(p)] for p in node._parents), node._op, node._local_grads)
+            memo[id(node)] = twin
+            twin.grad = copy.deepcopy(node.grad, memo)
+            for key, value in _attributes(node).items():
+                setattr(twin, key, copy.deepcopy(value, memo))
+        return memo[id(self)]  # type: ignore[no-any-return]
+
+    def __reduce_ex__(self, protocol: Any) -> tuple[Any, ...]:
+        # A node pickles as (its ancestors, then itself). Pickle saves the ancestors first, in
+        # topological order, so each one's parents are already saved when it is: no recursion
+        # as deep as the graph. Those ancestors are marked to pickle as themselves alone.
+        pending = _pickling()
+        ancestors: list[Value] = []
+        if self._parents and id(self) not in pending:
+            ancestors = topological_order(self)[:-1]
+            pending.update(id(node) for node in ancestors)
+        pending.discard(id(self))
+        state = (self._data, self.grad, self._op, self._parents, self._local_grads, _attributes(self) or None)
+        return (_unpickle, (ancestors, *state))
+
+
+def _attributes(node: Value) -> dict[str, Any]:
+    """The node's own attributes (label, scope, user's), without creating an empty ``__dict__``."""
+    state: Any = node.__getstate__()
+    return state[0] or {}
+
+
+_pickling_state = threading.local()
+
+
+def _pickling() -> set[int]:
+    """The nodes (by id) this thread is pickling as part of a graph already under way."""
+    pending = getattr(_pickling_state, "pending", None)
+    if pending is None:
+        pending = _pickling_state.pending = set()
+    return pending
+
+
+def _unpickle(ancestors: list[Value], data: float, grad: Any, op: Any, parents: tuple[Value, ...],
+              local: tuple[Any, ...] | None, extra: dict[str, Any] | None) -> Value:  # fmt: skip
+    node = _node(data, parents, op, local)
+    node.grad = grad
+    if extra:
+        node.__dict__.update(extra)
+    return node
+
+
+# ---- the one node constructor, and the operands it is built from
+
+
+def _node(data: float, parents: tuple[Value, ...], op: Any, local: tuple[Any, ...] | None) -> Value:
+    """A new node of the adjoint graph: ``data``, made by ``op`` from ``parents``; ``local[i]`` = ∂node/∂parents[i]."""
+    node = object.__new__(Value)
+    node._data = data
+    node.grad = 0.0
+    node._op = op
+    node._parents = parents
+    node._local_grads = local
+    if modes.active:
+        modes.record(node)
+    return node
+
+
+def _apply(op: Op, args: Sequence[Operand]) -> Value:
+    """``op`` applied to ``args``: the forward value and the local partials at that point."""
+    parents = tuple(a if isinstance(a, Value) else _constant(a, op) for a in args)
+    xs = [p._data for p in parents]
+    out = op.forward(*xs)
+    if type(out) is not float:
+        out = _real(out, f"op {str(op)!r}: forward")
+    return _node(out, parents, op, _partials_at(op, xs, out))
+
+
+def _partials_at(op: Op, xs: Sequence[float], out: float) -> tuple[Any, ...]:
+    """``op.partials`` at the numbers ``xs``. At a singular point (1/0, log 0, 0**-1) Python's
+    float arithmetic raises; there the rule is evaluated again in limit arithmetic (±inf, nan)."""
+    try:
+        local = op.partials(*xs, out)
+    except (ZeroDivisionError, OverflowError, ValueError):
+        with modes.limits():
+            local = op.partials(*[_Limit(x) for x in xs], _Limit(out))
+        local = tuple(float(d) if isinstance(d, _Limit) else d for d in _checked_partials(op, local, len(xs)))
+    if type(local) is not tuple or len(local) != len(xs):
+        local = _checked_partials(op, local, len(xs))
+    return local
+
+
+def _checked_partials(op: Op, local: Any, n: int) -> tuple[Any, ...]:
+    """A user's partials as a tuple of n derivatives, or an error naming the op."""
+    if not isinstance(local, (tuple, list)):
+        local = (local,)
+    if len(local) != n:
+        raise ValueError(f"op {str(op)!r}: partials gave {len(local)} derivatives for {n} inputs")
+    return tuple(local)
+
+
+class _Limit(float):
+    """A float whose / and ** give the IEEE 754 limit (±inf, nan) where Python's raise."""
+
+    def __truediv__(self, other: Any) -> Any:
+        return _Limit(_divide(float(self), float(other)))
+
+    def __rtruediv__(self, other: Any) -> Any:
+        return _Limit(_divide(float(other), float(self)))
+
+    def __pow__(self, other: Any) -> Any:  # type: ignore[override]
+        return _Limit(_pow(float(self), float(other)))
+
+    def __rpow__(self, other: Any) -> Any:  # type: ignore[override]
+        return _Limit(_pow(float(other), float(self)))
+
+    def __add__(self, other: Any) -> Any:
+        return _Limit(float(self) + float(other)) if isinstance(other, numbers.Real) else NotImplemented
+
+    __radd__ = __add__
+
+    def __sub__(self, other: Any) -> Any:
+        return _Limit(float(self) - float(other)) if isinstance(other, numbers.Real) else NotImplemented
+
+    def __rsub__(self, other: Any) -> Any:
+        return _Limit(float(other) - float(self)) if isinstance(other, numbers.Real) else NotImplemented
+
+    def __mul__(self, other: Any) -> Any:
+        return _Limit(float(self) * float(other)) if isinstance(other, numbers.Real) else NotImplemented
+
+    __rmul__ = __mul__
+
+    def __neg__(self) -> Any:
+        return _Limit(-float(self))
+
+
+def _checked(x: Any, where: str) -> Any:
+    """``x`` as an operand of ``where``: a Value as it is, a number as a float (it becomes a constant)."""
+    if isinstance(x, Value) or type(x) is float:
+        return x
+    return _real(x, where)
+
+
+def _constant(x: Any, where: str) -> Value:
+    """A number as a leaf node marked constant (micrograd's ``Value(other)``)."""
+    node = _node(x if type(x) is float else _real(x, where), (), CONSTANT, ())
+    return node
+
+
+def _number_of(x: Operand, where: str = "comparison") -> float:
+    """The float inside ``x`` (a Value or a number)."""
+    if isinstance(x, Value):
+        return x._data
+    return _real(x, where)
+
+
+class _ConstantMark(str):
+    """The op of a constant: an empty symbol (so ``if node._op:`` treats it as a leaf), but marked."""
+
+    def __reduce__(self) -> str:
+        return "CONSTANT"  # pickled by name: unpickling gives this very marker
+
+
+CONSTANT = _ConstantMark("")
+
+
+# ---- sums and dot products as one n-ary node
+
+
+def sum_values(values: Sequence[Operand], start: Operand = 0.0) -> Value:
+    """start + v₀ + v₁ + … as one n-ary ``+`` node; ∂/∂vᵢ = 1 for every term.
+
+    The sum is accumulated left to right, so ``.data`` is what Python's
+    ``sum(values, start)`` gives, but the graph has one node instead of a chain of
+    len(values) binary ``+`` nodes. A ``start`` of 0 adds no term.
+    """
+    terms = [v if isinstance(v, Value) else _constant(v, "sum_values") for v in values]
+    if isinstance(start, Value) or _real(start, "sum_values(start=...)") != 0:
+        terms.insert(0, start if isinstance(start, Value) else _constant(start, "sum_values(start=...)"))
+    if not terms:
+        return _constant(0.0, "sum_values")
+    return SUM(*terms)
+
+
+def dot(weights: Sequence[Operand], inputs: Sequence[Operand], start: Operand = 0.0) -> Value:
+    """start + w₀·x₀ + w₁·x₁ + … (a neuron's pre-activation Σ wᵢxᵢ + b).
+
+    One ``*`` node per product and one n-ary ``+`` node for the sum (``sum_values``):
+    the same floats as ``sum((w * x for w, x in zip(weights, inputs)), start)``, and
+    the same gradients, from a graph about half the size of that chain of binary ``+``.
+    """
+    if len(weights) != len(inputs):
+        raise ValueError(f"dot: {len(weights)} weights but {len(inputs)} inputs")
+    products = [MUL(_checked(w, "*"), _checked(x, "*")) for w, x in zip(weights, inputs)]
+    return sum_values(products, start)
+
+
+# ---- gradients that are graphs themselves (create_graph=True, autograd.grad)
+
+
+def _backward_with_graph(root: Value, gradient: Operand) -> None:
+    """``backward(create_graph=True)``: every gradient becomes a ``Value`` with a graph of its own."""
+    order = topological_order(root)
+    seed = gradient if isinstance(gradient, Value) else Value(_real(gradient, "backward(gradient=...)"))
+    grads = _accumulate(order, seed, create_graph=True)
+    for node in order:
+        if node._parents:
+            node.grad = grads.get(node, 0.0)
+        elif node in grads:
+            node.grad = node.grad + grads[node]
+
+
+def _accumulate(order: list[Value], seed: Any, create_graph: bool) -> dict[Value, Any]:
+    """Reverse accumulation into a dict {node: ∂root/∂node}, touching no ``.grad``.
+
+    ``order`` is the topological order ending at the root. With ``create_graph`` the
+    local derivatives are re-evaluated as ``Value``s from each op's rule (in limit
+    arithmetic, as on floats), so every gradient is itself a differentiable graph.
+    """
+    grads: dict[Value, Any] = {order[-1]: seed}
+    for node in reversed(order):
+        parents = node._parents
+        if not parents:
+            continue
+        g = grads.get(node)
+        if g is None:
+            continue
+        if create_graph:
+            local = _partials_as_values(node)
+        elif node._local_grads is None:
+            raise _no_rule(node, "grad()")
+        else:
+            local = node._local_grads
+        for parent, d in zip(parents, local):
+            if not _contributes(g, d):
+                continue
+            contribution = g * d
+            grads[parent] = grads[parent] + contribution if parent in grads else contribution
+    return grads
+
+
+def _contributes(g: Any, d: Any) -> bool:
+    """Whether g · d flows: not when a factor is 0 and the other ±inf or nan (0 · ∞ = 0 here).
+
+    On floats a zero factor never contributes. On Values a zero is kept unless the other
+    factor is not finite: its graph still carries the higher derivatives."""
+    gv, dv = _number(g), _number(d)
+    if isinstance(g, Value) or isinstance(d, Value):
+        return not ((gv == 0 and not math.isfinite(dv)) or (dv == 0 and not math.isfinite(gv)))
+    return bool(gv and dv)
+
+
+def _partials_as_values(node: Value) -> tuple[Any, ...]:
+    """The node's local derivatives as graphs: its op's rule evaluated on its parents."""
+    op = node._op
+    if not isinstance(op, Op):
+        raise _no_rule(node, "create_graph=True")
+    with modes.limits():
+        local = op.partials(*node._parents, node)
+    if type(local) is not tuple or len(local) != len(node._parents):
+        local = _checked_partials(op, local, len(node._parents))
+    return local
+
+
+def _no_rule(node: Value, where: str) -> RuntimeError:
+    return RuntimeError(
+        f"node {node!r} (op {node._op!r}) was built by hand and has no derivative rule to differentiate "
+        f"again: backward() can use it, but {where} needs the operation declared with autograd.Op"
+    )
+
+
+# =========================================================================== the accelerator
+
+if os.environ.get("STEPGRAD_PURE", "") not in ("", "0"):
+    ACCELERATED = False
+else:
+    from . import _fast
+
+    _fast.install(sys.modules[__name__])
+    ACCELERATED = True

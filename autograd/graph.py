@@ -20,35 +20,25 @@ def topological_order(root: Any, leaves: bool = True) -> list[Any]:
     others); the remaining nodes keep exactly the same relative order.
     """
     order: list[Any] = []
-    append = order.append
     entered: set[Any] = set()
-    enter = entered.add
     # The stack holds nodes to enter; a None above a node means "its parents are done: finish it".
     stack: list[Any] = [root]
-    push = stack.append
-    pop = stack.pop
-    # `while True`, ended by IndexError on the empty stack, not `while stack`: CPython 3.11
-    # specializes a function's bytecode only after 8 calls or 8 *unconditional* backward
-    # jumps, and `while stack` jumps back conditionally, so a walk run once per training
-    # step would stay unspecialized (about twice as slow) for the first eight steps.
-    while True:
-        try:
-            node = pop()
-        except IndexError:
-            return order
+    while stack:
+        node = stack.pop()
         if node is None:
-            append(pop())
+            order.append(stack.pop())
         elif node not in entered:
-            enter(node)
+            entered.add(node)
             parents = node._parents
             if parents:
-                push(node)
-                push(None)
+                stack.append(node)
+                stack.append(None)
                 for parent in parents:
                     if parent not in entered and (leaves or parent._parents):
-                        push(parent)
+                        stack.append(parent)
             elif leaves:
-                append(node)
+                order.append(node)
+    return order
 
 
 def trace(root: Any) -> tuple[list[Any], list[tuple[Any, Any]]]:

@@ -174,7 +174,7 @@ class BackwardSteps(Sequence[Step]):
         node = self._pending[index]
         g = node.grad
         updates = []
-        local = node._local
+        local = node._local_grads
         if local is None:  # micrograd-style node with a hand-written _backward: run it as backward() does
             before = [parent.grad for parent in node._parents]
             node._backward()

@@ -246,7 +246,7 @@ def draw_dot(
             op_ident = ident + "op"
             dot.node(op_ident, label=_escape_plain(str(node._op)), shape="ellipse", style="filled", fillcolor=OP_FILL)
             dot.edge(op_ident, ident)
-            local = node._local if node._local is not None else ()
+            local = node._local_grads if node._local_grads is not None else ()
             for k, parent in enumerate(node._parents):
                 if parent in kept:
                     source = f"n{position[parent]}"

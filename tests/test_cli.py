@@ -215,7 +215,7 @@ HOSTILE = [
     ("(lambda: 1)()", "lambda expression 'lambda: 1' is not allowed"),
     ("[x][0]", "subscript '[x][0]' is not allowed"),
     ("open('pwned', 'w')", "calling 'open' is not allowed"),
-    ("9**9**9**9", "cannot evaluate '9**9**9': (9.0) ** 387420489.0 overflows"),
+    ("9**9**9**9", "cannot evaluate '9**9**9': '**' overflows to inf"),
     ("(" * 5000 + "x" + ")" * 5000, "the expression is 10001 characters long; the limit is 10000"),
     ("(" * 150 + "x" + ")" * 150, "the expression nests brackets 150 deep; the limit is 100"),
     ("+" * 3000 + "x", "the expression has 3000 operators; the limit is 1000"),

@@ -292,17 +292,15 @@ def test_huge_power_tower_is_an_overflow_error_not_a_huge_integer():
     with pytest.raises(ExprError) as caught:
         evaluate("9**9**9**9", {})
     # 9**9 = 387420489 is computed as a float; the next power overflows the float range
-    assert str(caught.value) == (
-        "cannot evaluate '9**9**9': (9.0) ** 387420489.0 overflows: the result is larger than the largest float"
-    )
+    assert str(caught.value) == "cannot evaluate '9**9**9': '**' overflows to inf"
 
 
 @pytest.mark.parametrize(
     "text, message",
     [
-        ("2**10000", "cannot evaluate '2**10000': (2.0) ** 10000.0 overflows"),
-        ("x**9**9", "cannot evaluate 'x**9**9': (3.0) ** 387420489.0 overflows"),
-        ("exp(x*1000)", "cannot evaluate 'exp(x*1000)': exp() of 3000.0 overflows"),
+        ("2**10000", "cannot evaluate '2**10000': '**' overflows to inf"),
+        ("x**9**9", "cannot evaluate 'x**9**9': '**' overflows to inf"),
+        ("exp(x*1000)", "cannot evaluate 'exp(x*1000)': 'exp' overflows to inf"),
         ("x*1e308*10", "cannot evaluate 'x*1e308': '*' overflows to inf"),
         ("1e308 + 1e308", "cannot evaluate '1e308 + 1e308': '+' overflows to inf"),
         ("log(-x)", "cannot evaluate 'log(-x)': log() of -3.0 is undefined"),

@@ -15,7 +15,6 @@ from hypothesis import given, settings
 from oracles import engine_functions, program_strategy, run_program
 
 from autograd.engine import Value
-from autograd.engine import _interior_order_zeroing_grads as interior_order_zeroing_grads
 from autograd.graph import ancestors_within, topological_order, trace
 
 
@@ -166,30 +165,3 @@ def test_backward_visits_in_the_shared_order():
     assert c.grad == pytest.approx(df_dc, rel=1e-14)
     assert a.grad == pytest.approx(df_dc * bv + df_dd, rel=1e-14)
     assert b.grad == pytest.approx(df_dc * av, rel=1e-14)
-
-
-@settings(max_examples=100, deadline=None, derandomize=True)
-@given(program_strategy(max_leaves=4, max_ops=12))
-def test_backward_walk_is_the_shared_order_and_zeroes_exactly_the_interior(case):
-    # backward() walks with marks in the nodes instead of a set; it must produce the very
-    # same list as topological_order(root, leaves=False), reset exactly those gradients,
-    # and leave every leaf's gradient alone.
-    point, program = case
-    leaves = [Value(x) for x in point]
-    try:
-        root = run_program(program, leaves, engine_functions())
-    except (ValueError, OverflowError, ZeroDivisionError):
-        return
-    if not root._parents:
-        return
-    nodes = [n for n in reachable(root)]
-    for i, node in enumerate(nodes):
-        node.grad = float(i + 1)  # stale gradients everywhere
-    expected = topological_order(root, leaves=False)
-    walked = interior_order_zeroing_grads(root)
-    assert walked == expected
-    for i, node in enumerate(nodes):
-        if node._parents:
-            assert node.grad == 0.0
-        else:
-            assert node.grad == float(i + 1)

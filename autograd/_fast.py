@@ -1,0 +1,419 @@
+"""The accelerator: speed-tuned copies of ``engine.py``'s hot paths, installed over the reference.
+
+``engine.py`` is written to be read; this module is written to be fast, and changes nothing
+a program can observe except time and memory (the CPython standard-library pattern:
+``heapq`` and ``_heapq``, ``decimal`` and ``_pydecimal``). ``engine.py`` calls ``install()``
+at the end of its import unless ``STEPGRAD_PURE=1``; one test suite runs against both, and
+``tests/test_fast.py`` checks every copy here against the rule it copies (``COPIES``).
+
+What makes it fast, measured on micrograd's demo step (``tests/benchmarks/bench_engine.py``):
+
+- **Packed layout.** A node keeps up to two parents and their local derivatives in four
+  slots (``_a``, ``_b``, ``_la``, ``_lb``) instead of two tuples: a leaf has ``_a = None``;
+  one parent: ``_a``, ``_la`` and ``_b = None``; two: ``_a``, ``_b``, ``_la``, ``_lb``; three
+  or more, or a node with its own ``_backward`` closure: tuples in ``_a`` and ``_la`` and
+  ``_b = _MANY`` (``_la = None`` for a closure). Fewer objects per node: less memory and less
+  work for the allocator and the cyclic garbage collector. ``_parents`` and ``_local_grads``
+  become properties that unpack it. The class is rebuilt with this layout at install
+  (slots are fixed when a class is created), with every method of the reference.
+- **Inlined rules.** ``+``, ``*``, ``relu``, ``dot`` and the n-ary sum build their node in
+  place, with no ``Op`` call, tuple or lookup of the rule.
+- **Marking walk.** ``backward`` finds its order with marks kept in the nodes (a float made
+  for the call, stored in ``.grad``, which is also the reset it needs), not a set.
+- **Backward loop.** One loop with a branch per layout; no method call per node.
+"""
+
+from __future__ import annotations
+
+import math
+from types import ModuleType
+from typing import Any
+
+from . import modes
+
+engine: Any = None  # the engine module, set by install()
+Value: Any = None  # the installed (packed) Value class
+ADD = MUL = RELU = SUM = CONSTANT = None  # the engine's rules, set by install()
+_real: Any = None
+_new = object.__new__
+_INF = math.inf
+
+
+class _Many:
+    """The marker in ``_b`` of a node whose parents are a tuple in ``_a``."""
+
+    __slots__ = ()
+
+    def __repr__(self) -> str:
+        return "_MANY"
+
+
+_MANY = _Many()
+SLOTS = ("_data", "grad", "_op", "_a", "_b", "_la", "_lb", "__dict__")
+
+
+# --------------------------------------------------------------------------- the packed layout
+
+
+def _get_parents(self: Any) -> tuple[Any, ...]:
+    a = self._a
+    if a is None:
+        return ()
+    b = self._b
+    if b is None:
+        return (a,)
+    return a if b is _MANY else (a, b)
+
+
+def _get_local_grads(self: Any) -> tuple[Any, ...] | None:
+    a = self._a
+    if a is None:
+        return ()
+    b = self._b
+    if b is None:
+        return (self._la,)
+    if b is not _MANY:
+        return (self._la, self._lb)
+    local = self._la
+    return self._kept_local_grads if local is None else local  # type: ignore[no-any-return]
+
+
+def _pack(node: Any, parents: tuple[Any, ...], local: tuple[Any, ...] | None) -> None:
+    n = len(parents)
+    if n == 0:
+        node._a = node._b = None
+    elif local is not None and n == 1:
+        node._a = parents[0]
+        node._b = None
+        node._la = local[0]
+    elif local is not None and n == 2:
+        node._a, node._b = parents
+        node._la, node._lb = local
+    else:
+        node._a = parents
+        node._b = _MANY
+        node._la = local
+
+
+def _set_parents(self: Any, parents: tuple[Any, ...]) -> None:
+    # the reference's __init__ sets _parents, then _local_grads: keep the parents until then
+    _pack(self, tuple(parents), None)
+
+
+def _set_local_grads(self: Any, local: tuple[Any, ...] | None) -> None:
+    _pack(self, _get_parents(self), local)
+
+
+def _get_backward(self: Any) -> Any:
+    closure = self._closure
+    return closure if closure is not None else self._push
+
+
+def _set_backward(self: Any, closure: Any) -> None:
+    if not callable(closure):
+        raise TypeError(f"_backward must be callable, got {type(closure).__name__}")
+    # A node with its own closure takes the tuple layout with _la = None, the branch of the
+    # backward loop that calls node._backward(); its local derivatives are kept aside.
+    local = _get_local_grads(self)
+    parents = _get_parents(self)
+    self._closure = closure
+    self._kept_local_grads = local
+    self._a = parents
+    self._b = _MANY
+    self._la = None
+
+
+def _make_leaf(self: Any) -> None:
+    self._a = self._b = None
+    if self._op is not CONSTANT:
+        self._op = ""
+
+
+# --------------------------------------------------------------------------- the one node constructor
+
+
+def _node(data: float, parents: tuple[Any, ...], op: Any, local: tuple[Any, ...] | None) -> Any:
+    """engine._node for the packed layout."""
+    out = _new(Value)
+    out._data = data
+    out.grad = 0.0
+    out._op = op
+    _pack(out, parents, local)
+    if modes.active:
+        modes.record(out)
+    return out
+
+
+def _lift(x: Any, where: str) -> Any:
+    """engine._constant, for an operand that may already be a Value: a number becomes a constant leaf."""
+    if isinstance(x, Value):
+        return x
+    leaf = _new(Value)
+    leaf._data = x if type(x) is float else _real(x, where)
+    leaf.grad = 0.0
+    leaf._op = CONSTANT
+    leaf._a = leaf._b = None
+    if modes.active:
+        modes.record(leaf)
+    return leaf
+
+
+def __init__(self: Any, data: Any, _children: Any = (), _op: Any = "", label: Any = "", **microgpt: Any) -> None:
+    if _children or _op or label != "" or microgpt:  # a hand-built node or a label: the reference's way
+        _reference_init(self, data, _children, _op, label, **microgpt)
+        return
+    self._data = data if type(data) is float else _real(data, "Value()")  # a plain leaf: Value(2.0)
+    self.grad = 0.0
+    self._op = ""
+    self._a = self._b = None
+    if modes.active:
+        modes.record(self)
+
+
+_reference_init: Any = None
+
+
+# --------------------------------------------------------------------------- inlined rules
+
+
+def __add__(self: Any, other: Any) -> Any:
+    """A copy of rule ADD: self + other; ∂/∂self = ∂/∂other = 1."""
+    if type(other) is not Value:
+        other = _lift(other, "+")
+    out = _new(Value)
+    out._data = self._data + other._data
+    out.grad = 0.0
+    out._op = ADD
+    out._a = self
+    out._b = other
+    out._la = out._lb = 1.0
+    if modes.active:
+        modes.record(out)
+    return out
+
+
+def __radd__(self: Any, other: Any) -> Any:
+    """other + self, built as self + other (micrograd's graph)."""
+    return __add__(self, other)
+
+
+def __mul__(self: Any, other: Any) -> Any:
+    """A copy of rule MUL: self · other; ∂/∂self = other, ∂/∂other = self."""
+    if type(other) is not Value:
+        other = _lift(other, "*")
+    a = self._data
+    b = other._data
+    out = _new(Value)
+    out._data = a * b
+    out.grad = 0.0
+    out._op = MUL
+    out._a = self
+    out._b = other
+    out._la = b
+    out._lb = a
+    if modes.active:
+        modes.record(out)
+    return out
+
+
+def __rmul__(self: Any, other: Any) -> Any:
+    """other · self, built as self · other (micrograd's graph)."""
+    return __mul__(self, other)
+
+
+def relu(self: Any) -> Any:
+    """A copy of rule RELU: max(0, x); ∂/∂x = 1 for x > 0, else 0."""
+    x = self._data
+    out = _new(Value)
+    out._data = 0.0 if x < 0 else x
+    out.grad = 0.0
+    out._op = RELU
+    out._a = self
+    out._b = None
+    out._la = 1.0 if x > 0 else 0.0
+    if modes.active:
+        modes.record(out)
+    return out
+
+
+_ones: dict[int, tuple[float, ...]] = {}
+
+
+def _sum_node(terms: list[Any]) -> Any:
+    """A copy of rule SUM: t₀ + t₁ + …, added left to right; ∂/∂tᵢ = 1."""
+    total = 0.0
+    for term in terms:
+        total = total + term._data
+    n = len(terms)
+    if n == 0:
+        return _lift(total, "sum_values")
+    local = _ones.get(n)
+    if local is None:
+        local = _ones.setdefault(n, (1.0,) * n)
+    return _node(total, tuple(terms), SUM, local)
+
+
+def sum_values(values: Any, start: Any = 0.0) -> Any:
+    """engine.sum_values with the rule SUM inlined."""
+    terms = [v if type(v) is Value else _lift(v, "sum_values") for v in values]
+    if isinstance(start, Value) or _real(start, "sum_values(start=...)") != 0:
+        terms.insert(0, _lift(start, "sum_values(start=...)"))
+    return _sum_node(terms)
+
+
+def dot(weights: Any, inputs: Any, start: Any = 0.0) -> Any:
+    """engine.dot with the rules MUL (each product) and SUM inlined."""
+    if len(weights) != len(inputs):
+        raise ValueError(f"dot: {len(weights)} weights but {len(inputs)} inputs")
+    terms = []
+    if isinstance(start, Value) or _real(start, "dot(start=...)") != 0:
+        terms.append(_lift(start, "dot(start=...)"))
+    append = terms.append
+    new = _new
+    recording = modes.active
+    for w, x in zip(weights, inputs):
+        if type(w) is not Value:
+            w = _lift(w, "*")
+        if type(x) is not Value:
+            x = _lift(x, "*")
+        a = w._data
+        b = x._data
+        product = new(Value)  # w · x: the rule MUL, inlined
+        product._data = a * b
+        product.grad = 0.0
+        product._op = MUL
+        product._a = w
+        product._b = x
+        product._la = b
+        product._lb = a
+        if recording:
+            modes.record(product)
+        append(product)
+    return _sum_node(terms)
+
+
+# --------------------------------------------------------------------------- backward
+
+
+def backward(self: Any, gradient: Any = 1.0, create_graph: bool = False) -> None:
+    """engine's Value.backward: the same order (graph.topological_order) and arithmetic, faster."""
+    if create_graph:
+        engine._backward_with_graph(self, gradient)
+        return
+    if type(gradient) is not float:
+        gradient = engine._number_of(gradient, "backward(gradient=...)")
+    if self._a is None:  # a leaf: nothing upstream, its gradient accumulates
+        self.grad += gradient
+        return
+    order = _interior_order_zeroing_grads(self)
+    self.grad += gradient
+    many = _MANY
+    low = -_INF
+    high = _INF
+    for node in reversed(order):
+        g = node.grad
+        if not g:  # nothing flows (a zero factor contributes nothing)
+            continue
+        if not low < g < high:  # ±inf or nan: the reference rule, which skips zero local derivatives
+            node._backward()
+            continue
+        b = node._b
+        if b is None:  # one parent
+            node._a.grad += g * node._la
+        elif b is not many:  # two parents
+            node._a.grad += g * node._la
+            b.grad += g * node._lb
+        elif node._la is None:  # its own _backward closure (or none: an error naming the node)
+            node._backward()
+        else:  # three or more
+            for parent, d in zip(node._a, node._la):
+                parent.grad += g * d
+
+
+def _interior_order_zeroing_grads(root: Any) -> list[Any]:
+    """``topological_order(root, leaves=False)``, setting each listed node's ``grad`` to 0.
+
+    The walk of ``graph.topological_order`` step for step, so the same order, but it keeps
+    its "entered" marks in the nodes instead of a set: a node is marked by setting its
+    gradient to a float 0.0 made for this call alone, which is also the reset backward
+    needs, and a million-node graph needs no million-entry set. Leaves are never touched.
+    """
+    mark = float("0")  # a new float object: no node can hold it from an earlier call
+    many = _MANY
+    order: list[Any] = []
+    append = order.append
+    stack: list[Any] = [root]
+    push = stack.append
+    pop = stack.pop
+    # `while True` ended by IndexError, not `while stack`: CPython 3.11 specializes a
+    # function only after 8 calls or 8 *unconditional* backward jumps, and `while stack`
+    # jumps back conditionally, so a walk run once per training step would stay slow for
+    # its first eight steps (3.12 compiles `while stack` to an unconditional jump too).
+    while True:
+        try:
+            node = pop()
+        except IndexError:
+            return order
+        if node is None:
+            append(pop())
+        elif node.grad is not mark:
+            node.grad = mark
+            push(node)
+            push(None)
+            a = node._a
+            b = node._b
+            if b is many:
+                for parent in a:
+                    if parent._a is not None and parent.grad is not mark:
+                        push(parent)
+            else:
+                if a._a is not None and a.grad is not mark:
+                    push(a)
+                if b is not None and b._a is not None and b.grad is not mark:
+                    push(b)
+
+
+# --------------------------------------------------------------------------- install
+
+# Each copy here and the rule it copies (tests/test_fast.py checks them on random inputs).
+COPIES = {"__add__": "ADD", "__radd__": "ADD", "__mul__": "MUL", "__rmul__": "MUL", "relu": "RELU",
+          "sum_values": "SUM", "dot": "MUL and SUM"}  # fmt: skip
+
+
+def install(engine_module: ModuleType) -> None:
+    """Rebuild ``engine.Value`` with the packed layout and these methods; point the engine's
+    node constructor, constants, ``sum_values`` and ``dot`` at the copies here."""
+    global engine, Value, ADD, MUL, RELU, SUM, CONSTANT, _real, _reference_init
+    engine = engine_module
+    ADD, MUL, RELU, SUM, CONSTANT = engine.ADD, engine.MUL, engine.RELU, engine.SUM, engine.CONSTANT
+    _real = engine._real
+    reference = engine.Value
+    _reference_init = reference.__init__
+    namespace = {
+        key: value
+        for key, value in vars(reference).items()
+        if key not in ("__slots__", "__dict__", "__weakref__") and key not in reference.__slots__
+    }
+    namespace.update(
+        __slots__=SLOTS,
+        __init__=__init__,
+        __add__=__add__,
+        __radd__=__radd__,
+        __mul__=__mul__,
+        __rmul__=__rmul__,
+        relu=relu,
+        backward=backward,
+        _parents=property(_get_parents, _set_parents, doc=reference.parents.__doc__),
+        _local_grads=property(_get_local_grads, _set_local_grads),
+        _push=reference._backward,  # the reference's chain rule at one node
+        _backward=property(_get_backward, _set_backward, doc=reference._backward.__doc__),
+        _closure=None,
+        _kept_local_grads=None,
+        _make_leaf=_make_leaf,
+    )
+    Value = type(reference.__name__, reference.__bases__, namespace)
+    engine.Value = Value
+    engine._node = _node
+    engine._constant = _lift
+    engine.sum_values = sum_values
+    engine.dot = dot
