@@ -22,7 +22,7 @@ from .engine import (
     sum_values,
     tanh,
 )
-from .functional import GradcheckError, grad, gradcheck, hessian
+from .functional import GradcheckError, grad, gradcheck, hessian, jacobian
 from .graph import topological_order, trace
 from .stepper import backward_steps  # stdlib-only at import; ipywidgets is imported lazily
 from .viz import GraphvizNotFound, draw_dot  # graphviz is imported lazily, inside the drawing functions
@@ -35,6 +35,7 @@ __all__ = [
     "grad",
     "gradcheck",
     "hessian",
+    "jacobian",
     "Op",
     "Value",
     "cos",
