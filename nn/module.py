@@ -204,6 +204,8 @@ def read_state_file(path: str | os.PathLike[str]) -> dict[str, Any]:
     unknown = sorted(set(envelope) - {"format", "version", "architecture", "parameters"})
     if unknown:
         raise ValueError(f"load: {path!r} has unexpected keys {_listing(unknown)}")
+    if "architecture" not in envelope:
+        raise ValueError(f"load: {path!r} has no 'architecture' entry (save writes one, null if the module has none)")
     if not isinstance(envelope.get("parameters"), dict):
         raise ValueError(f"load: {path!r} has no 'parameters' object")
     arch = envelope.get("architecture")
@@ -220,9 +222,11 @@ def _read_text(path: str) -> str:
         _check_regular(path, os.stat(path))  # before opening: opening a FIFO or a tape has effects
         flags = os.O_RDONLY | getattr(os, "O_NONBLOCK", 0) | getattr(os, "O_CLOEXEC", 0) | getattr(os, "O_NOCTTY", 0)
         fd = os.open(path, flags)  # non-blocking: a FIFO swapped in after the stat cannot hang us
-        with os.fdopen(fd, "rb") as stream:
+        try:
             _check_regular(path, os.fstat(fd))  # what we opened, not what the name meant a moment ago
-            raw = stream.read(_MAX_FILE_BYTES + 1)  # at most limit + 1 bytes, whatever the file claims
+            raw = _read_at_most(fd, _MAX_FILE_BYTES + 1)  # whatever size the file claims (/proc files claim 0)
+        finally:
+            os.close(fd)
     except OSError as e:
         raise ValueError(f"load: cannot read {path!r}: {e.strerror or e}") from None
     if len(raw) > _MAX_FILE_BYTES:
@@ -231,6 +235,19 @@ def _read_text(path: str) -> str:
         return raw.decode("utf-8")
     except UnicodeDecodeError as e:
         raise ValueError(f"load: {path!r} is not a valid stepgrad state file (not UTF-8 text: {e})") from None
+
+
+def _read_at_most(fd: int, limit: int) -> bytes:
+    """Up to ``limit`` bytes, in chunks: memory follows what the file holds, not the limit."""
+    chunks = []
+    total = 0
+    while total < limit:
+        chunk = os.read(fd, min(1 << 16, limit - total))
+        if not chunk:
+            break
+        chunks.append(chunk)
+        total += len(chunk)
+    return b"".join(chunks)
 
 
 def _check_regular(path: str, info: os.stat_result) -> None:

@@ -18,32 +18,14 @@ import threading
 import time
 
 import pytest
+from scratch_files import IS_ROOT, NO_DRIVER, NULL_DEVICE, needs_root, scratch_device
 
 from autograd import files
 from autograd.files import write_atomically
 
-IS_ROOT = hasattr(os, "geteuid") and os.geteuid() == 0
-NULL_DEVICE = (1, 3)  # Linux's /dev/null numbers: a scratch node with them discards what a bug would write
-NO_DRIVER = (240, 0)  # a "local/experimental" major number: no driver, opening the node fails
-
 
 def mode(path) -> int:
     return stat.S_IMODE(os.stat(path).st_mode)
-
-
-def needs_root():
-    """mknod and chown need root; in CI (CI=true) not being root is a failure, not a skip."""
-    if not IS_ROOT:
-        if os.environ.get("CI") == "true":
-            pytest.fail("these tests need root (os.mknod, os.chown); CI runs as root")
-        pytest.skip("needs root (os.mknod, os.chown)")
-
-
-def scratch_device(tmp_path, name="device", kind=stat.S_IFCHR, numbers=NULL_DEVICE):
-    needs_root()
-    path = tmp_path / name
-    os.mknod(path, kind | 0o666, os.makedev(*numbers))
-    return path
 
 
 def listing(folder) -> list[str]:
