@@ -13,6 +13,9 @@ behaves like a plain ``open(path, "w")``, so it never replaces what ``open`` wou
   mode ``open`` would give it, because the kernel applies the umask (we never change the umask).
 - Errors name the path the caller gave, never the temporary file.
 
+As with any atomic replace, a file with other hard links gets a new inode under this name (the other
+names keep the old content), and a process holding the old file open keeps reading the old content.
+
 Temporaries are named ``.<name>.<target hash>.<random>.stepgrad-tmp`` (short enough for any
 allowed name). A save killed between creating and renaming one leaves it behind; the next save
 to the same target removes such leftovers once they are older than ``STALE_SECONDS`` and owned
@@ -42,7 +45,8 @@ def write_atomically(path: str | os.PathLike[str], data: str | bytes, *, streams
     Raises ``OSError`` (``IsADirectoryError``, ``PermissionError``, ...) naming ``path`` when the
     target is not a regular file, is read-only, or the write fails; the target is then unchanged.
     With ``streams=True``, ``"-"`` means stdout and an existing character device or FIFO
-    (``/dev/stdout``, a terminal, a named pipe) is written directly, without a temporary file.
+    (``/dev/stdout``, a terminal, a named pipe) is written directly, without a temporary file; opening a
+    FIFO waits for its reader, as a shell redirection does. A block device, socket or folder is refused.
 
     >>> write_atomically("out.svg", "<svg/>")      # doctest: +SKIP
     """
@@ -205,7 +209,8 @@ def _sync_folder(folder: str) -> None:
 
 def _write_stream(name: str, raw: bytes) -> None:
     """Write to an existing character device or FIFO as it is (no temporary, no rename)."""
-    flags = os.O_WRONLY | getattr(os, "O_CLOEXEC", 0) | getattr(os, "O_NOCTTY", 0)
+    # O_TRUNC matters only for a regular file reached through a /proc link (devices and FIFOs ignore it)
+    flags = os.O_WRONLY | os.O_TRUNC | getattr(os, "O_CLOEXEC", 0) | getattr(os, "O_NOCTTY", 0)
     try:
         fd = os.open(name, flags)  # no O_CREAT: if the device went away, that is an error
         try:

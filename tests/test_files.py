@@ -463,3 +463,19 @@ def test_stale_temporaries_of_another_target_or_owner_are_left_alone(tmp_path):
     write_atomically(tmp_path / "a.json", "a2")
     assert for_b.exists()
     assert for_a.exists() == IS_ROOT  # owned by another user: theirs; ours (not root): removed
+
+
+def test_a_proc_link_to_a_deleted_file_is_refused_or_streamed(tmp_path):
+    """/dev/stdout redirected to a file that was deleted since: there is no name to rename a temporary onto."""
+    with open(tmp_path / "gone.svg", "w+b") as stream:
+        stream.write(b"old content, longer than the new")
+        stream.flush()
+        os.unlink(tmp_path / "gone.svg")
+        link = f"/proc/self/fd/{stream.fileno()}"
+        with pytest.raises(OSError, match="cannot find the file this path names to replace it") as e:
+            write_atomically(link, "new")
+        assert e.value.filename == link and listing(tmp_path) == []
+        write_atomically(link, "<svg/>", streams=True)  # written in place, truncated first
+        stream.seek(0)
+        assert stream.read() == b"<svg/>"
+    assert listing(tmp_path) == []
