@@ -4,6 +4,7 @@ import json
 import math
 import os
 import random
+import socket
 import stat
 import threading
 import tracemalloc
@@ -578,6 +579,9 @@ def test_fifos_devices_and_folders_are_refused_without_reading(tmp_path):
     assert outcome == [f"load: {str(fifo)!r} is a FIFO, not a regular file; a state file is a regular file"]
     (tmp_path / "folder.json").mkdir()
     assert "is a folder, not a regular file" in refusal(model.load, tmp_path / "folder.json", model)
+    with socket.socket(socket.AF_UNIX) as sock:
+        sock.bind(str(tmp_path / "sock.json"))
+        assert "is a socket, not a regular file" in refusal(model.load, tmp_path / "sock.json", model)
     zero = scratch_device(tmp_path, "zero.json", numbers=ZERO_DEVICE)  # what /dev/zero is, on a scratch node
     assert "is a character device, not a regular file" in refusal(model.load, zero, model)
     assert "is a character device, not a regular file" in refusal(MLP.from_file, zero)
