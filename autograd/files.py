@@ -240,6 +240,7 @@ def _write_stdout(raw: bytes, data: str | bytes) -> None:
 
 
 _KINDS = (
+    (stat.S_ISREG, "a regular file"),
     (stat.S_ISDIR, "a folder"),
     (stat.S_ISCHR, "a character device"),
     (stat.S_ISBLK, "a block device"),
@@ -248,12 +249,16 @@ _KINDS = (
 )
 
 
+def kind_of(mode: int) -> str:
+    """What a file of this ``st_mode`` is, in words: "a folder", "a character device", "a FIFO (named pipe)", ..."""
+    return next((what for test, what in _KINDS if test(mode)), "a special file")
+
+
 def _not_regular(name: str, mode: int, streams: bool) -> OSError:
-    kind = next((what for test, what in _KINDS if test(mode)), "not a regular file")
     if stat.S_ISDIR(mode):
         return IsADirectoryError(errno.EISDIR, "Is a directory", name)
     hint = "" if streams else "; stepgrad replaces regular files only"
-    return OSError(errno.EINVAL, f"it is {kind}, not a regular file{hint}", name)
+    return OSError(errno.EINVAL, f"it is {kind_of(mode)}, not a regular file{hint}", name)
 
 
 def _naming(error: OSError, name: str) -> OSError:

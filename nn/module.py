@@ -16,7 +16,7 @@ from collections.abc import Mapping, Sequence
 from typing import Any
 
 from autograd.engine import Value, dot
-from autograd.files import write_atomically
+from autograd.files import kind_of, write_atomically
 
 from ._check import check_choice, check_int, check_sequence, check_type, shown
 
@@ -252,15 +252,7 @@ def _read_at_most(fd: int, limit: int) -> bytes:
 
 def _check_regular(path: str, info: os.stat_result) -> None:
     if not stat.S_ISREG(info.st_mode):
-        kinds = (
-            (stat.S_ISDIR, "a folder"),
-            (stat.S_ISFIFO, "a FIFO"),
-            (stat.S_ISCHR, "a character device"),
-            (stat.S_ISBLK, "a block device"),
-            (stat.S_ISSOCK, "a socket"),
-        )
-        kind = next((what for test, what in kinds if test(info.st_mode)), "a special file")
-        raise ValueError(f"load: {path!r} is {kind}, not a regular file; a state file is a regular file")
+        raise ValueError(f"load: {path!r} is {kind_of(info.st_mode)}, not a regular file; a state file is one")
     if info.st_size > _MAX_FILE_BYTES:
         raise _too_large(path, info.st_size)
 

@@ -576,7 +576,7 @@ def test_fifos_devices_and_folders_are_refused_without_reading(tmp_path):
         with open(fifo, "w"):  # let the stuck loader go before failing
             pass
         pytest.fail("loading a FIFO hung")
-    assert outcome == [f"load: {str(fifo)!r} is a FIFO, not a regular file; a state file is a regular file"]
+    assert outcome == [f"load: {str(fifo)!r} is a FIFO (named pipe), not a regular file; a state file is one"]
     (tmp_path / "folder.json").mkdir()
     assert "is a folder, not a regular file" in refusal(model.load, tmp_path / "folder.json", model)
     with socket.socket(socket.AF_UNIX) as sock:
