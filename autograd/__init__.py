@@ -20,7 +20,7 @@ from .engine import (
     sum_values,
     tanh,
 )
-from .functional import GradcheckError, grad, gradcheck, hessian
+from .functional import GradcheckError, grad, gradcheck, hessian, jacobian
 from .graph import topological_order, trace
 from .modes import Scope, auto_scope, is_grad_enabled, no_grad, scope
 from .stepper import backward_steps  # stdlib-only at import; ipywidgets is imported lazily
@@ -34,6 +34,7 @@ __all__ = [
     "grad",
     "gradcheck",
     "hessian",
+    "jacobian",
     "Op",
     "Scope",
     "Value",

@@ -1,4 +1,4 @@
-"""Derivatives as functions: ``grad``, ``hessian`` and ``gradcheck``.
+"""Derivatives as functions: ``grad``, ``hessian``, ``jacobian`` and ``gradcheck``.
 
 These never touch any ``.grad`` attribute: they return what they compute. Higher
 orders come from ``create_graph=True``, which records the backward pass as a graph
@@ -14,13 +14,13 @@ from .engine import Value, _accumulate, _real
 from .graph import topological_order
 
 
-def _check_inputs(inputs: Sequence[Value], where: str) -> list[Value]:
+def _check_inputs(inputs: Sequence[Value], where: str, name: str = "inputs") -> list[Value]:
     if isinstance(inputs, Value):
         inputs = [inputs]
     inputs = list(inputs)
     for i, x in enumerate(inputs):
         if not isinstance(x, Value):
-            raise TypeError(f"{where}: inputs[{i}] must be a Value, got {type(x).__name__}")
+            raise TypeError(f"{where}: {name}[{i}] must be a Value, got {type(x).__name__}")
     return inputs
 
 
@@ -59,6 +59,18 @@ def hessian(output: Value, inputs: Sequence[Value]) -> list[list[float]]:
     inputs = _check_inputs(inputs, "hessian")
     first = grad(output, inputs, create_graph=True)
     return [[g.data for g in grad(gi, inputs)] for gi in first]
+
+
+def jacobian(outputs: Sequence[Value], inputs: Sequence[Value]) -> list[list[float]]:
+    """The matrix J[i][j] = ∂outputs[i]/∂inputs[j] as floats (reverse mode: one ``grad`` pass per output).
+
+    >>> x, y = Value(2.0), Value(3.0)
+    >>> jacobian([x * y, x + y], [x, y])            # [[y, x], [1, 1]]
+    [[3.0, 2.0], [1.0, 1.0]]
+    """
+    outputs = _check_inputs(outputs, "jacobian", "outputs")
+    inputs = _check_inputs(inputs, "jacobian")
+    return [[g.data for g in grad(out, inputs)] for out in outputs]
 
 
 class GradcheckError(AssertionError):

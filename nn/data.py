@@ -12,27 +12,7 @@ import random
 from collections.abc import Iterator, Sequence
 from typing import Any
 
-
-def _rng(seed: int | random.Random | None, where: str) -> random.Random:
-    if isinstance(seed, random.Random):
-        return seed
-    if seed is None:
-        return random.Random()
-    if isinstance(seed, bool) or not isinstance(seed, int):
-        raise ValueError(f"{where}: seed must be an int, a random.Random or None, got {seed!r}")
-    return random.Random(seed)
-
-
-def _check_n(n: object, where: str, minimum: int = 1) -> int:
-    if isinstance(n, bool) or not isinstance(n, int) or n < minimum:
-        raise ValueError(f"{where}: n must be an int >= {minimum}, got {n!r}")
-    return n
-
-
-def _check_noise(noise: object, where: str, name: str = "noise") -> float:
-    if isinstance(noise, bool) or not isinstance(noise, (int, float)) or not math.isfinite(noise) or noise < 0:
-        raise ValueError(f"{where}: {name} must be a finite number >= 0, got {noise!r}")
-    return float(noise)
+from ._check import check_int, check_number, check_rng, check_sequence, wrong_value
 
 
 def _linspace(start: float, stop: float, n: int) -> list[float]:
@@ -61,9 +41,9 @@ def make_moons(
 
     >>> X, y = make_moons(100, noise=0.1, seed=0, signed=True)
     """
-    n = _check_n(n, "make_moons", 2)
-    noise = _check_noise(noise, "make_moons")
-    rng = _rng(seed, "make_moons")
+    n = check_int(n, "n", "make_moons", at_least=2)
+    noise = check_number(noise, "noise", "make_moons", at_least=0)
+    rng = check_rng(seed, "seed", "make_moons")
     n_outer = n // 2
     n_inner = n - n_outer
     points = [[math.cos(t), math.sin(t)] for t in _linspace(0.0, math.pi, n_outer)]
@@ -82,11 +62,10 @@ def make_circles(
     signed: bool = False,
 ) -> tuple[list[list[float]], list[int]]:
     """Two concentric circles: radius 1 labelled 0, radius ``factor`` (0 < factor < 1) labelled 1, plus noise."""
-    n = _check_n(n, "make_circles", 2)
-    noise = _check_noise(noise, "make_circles")
-    if isinstance(factor, bool) or not isinstance(factor, (int, float)) or not 0 < factor < 1:
-        raise ValueError(f"make_circles: factor must be a number in (0, 1), got {factor!r}")
-    rng = _rng(seed, "make_circles")
+    n = check_int(n, "n", "make_circles", at_least=2)
+    noise = check_number(noise, "noise", "make_circles", at_least=0)
+    factor = check_number(factor, "factor", "make_circles", greater_than=0, less_than=1)
+    rng = check_rng(seed, "seed", "make_circles")
     n_outer = n // 2
     n_inner = n - n_outer
     points = [[math.cos(2 * math.pi * i / n_outer), math.sin(2 * math.pi * i / n_outer)] for i in range(n_outer)]
@@ -107,9 +86,9 @@ def make_xor(
 
     Labels come from the clean point; Gaussian ``noise`` is added afterwards.
     """
-    n = _check_n(n, "make_xor")
-    noise = _check_noise(noise, "make_xor")
-    rng = _rng(seed, "make_xor")
+    n = check_int(n, "n", "make_xor")
+    noise = check_number(noise, "noise", "make_xor", at_least=0)
+    rng = check_rng(seed, "seed", "make_xor")
     X, y = [], []
     for _ in range(n):
         a, b = rng.uniform(-1, 1), rng.uniform(-1, 1)
@@ -127,13 +106,12 @@ def make_spirals(
 
     Point = (r sin θ, r cos θ); ``n`` points in all, split as evenly as possible; labels 0..k−1.
     """
-    n = _check_n(n, "make_spirals")
-    if isinstance(k, bool) or not isinstance(k, int) or k < 2:
-        raise ValueError(f"make_spirals: k (the number of arms) must be an int >= 2, got {k!r}")
+    n = check_int(n, "n", "make_spirals")
+    k = check_int(k, "k (the number of arms)", "make_spirals", at_least=2)
     if n < k:
-        raise ValueError(f"make_spirals: n must be at least k = {k} (one point per arm), got {n}")
-    noise = _check_noise(noise, "make_spirals")
-    rng = _rng(seed, "make_spirals")
+        raise wrong_value("make_spirals", "n", f"at least k = {k} (one point per arm)", n)
+    noise = check_number(noise, "noise", "make_spirals", at_least=0)
+    rng = check_rng(seed, "seed", "make_spirals")
     X: list[list[float]] = []
     y: list[int] = []
     for arm in range(k):
@@ -158,22 +136,23 @@ def make_blobs(
 
     ``centers`` is a count (centers drawn uniformly in [-10, 10]^dim) or a list of points.
     """
-    n = _check_n(n, "make_blobs")
-    std = _check_noise(std, "make_blobs", "std")
-    rng = _rng(seed, "make_blobs")
+    n = check_int(n, "n", "make_blobs")
+    std = check_number(std, "std", "make_blobs", at_least=0)
+    rng = check_rng(seed, "seed", "make_blobs")
     if isinstance(centers, int) and not isinstance(centers, bool):
-        if centers < 1:
-            raise ValueError(f"make_blobs: centers must be >= 1, got {centers!r}")
-        if isinstance(dim, bool) or not isinstance(dim, int) or dim < 1:
-            raise ValueError(f"make_blobs: dim must be a positive int, got {dim!r}")
+        check_int(centers, "centers", "make_blobs")
+        check_int(dim, "dim", "make_blobs")
         center_points = [[rng.uniform(-10, 10) for _ in range(dim)] for _ in range(centers)]
-    elif isinstance(centers, Sequence) and centers and all(isinstance(c, Sequence) for c in centers):
-        center_points = [[float(v) for v in c] for c in centers]
-        dims = {len(c) for c in center_points}
-        if len(dims) != 1 or 0 in dims:
-            raise ValueError(f"make_blobs: all centers must have the same positive dimension, got {centers!r}")
     else:
-        raise ValueError(f"make_blobs: centers must be a positive int or a list of points, got {centers!r}")
+        points = check_sequence(centers, "centers", "make_blobs", "a positive int or a non-empty list of points")
+        center_points = []
+        for i, point in enumerate(points):
+            coordinates = check_sequence(point, f"centers[{i}]", "make_blobs", "a point (a list of numbers)")
+            center_points.append(
+                [check_number(v, f"centers[{i}][{j}]", "make_blobs") for j, v in enumerate(coordinates)]
+            )
+        if len({len(c) for c in center_points}) != 1:
+            raise wrong_value("make_blobs", "centers", "points of one dimension", centers)
     X, y = [], []
     for i in range(n):
         c = i % len(center_points)
@@ -184,15 +163,13 @@ def make_blobs(
 
 def check_dataset(X: Any, y: Any, where: str) -> tuple[list[Any], list[Any]]:
     """X and y as lists of equal, non-zero length, or a ValueError naming ``where`` and the sizes."""
-    if isinstance(X, (str, bytes)) or not isinstance(X, Sequence):
-        raise ValueError(f"{where}: X must be a list of samples, got {type(X).__name__}")
-    if isinstance(y, (str, bytes)) or not isinstance(y, Sequence):
-        raise ValueError(f"{where}: y must be a list of labels, got {type(y).__name__}")
+    X = check_sequence(X, "X", where, "a list of samples", non_empty=False)
+    y = check_sequence(y, "y", where, "a list of labels", non_empty=False)
     if len(X) != len(y):
         raise ValueError(f"{where}: X has {len(X)} samples but y has {len(y)} labels")
     if len(X) == 0:
         raise ValueError(f"{where}: X and y are empty (no data)")
-    return list(X), list(y)
+    return X, y
 
 
 def batches(
@@ -211,11 +188,11 @@ def batches(
     [2, 2, 1]
     """
     X, y = check_dataset(X, y, "batches")
-    if isinstance(batch_size, bool) or not isinstance(batch_size, int) or batch_size < 1:
-        raise ValueError(f"batches: batch_size must be a positive int, got {batch_size!r}")
+    check_int(batch_size, "batch_size", "batches")
+    rng = check_rng(seed, "seed", "batches")
     order = list(range(len(X)))
     if shuffle:
-        _rng(seed, "batches").shuffle(order)
+        rng.shuffle(order)
 
     def generate() -> Iterator[tuple[list[Any], list[Any]]]:
         for start in range(0, len(order), batch_size):

@@ -6,11 +6,12 @@ numerically delicate ones (binary cross-entropy, softmax) use stable forms.
 
 from __future__ import annotations
 
-import math
 from collections.abc import Callable, Sequence
-from typing import Any
+from typing import Any, cast
 
 from autograd.engine import Value
+
+from ._check import check_choice, check_number, check_sequence, check_values, wrong_type, wrong_value
 
 Scalar = Value | float | int
 
@@ -21,17 +22,8 @@ def _flatten(x: Any, name: str, where: str) -> list[Scalar]:
     """A Value/number, a list of them, or a list of lists (vectors), flattened in order."""
     if isinstance(x, (Value, int, float)) and not isinstance(x, bool):
         return [x]
-    if isinstance(x, (str, bytes)) or not isinstance(x, Sequence):
-        raise TypeError(f"{where}: {name} must be a Value, a number or a list of them, got {type(x).__name__}")
-    flat: list[Scalar] = []
-    for item in x:
-        if isinstance(item, (Value, int, float)) and not isinstance(item, bool):
-            flat.append(item)
-        elif isinstance(item, Sequence) and not isinstance(item, (str, bytes)):
-            flat.extend(_flatten(item, name, where))
-        else:
-            raise TypeError(f"{where}: {name} holds a {type(item).__name__} ({item!r}), not a Value or number")
-    return flat
+    items = check_sequence(x, name, where, "a Value, a number or a list of them", non_empty=False)
+    return [scalar for i, item in enumerate(items) for scalar in _flatten(item, f"{name}[{i}]", where)]
 
 
 def _pair(pred: Any, target: Any, where: str) -> tuple[list[Scalar], list[Scalar]]:
@@ -44,9 +36,9 @@ def _pair(pred: Any, target: Any, where: str) -> tuple[list[Scalar], list[Scalar
     return p, t
 
 
-def _mean(terms: list[Value]) -> Value:
+def _mean(terms: Sequence[Value | float]) -> Value:
     """(Σ terms) · (1/n), summed left to right as micrograd does."""
-    return sum(terms) * (1.0 / len(terms))
+    return cast(Value, sum(terms) * (1.0 / len(terms)))
 
 
 def mse(pred: Any, target: Any, reduction: str = "mean") -> Value:
@@ -55,13 +47,12 @@ def mse(pred: Any, target: Any, reduction: str = "mean") -> Value:
     >>> mse([Value(1.0), Value(3.0)], [0.0, 1.0]).data   # ((1)² + (2)²) / 2
     2.5
     """
-    if reduction not in REDUCTIONS:
-        raise ValueError(f"mse: unknown reduction {reduction!r}; valid reductions are {', '.join(REDUCTIONS)}")
+    check_choice(reduction, "reduction", "mse", REDUCTIONS)
     p, t = _pair(pred, target, "mse")
     terms = [(pi - ti) ** 2 for pi, ti in zip(p, t)]
     if reduction == "mean":
         return _mean(terms)
-    total = sum(terms[1:], terms[0])
+    total = cast(Value, sum(terms[1:], terms[0]))
     return total * 0.5 if reduction == "half_sum" else total
 
 
@@ -78,25 +69,22 @@ def _labels(labels: Any, n: int, where: str) -> list[float]:
     out = []
     for i, y in enumerate(labels):
         v = y.data if isinstance(y, Value) else y
-        if isinstance(v, bool) or not isinstance(v, (int, float)):
-            raise TypeError(f"{where}: labels[{i}] must be a number, got {type(y).__name__} {y!r}")
-        out.append(v)
+        out.append(check_number(v, f"labels[{i}]", where))
     return out
 
 
-def _scores(scores: Any, where: str) -> list[Value | float]:
+def _scores(scores: Any, where: str) -> list[Value]:
+    """One score per sample, as Values (a plain number becomes a leaf)."""
     if isinstance(scores, (Value, int, float)) and not isinstance(scores, bool):
-        return [scores]
-    scores = list(scores)
+        scores = [scores]
+    scores = check_sequence(scores, "predictions", where, "a Value, a number or a list of them", non_empty=False)
     if not scores:
         raise ValueError(f"{where}: no predictions (empty list)")
     for i, s in enumerate(scores):
         if not isinstance(s, (Value, int, float)) or isinstance(s, bool):
-            raise TypeError(
-                f"{where}: predictions[{i}] must be one Value per sample, got {type(s).__name__}"
-                " (a model with k outputs needs cross_entropy)"
-            )
-    return scores
+            requirement = "one Value per sample (a model with k outputs needs cross_entropy)"
+            raise wrong_type(where, f"predictions[{i}]", requirement, s)
+    return [s if isinstance(s, Value) else Value(float(s)) for s in scores]
 
 
 def hinge(scores: Any, labels: Any) -> Value:
@@ -109,7 +97,7 @@ def hinge(scores: Any, labels: Any) -> Value:
     y = _labels(labels, len(s), "hinge")
     for i, yi in enumerate(y):
         if yi not in (-1, 1):
-            raise ValueError(f"hinge: labels must be -1 or +1, got labels[{i}] = {yi!r}")
+            raise wrong_value("hinge", f"labels[{i}]", "-1 or +1", yi)
     # written as micrograd writes it: (1 + -y·s).relu()
     return _mean([(1 + -yi * si).relu() for yi, si in zip(y, s)])
 
@@ -126,26 +114,16 @@ def bce_with_logits(logits: Any, labels: Any) -> Value:
     y = _labels(labels, len(z), "bce_with_logits")
     for i, yi in enumerate(y):
         if not 0 <= yi <= 1:
-            raise ValueError(f"bce_with_logits: labels must be in [0, 1], got labels[{i}] = {yi!r}")
+            raise wrong_value("bce_with_logits", f"labels[{i}]", "in [0, 1]", yi)
     terms = []
     for zi, yi in zip(z, y):
-        zi = zi if isinstance(zi, Value) else Value(float(zi))
         terms.append(zi.softplus() - yi * zi if yi else zi.softplus())
     return _mean(terms)
 
 
 def _vector(logits: Any, where: str) -> list[Value]:
-    if isinstance(logits, (str, bytes)) or not isinstance(logits, Sequence) or len(logits) == 0:
-        raise ValueError(f"{where}: logits must be a non-empty list of Values, got {logits!r}")
-    out = []
-    for i, z in enumerate(logits):
-        if isinstance(z, Value):
-            out.append(z)
-        elif isinstance(z, (int, float)) and not isinstance(z, bool):
-            out.append(Value(float(z)))
-        else:
-            raise TypeError(f"{where}: logits[{i}] must be a Value or number, got {type(z).__name__}")
-    return out
+    items = check_sequence(logits, "logits", where, "a non-empty list of Values")
+    return [z if isinstance(z, Value) else Value(check_number(z, f"logits[{i}]", where)) for i, z in enumerate(items)]
 
 
 def log_softmax(logits: Sequence[Scalar]) -> list[Value]:
@@ -156,7 +134,7 @@ def log_softmax(logits: Sequence[Scalar]) -> list[Value]:
     z = _vector(logits, "log_softmax")
     m = max(v.data for v in z)
     shifted = [v - m for v in z]
-    log_total = sum(s.exp() for s in shifted).log()
+    log_total = cast(Value, sum(s.exp() for s in shifted)).log()
     return [s - log_total for s in shifted]
 
 
@@ -186,31 +164,29 @@ def cross_entropy(logits: Any, labels: Any) -> Value:
                 "k-vector of logits per sample (a model with one output needs hinge or bce)"
             )
         logits, labels = [logits], [labels]  # one sample: a k-vector and its class
-    if isinstance(logits, (str, bytes)) or not isinstance(logits, Sequence) or len(logits) == 0:
-        raise ValueError(f"cross_entropy: logits must be a non-empty list of k-vectors, got {logits!r}")
-    if isinstance(labels, (str, bytes)) or not isinstance(labels, Sequence):
-        raise TypeError(f"cross_entropy: labels must be a list of class indices, got {type(labels).__name__}")
+    logits = check_sequence(logits, "logits", "cross_entropy", "a non-empty list of k-vectors")
+    labels = check_sequence(labels, "labels", "cross_entropy", "a list of class indices", non_empty=False)
     if len(labels) != len(logits):
         raise ValueError(f"cross_entropy: got {len(logits)} samples of logits but {len(labels)} labels")
     terms = []
     for i, (z, y) in enumerate(zip(logits, labels)):
         if isinstance(z, Value) or not isinstance(z, Sequence):
-            raise TypeError(f"cross_entropy: logits[{i}] must be a list of k >= 2 Values, got {type(z).__name__}")
+            raise wrong_type("cross_entropy", f"logits[{i}]", "a list of k >= 2 Values", z)
         k = len(z)
-        if isinstance(y, bool) or not isinstance(y, int) or not 0 <= y < k:
-            raise ValueError(f"cross_entropy: labels[{i}] must be an int class index in [0, {k}), got {y!r}")
+        requirement = f"an int class index in [0, {k})"
+        if isinstance(y, bool) or not isinstance(y, int):
+            raise wrong_type("cross_entropy", f"labels[{i}]", requirement, y)
+        if not 0 <= y < k:
+            raise wrong_value("cross_entropy", f"labels[{i}]", requirement, y)
         terms.append(-log_softmax(z)[y])
     return _mean(terms)
 
 
 def l2_penalty(params: Sequence[Value], alpha: float = 1.0) -> Value:
     """α·Σ p² over ``params`` (weight decay as a loss term; micrograd uses α = 1e-4)."""
-    params = list(params)
-    if not params:
-        raise ValueError("l2_penalty: params is empty")
-    if not (isinstance(alpha, (int, float)) and not isinstance(alpha, bool) and math.isfinite(alpha) and alpha >= 0):
-        raise ValueError(f"l2_penalty: alpha must be a finite number >= 0, got {alpha!r}")
-    return alpha * sum(p * p for p in params)
+    params = check_values(params, "params", "l2_penalty")
+    alpha = check_number(alpha, "alpha", "l2_penalty", at_least=0)
+    return alpha * cast(Value, sum(p * p for p in params))
 
 
 LOSSES: dict[str, Callable[..., Value]] = {
@@ -221,10 +197,11 @@ LOSSES: dict[str, Callable[..., Value]] = {
 }
 
 
-def get_loss(loss: str | Callable[..., Value]) -> Callable[..., Value]:
-    """The loss function for a name ("mse", "hinge", "bce", "cross_entropy") or a callable, unchanged."""
+def get_loss(loss: str | Callable[..., Value], where: str = "get_loss") -> Callable[..., Value]:
+    """The loss function for a name ("mse", "hinge", "bce", "cross_entropy") or a callable, unchanged.
+
+    ``where`` names the caller in the error (``fit`` passes "fit").
+    """
     if callable(loss):
         return loss
-    if loss not in LOSSES:
-        raise ValueError(f"unknown loss {loss!r}; valid losses are {', '.join(LOSSES)} or a callable")
-    return LOSSES[loss]
+    return LOSSES[check_choice(loss, "loss", where, LOSSES, also="a callable loss(outputs, labels)")]

@@ -11,29 +11,21 @@ import json
 import math
 import os
 import random
+import stat
 from collections.abc import Mapping, Sequence
 from typing import Any
 
 from autograd.engine import Value, dot
-from autograd.files import write_atomically
+from autograd.files import kind_of, write_atomically
+
+from ._check import check_choice, check_int, check_sequence, check_type, shown
 
 ACTIVATIONS = ("relu", "tanh", "sigmoid", "linear")
 INITS = ("micrograd", "xavier", "he")
 FORMAT = "stepgrad-state"
 VERSION = 1
 _MAX_FILE_BYTES = 256 * 1024 * 1024
-
-
-def _check_activation(activation: object, where: str) -> str:
-    if activation not in ACTIVATIONS:
-        raise ValueError(f"{where}: unknown activation {activation!r}; valid activations are {', '.join(ACTIVATIONS)}")
-    return activation  # type: ignore[return-value]
-
-
-def _check_size(value: object, name: str, where: str) -> int:
-    if isinstance(value, bool) or not isinstance(value, int) or value < 1:
-        raise ValueError(f"{where}: {name} must be a positive int, got {value!r}")
-    return value
+_MAX_ARCHITECTURE_DEPTH = 20  # a description nests a few levels; deeper is a corrupt or hostile file
 
 
 class Module:
@@ -69,11 +61,10 @@ class Module:
         """Set every parameter from ``state`` ({name: number}).
 
         Every name and value is checked before anything changes: missing, unexpected,
-        non-number (strings, bools, None) or non-finite entries raise one ValueError naming them all,
-        and the model stays untouched.
+        non-number (strings, bools, None), non-finite or too-large entries raise one ValueError
+        naming them all, and the model stays untouched. A ``state`` that is not a dict is a TypeError.
         """
-        if not isinstance(state, Mapping):
-            raise ValueError(f"load_state_dict: state must be a dict of name -> number, got {type(state).__name__}")
+        check_type(state, "state", "load_state_dict", Mapping, "a dict of name -> number")
         named = self.named_parameters()
         expected = [name for name, _ in named]
         expected_set = set(expected)
@@ -81,23 +72,24 @@ class Module:
         missing = [name for name in expected if name not in state]
         if missing:
             problems.append(f"missing {_listing(missing)}")
-        unexpected = [repr(k) for k in state if k not in expected_set]
+        unexpected = [k for k in state if k not in expected_set]
         if unexpected:
-            problems.append(f"unexpected {', '.join(unexpected[:10])}{' ...' if len(unexpected) > 10 else ''}")
+            problems.append(f"unexpected {_listing(unexpected)}")
+        values: dict[str, float] = {}
         bad = []
         for name in expected:
             if name in state:
-                value = state[name]
-                if isinstance(value, bool) or not isinstance(value, (int, float)):
-                    bad.append(f"{name}={value!r} (not a number)")
-                elif not math.isfinite(value):
-                    bad.append(f"{name}={value!r} (not finite)")
+                value = _parameter(state[name])
+                if isinstance(value, str):
+                    bad.append(f"{name}={shown(state[name])} ({value})")
+                else:
+                    values[name] = value
         if bad:
             problems.append(f"bad values {', '.join(bad[:10])}{' ...' if len(bad) > 10 else ''}")
         if problems:
             raise ValueError(f"load_state_dict: {'; '.join(problems)}; the model was not changed")
         for name, p in named:
-            p.data = float(state[name])
+            p.data = values[name]
 
     def architecture(self) -> dict[str, Any] | None:
         """A JSON-able description of the shape (None for a module that does not describe itself)."""
@@ -122,7 +114,7 @@ class Module:
     def load(self, path: str | os.PathLike[str]) -> None:
         """Load parameters saved by ``save`` into this model.
 
-        A corrupt, truncated, foreign or hand-edited file, or one for another architecture,
+        A corrupt, truncated, foreign, hand-edited or hostile file, or one for another architecture,
         raises ValueError naming the file and the problem; the model is then unchanged.
         """
         envelope = read_state_file(path)
@@ -131,7 +123,7 @@ class Module:
         theirs = envelope["architecture"]
         if mine is not None and theirs is not None and theirs != mine:
             raise ValueError(
-                f"load: {path!r} holds a model of architecture {theirs}, but this model is {mine}; "
+                f"load: {path!r} holds a model of architecture {shown(theirs)}, but this model is {mine}; "
                 "the model was not changed"
             )
         try:
@@ -140,9 +132,20 @@ class Module:
             raise ValueError(f"load: {path!r}: {e}") from None
 
 
-def _listing(names: list[str], limit: int = 10) -> str:
-    shown = ", ".join(repr(n) for n in names[:limit])
-    return shown + (f" ... ({len(names)} in all)" if len(names) > limit else "")
+def _parameter(value: object) -> float | str:
+    """A state entry as a float, or why it is not one ("not a number", "not finite", ...)."""
+    if isinstance(value, bool) or not isinstance(value, (int, float)):
+        return "not a number"
+    try:
+        number = float(value)
+    except OverflowError:  # a 400-digit integer
+        return "too large for a float"
+    return number if math.isfinite(number) else "not finite"
+
+
+def _listing(names: Sequence[object], limit: int = 10) -> str:
+    text = ", ".join(shown(n) for n in names[:limit])
+    return text + (f" ... ({len(names)} in all)" if len(names) > limit else "")
 
 
 def _named_in(attributes: Mapping[str, Any], prefix: str):
@@ -171,46 +174,105 @@ def _no_duplicates(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
     result: dict[str, Any] = {}
     for key, value in pairs:
         if key in result:
-            raise ValueError(f"duplicate key {key!r}")
+            raise ValueError(f"duplicate key {shown(key)}")
         result[key] = value
     return result
 
 
 def read_state_file(path: str | os.PathLike[str]) -> dict[str, Any]:
-    """Read and check a file written by ``Module.save``: the envelope dict, or ValueError naming the problem.
+    """Read and check a file written by ``Module.save``: the envelope dict, or ValueError naming the file and problem.
 
-    Never unpickles or evaluates anything: plain JSON, NaN/Infinity and duplicate keys refused.
+    Never unpickles or evaluates anything: plain JSON, NaN/Infinity and duplicate keys refused. Only a
+    regular file of at most 256 MB is read (a FIFO, ``/dev/zero`` or a folder is refused without reading),
+    and nesting is bounded, so a hostile file costs at most its size in time and memory.
     """
     path = os.fspath(path)
-    try:
-        size = os.path.getsize(path)
-        if size > _MAX_FILE_BYTES:
-            raise ValueError(f"file is {size} bytes, more than the {_MAX_FILE_BYTES} a state file may have")
-        with open(path, encoding="utf-8") as f:
-            text = f.read()
-    except (OSError, UnicodeDecodeError) as e:
-        raise ValueError(f"load: cannot read {path!r}: {e}") from None
+    text = _read_text(path)
     try:
         envelope = json.loads(text, parse_constant=_reject_constant, object_pairs_hook=_no_duplicates)
-    except ValueError as e:  # json.JSONDecodeError is a ValueError
+    except RecursionError:
+        raise ValueError(f"load: {path!r} is not a valid stepgrad state file (JSON nested too deeply)") from None
+    except ValueError as e:  # json.JSONDecodeError is a ValueError; so is an integer of over 4300 digits
         raise ValueError(
             f"load: {path!r} is not a valid stepgrad state file (corrupt or truncated JSON: {e})"
         ) from None
     if not isinstance(envelope, dict) or envelope.get("format") != FORMAT:
         raise ValueError(f"load: {path!r} is not a stepgrad state file (expected format {FORMAT!r})")
-    if envelope.get("version") != VERSION:
-        raise ValueError(
-            f"load: {path!r} has version {envelope.get('version')!r}; this stepgrad reads version {VERSION}"
-        )
+    version = envelope.get("version")
+    if isinstance(version, bool) or not isinstance(version, int) or version != VERSION:
+        raise ValueError(f"load: {path!r} has version {shown(version)}; this stepgrad reads version {VERSION}")
     unknown = sorted(set(envelope) - {"format", "version", "architecture", "parameters"})
     if unknown:
-        raise ValueError(f"load: {path!r} has unexpected keys {unknown}")
+        raise ValueError(f"load: {path!r} has unexpected keys {_listing(unknown)}")
+    if "architecture" not in envelope:
+        raise ValueError(f"load: {path!r} has no 'architecture' entry (save writes one, null if the module has none)")
     if not isinstance(envelope.get("parameters"), dict):
         raise ValueError(f"load: {path!r} has no 'parameters' object")
     arch = envelope.get("architecture")
     if arch is not None and not isinstance(arch, dict):
-        raise ValueError(f"load: {path!r} has an 'architecture' that is not an object: {arch!r}")
+        raise ValueError(f"load: {path!r} has an 'architecture' that is not an object: {shown(arch)}")
+    if not _nested_at_most(arch, _MAX_ARCHITECTURE_DEPTH):
+        raise ValueError(f"load: {path!r} has an 'architecture' nested more than {_MAX_ARCHITECTURE_DEPTH} deep")
     return envelope
+
+
+def _read_text(path: str) -> str:
+    """The file's text, read only if it is a regular file of at most _MAX_FILE_BYTES; else ValueError."""
+    try:
+        _check_regular(path, os.stat(path))  # before opening: opening a FIFO or a tape has effects
+        flags = os.O_RDONLY | getattr(os, "O_NONBLOCK", 0) | getattr(os, "O_CLOEXEC", 0) | getattr(os, "O_NOCTTY", 0)
+        fd = os.open(path, flags)  # non-blocking: a FIFO swapped in after the stat cannot hang us
+        try:
+            _check_regular(path, os.fstat(fd))  # what we opened, not what the name meant a moment ago
+            raw = _read_at_most(fd, _MAX_FILE_BYTES + 1)  # whatever size the file claims (/proc files claim 0)
+        finally:
+            os.close(fd)
+    except OSError as e:
+        raise ValueError(f"load: cannot read {path!r}: {e.strerror or e}") from None
+    if len(raw) > _MAX_FILE_BYTES:
+        raise _too_large(path, None)
+    try:
+        return raw.decode("utf-8")
+    except UnicodeDecodeError as e:
+        raise ValueError(f"load: {path!r} is not a valid stepgrad state file (not UTF-8 text: {e})") from None
+
+
+def _read_at_most(fd: int, limit: int) -> bytes:
+    """Up to ``limit`` bytes, in chunks: memory follows what the file holds, not the limit."""
+    chunks = []
+    total = 0
+    while total < limit:
+        chunk = os.read(fd, min(1 << 16, limit - total))
+        if not chunk:
+            break
+        chunks.append(chunk)
+        total += len(chunk)
+    return b"".join(chunks)
+
+
+def _check_regular(path: str, info: os.stat_result) -> None:
+    if not stat.S_ISREG(info.st_mode):
+        raise ValueError(f"load: {path!r} is {kind_of(info.st_mode)}, not a regular file; a state file is one")
+    if info.st_size > _MAX_FILE_BYTES:
+        raise _too_large(path, info.st_size)
+
+
+def _too_large(path: str, size: int | None) -> ValueError:
+    """``size`` None: we stopped reading at the limit (a file whose size the system does not report)."""
+    has = f"is {size} bytes," if size is not None else "has"
+    return ValueError(f"load: {path!r} {has} more than the {_MAX_FILE_BYTES} bytes a state file may have")
+
+
+def _nested_at_most(value: object, depth: int) -> bool:
+    """True if ``value`` nests lists/dicts at most ``depth`` deep (iterative: no recursion on hostile input)."""
+    stack = [(value, 0)]
+    while stack:
+        item, level = stack.pop()
+        if isinstance(item, (list, dict)):
+            if level >= depth:
+                return False
+            stack.extend((child, level + 1) for child in (item.values() if isinstance(item, dict) else item))
+    return True
 
 
 # --------------------------------------------------------------------------- initialization
@@ -227,7 +289,7 @@ def _weights(nin: int, init: str, rng: random.Random | None, fan_out: int) -> li
     if init == "he":  # He normal: N(0, 2 / fan_in)
         s = math.sqrt(2.0 / nin)
         return [Value(r.gauss(0.0, s)) for _ in range(nin)]
-    raise ValueError(f"unknown init {init!r}; valid inits are {', '.join(INITS)}")
+    raise AssertionError(f"unreachable: init {init!r} was checked by the caller")
 
 
 _NEURON_NAMES = {"relu": "ReLU", "linear": "Linear", "tanh": "Tanh", "sigmoid": "Sigmoid"}
@@ -254,14 +316,14 @@ class Neuron(Module):
         rng: random.Random | None = None,
         fan_out: int = 1,
     ):
-        _check_size(nin, "nin", "Neuron")
+        check_int(nin, "nin", "Neuron")
         if activation is None:
             activation = "relu" if nonlin else "linear"
-        self.activation = _check_activation(activation, "Neuron")
-        if init not in INITS:
-            raise ValueError(f"Neuron: unknown init {init!r}; valid inits are {', '.join(INITS)}")
-        if rng is not None and not isinstance(rng, random.Random):
-            raise ValueError(f"Neuron: rng must be a random.Random, got {type(rng).__name__}")
+        self.activation = check_choice(activation, "activation", "Neuron", ACTIVATIONS)
+        check_choice(init, "init", "Neuron", INITS)
+        if rng is not None:
+            check_type(rng, "rng", "Neuron", random.Random, "a random.Random or None")
+        check_int(fan_out, "fan_out", "Neuron")
         self.w = _weights(nin, init, rng, fan_out)
         self.b = Value(0.0)
 
@@ -306,8 +368,8 @@ class Layer(Module):
     """
 
     def __init__(self, nin: int, nout: int, **kwargs: Any):
-        _check_size(nin, "nin", "Layer")
-        _check_size(nout, "nout", "Layer")
+        check_int(nin, "nin", "Layer")
+        check_int(nout, "nout", "Layer")
         if kwargs.get("init", "micrograd") == "xavier":
             kwargs.setdefault("fan_out", nout)
         self.neurons = [Neuron(nin, **kwargs) for _ in range(nout)]
@@ -353,29 +415,27 @@ class MLP(Module):
         seed: int | None = None,
         rng: random.Random | None = None,
     ):
-        _check_size(nin, "nin", "MLP")
-        if isinstance(nouts, (str, bytes)) or not isinstance(nouts, Sequence) or len(nouts) == 0:
-            raise ValueError(f"MLP: nouts must be a non-empty list of layer sizes, got {nouts!r}")
+        check_int(nin, "nin", "MLP")
+        nouts = check_sequence(nouts, "nouts", "MLP", "a non-empty list of layer sizes")
         for i, n in enumerate(nouts):
-            _check_size(n, f"nouts[{i}]", "MLP")
+            check_int(n, f"nouts[{i}]", "MLP")
         hidden = len(nouts) - 1
         if isinstance(activation, str):
-            activations = [activation] * hidden
+            activations = [check_choice(activation, "activation", "MLP", ACTIVATIONS)] * hidden
         else:
-            activations = list(activation)
+            activations = check_sequence(activation, "activation", "MLP", "a name or a list of names", non_empty=False)
             if len(activations) != hidden:
                 raise ValueError(f"MLP: activation lists {len(activations)} names but there are {hidden} hidden layers")
-        activations.append(output_activation)
-        for a in activations:
-            _check_activation(a, "MLP")
-        if init not in INITS:
-            raise ValueError(f"MLP: unknown init {init!r}; valid inits are {', '.join(INITS)}")
+            for i, a in enumerate(activations):
+                check_choice(a, f"activation[{i}]", "MLP", ACTIVATIONS)
+        activations.append(check_choice(output_activation, "output_activation", "MLP", ACTIVATIONS))
+        check_choice(init, "init", "MLP", INITS)
         if seed is not None and rng is not None:
             raise ValueError("MLP: give seed or rng, not both")
+        if rng is not None:
+            check_type(rng, "rng", "MLP", random.Random, "a random.Random or None")
         if seed is not None:
-            if isinstance(seed, bool) or not isinstance(seed, int):
-                raise ValueError(f"MLP: seed must be an int, got {seed!r}")
-            rng = random.Random(seed)
+            rng = random.Random(check_int(seed, "seed", "MLP", at_least=None))
         options: dict[str, Any] = {}
         if init != "micrograd":
             options["init"] = init
@@ -385,11 +445,13 @@ class MLP(Module):
         self.layers = [Layer(sz[i], sz[i + 1], activation=activations[i], **options) for i in range(len(nouts))]
 
     def __call__(self, x: Sequence[Value | float]) -> Value | list[Value]:
+        values: Sequence[Value | float] = x
+        out: list[Value] = []
         for layer in self.layers:
-            x = layer(x)
-            if isinstance(x, Value):  # a one-neuron hidden layer feeds the next layer a list of one
-                x = [x]
-        return x[0] if len(x) == 1 else x
+            result = layer(values)
+            out = [result] if isinstance(result, Value) else result  # a one-neuron layer feeds a list of one
+            values = out
+        return out[0] if len(out) == 1 else out
 
     def parameters(self) -> list[Value]:
         return [p for layer in self.layers for p in layer.parameters()]
@@ -413,36 +475,15 @@ class MLP(Module):
     def from_file(cls, path: str | os.PathLike[str]) -> MLP:
         """Rebuild an MLP (architecture and weights) from a file written by ``MLP.save``.
 
-        Does not touch the global ``random`` state.
+        The architecture is checked against the parameters before anything is built, so a small
+        file claiming a huge network is refused at once. Does not touch the global ``random`` state.
         """
         envelope = read_state_file(path)
-        arch = envelope["architecture"]
         path = os.fspath(path)
         try:
-            if (
-                not isinstance(arch, dict)
-                or arch.get("type") != "MLP"
-                or set(arch)
-                != {
-                    "type",
-                    "nin",
-                    "nouts",
-                    "activations",
-                }
-            ):
-                raise ValueError("its architecture is not an MLP description")
-            activations = arch["activations"]
-            if not isinstance(activations, list) or not activations:
-                raise ValueError(f"bad activations {activations!r}")
-            nouts = arch["nouts"]
-            if not isinstance(nouts, list) or len(nouts) != len(activations):
-                raise ValueError(f"nouts {nouts!r} do not match activations {activations!r}")
+            nin, nouts, activations = _mlp_architecture(envelope["architecture"], len(envelope["parameters"]))
             model = cls(
-                arch["nin"],
-                nouts,
-                activation=activations[:-1],
-                output_activation=activations[-1],
-                rng=random.Random(0),
+                nin, nouts, activation=activations[:-1], output_activation=activations[-1], rng=random.Random(0)
             )
             model.load_state_dict(envelope["parameters"])
         except (ValueError, TypeError) as e:
@@ -451,3 +492,28 @@ class MLP(Module):
 
     def __repr__(self) -> str:
         return f"MLP of [{', '.join(str(layer) for layer in self.layers)}]"
+
+
+def _mlp_architecture(arch: object, parameter_count: int) -> tuple[int, list[int], list[str]]:
+    """(nin, nouts, activations) of an MLP description that accounts for exactly ``parameter_count``
+    parameters: Σ (fan_in + 1)·nout over the layers. TypeError/ValueError otherwise, before anything is built."""
+    if not isinstance(arch, dict) or arch.get("type") != "MLP" or set(arch) != {"type", "nin", "nouts", "activations"}:
+        raise ValueError("its architecture is not an MLP description")
+    where = "architecture"
+    nin = check_int(arch["nin"], "nin", where)
+    nouts = [
+        check_int(n, f"nouts[{i}]", where)
+        for i, n in enumerate(check_sequence(arch["nouts"], "nouts", where, "a non-empty list of layer sizes"))
+    ]
+    activations = check_sequence(arch["activations"], "activations", where, "a non-empty list of names")
+    if len(nouts) != len(activations):
+        raise ValueError(f"nouts {shown(nouts)} do not match activations {shown(activations)}")
+    for i, a in enumerate(activations):
+        check_choice(a, f"activations[{i}]", where, ACTIVATIONS)
+    needed = sum((fan_in + 1) * n for fan_in, n in zip([nin, *nouts], nouts))
+    if needed != parameter_count:
+        raise ValueError(
+            f"its architecture (nin={shown(nin)}, nouts={shown(nouts)}) has {shown(needed)} parameters, "
+            f"but the file holds {parameter_count}"
+        )
+    return nin, nouts, activations

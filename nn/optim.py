@@ -11,32 +11,10 @@ from __future__ import annotations
 import math
 from collections.abc import Callable, Sequence
 
-from autograd.engine import Value
-from autograd.functional import grad, hessian
+from autograd.engine import Value, no_grad
+from autograd.functional import grad, hessian, jacobian
 
-
-def _check_params(params: Sequence[Value], where: str) -> list[Value]:
-    params = list(params)
-    if not params:
-        raise ValueError(f"{where}: params is empty (nothing to optimize)")
-    for i, p in enumerate(params):
-        if not isinstance(p, Value):
-            raise TypeError(f"{where}: params[{i}] must be a Value, got {type(p).__name__}")
-    return params
-
-
-def _check_number(value: object, name: str, where: str, low: float, *, low_open: bool, high: float | None = None):
-    ok = isinstance(value, (int, float)) and not isinstance(value, bool) and math.isfinite(value)
-    if ok:
-        ok = value > low if low_open else value >= low
-    if ok and high is not None:
-        ok = value < high
-    if not ok:
-        bound = f"> {low}" if low_open else f">= {low}"
-        if high is not None:
-            bound += f" and < {high}"
-        raise ValueError(f"{where}: {name} must be a finite number {bound}, got {value!r}")
-    return float(value)
+from ._check import check_callable, check_int, check_number, check_sequence, check_type, check_values, wrong_value
 
 
 class Optimizer:
@@ -44,8 +22,8 @@ class Optimizer:
 
     def __init__(self, params: Sequence[Value], lr: float):
         name = type(self).__name__
-        self.params = _check_params(params, name)
-        self.lr = _check_number(lr, "lr", name, 0.0, low_open=True)
+        self.params = check_values(params, "params", name)
+        self.lr = check_number(lr, "lr", name, greater_than=0)
 
     def zero_grad(self) -> None:
         """Set every parameter's ``.grad`` to 0."""
@@ -86,31 +64,31 @@ class SGD(Optimizer):
         dampening: float = 0.0,
     ):
         super().__init__(params, lr)
-        self.momentum = _check_number(momentum, "momentum", "SGD", 0.0, low_open=False)
-        self.weight_decay = _check_number(weight_decay, "weight_decay", "SGD", 0.0, low_open=False)
-        self.dampening = _check_number(dampening, "dampening", "SGD", 0.0, low_open=False)
+        self.momentum = check_number(momentum, "momentum", "SGD", at_least=0)
+        self.weight_decay = check_number(weight_decay, "weight_decay", "SGD", at_least=0)
+        self.dampening = check_number(dampening, "dampening", "SGD", at_least=0)
+        self.nesterov = check_type(nesterov, "nesterov", "SGD", bool, "True or False")
         if nesterov and (self.momentum <= 0 or self.dampening != 0):
             raise ValueError(
                 f"SGD: nesterov=True needs momentum > 0 and dampening = 0, got momentum={momentum!r}, "
                 f"dampening={dampening!r}"
             )
-        self.nesterov = bool(nesterov)
         self.buffers: list[float] | None = None
 
     def step(self) -> None:
         """p ← p − lr·g with momentum / Nesterov / weight decay as configured."""
         grads = self._grads()
         lr, mu, wd = self.lr, self.momentum, self.weight_decay
+        first = self.buffers is None
+        buffers = [0.0] * len(self.params) if self.buffers is None else self.buffers
         if mu:
-            first = self.buffers is None
-            if first:
-                self.buffers = [0.0] * len(self.params)
+            self.buffers = buffers
         for i, (p, g) in enumerate(zip(self.params, grads)):
             if wd:
                 g = g + wd * p.data  # L2 weight decay: ∇(½λp²) = λp
             if mu:
-                b = g if first else mu * self.buffers[i] + (1 - self.dampening) * g
-                self.buffers[i] = b
+                b = g if first else mu * buffers[i] + (1 - self.dampening) * g
+                buffers[i] = b
                 g = g + mu * b if self.nesterov else b
             p.data -= lr * g
 
@@ -133,14 +111,15 @@ class Adam(Optimizer):
     ):
         super().__init__(params, lr)
         name = type(self).__name__
-        if not isinstance(betas, (tuple, list)) or len(betas) != 2:
-            raise ValueError(f"{name}: betas must be a pair (beta1, beta2), got {betas!r}")
+        pair = check_sequence(betas, "betas", name, "a pair (beta1, beta2)")
+        if len(pair) != 2:
+            raise wrong_value(name, "betas", "a pair (beta1, beta2)", betas)
         self.betas = (
-            _check_number(betas[0], "betas[0]", name, 0.0, low_open=False, high=1.0),
-            _check_number(betas[1], "betas[1]", name, 0.0, low_open=False, high=1.0),
+            check_number(pair[0], "betas[0]", name, at_least=0, less_than=1),
+            check_number(pair[1], "betas[1]", name, at_least=0, less_than=1),
         )
-        self.eps = _check_number(eps, "eps", name, 0.0, low_open=False)
-        self.weight_decay = _check_number(weight_decay, "weight_decay", name, 0.0, low_open=False)
+        self.eps = check_number(eps, "eps", name, at_least=0)
+        self.weight_decay = check_number(weight_decay, "weight_decay", name, at_least=0)
         self.t = 0
         self.m = [0.0] * len(self.params)
         self.v = [0.0] * len(self.params)
@@ -183,15 +162,9 @@ class AdamW(Adam):
 # --------------------------------------------------------------------------- schedules
 
 
-def _check_steps(steps: object, where: str) -> int:
-    if isinstance(steps, bool) or not isinstance(steps, int) or steps < 1:
-        raise ValueError(f"{where}: steps must be a positive int, got {steps!r}")
-    return steps
-
-
 def constant(lr: float) -> Callable[[int], float]:
     """lr_k = lr for every step k."""
-    lr = _check_number(lr, "lr", "constant", 0.0, low_open=True)
+    lr = check_number(lr, "lr", "constant", greater_than=0)
     return lambda k: lr
 
 
@@ -201,25 +174,25 @@ def linear_decay(start: float, end: float, steps: int) -> Callable[[int], float]
     >>> linear_decay(1.0, 0.1, 100)(50)     # 1.0 − 0.9·50/100
     0.55
     """
-    start = _check_number(start, "start", "linear_decay", 0.0, low_open=True)
-    end = _check_number(end, "end", "linear_decay", 0.0, low_open=True)
-    steps = _check_steps(steps, "linear_decay")
+    start = check_number(start, "start", "linear_decay", greater_than=0)
+    end = check_number(end, "end", "linear_decay", greater_than=0)
+    steps = check_int(steps, "steps", "linear_decay")
     drop = start - end
     return lambda k: start - drop * k / steps if k <= steps else end
 
 
 def exponential_decay(start: float, gamma: float) -> Callable[[int], float]:
     """lr_k = start·γᵏ with 0 < γ ≤ 1."""
-    start = _check_number(start, "start", "exponential_decay", 0.0, low_open=True)
-    gamma = _check_number(gamma, "gamma", "exponential_decay", 0.0, low_open=True, high=1.0 + 1e-12)
+    start = check_number(start, "start", "exponential_decay", greater_than=0)
+    gamma = check_number(gamma, "gamma", "exponential_decay", greater_than=0, at_most=1)
     return lambda k: start * gamma**k
 
 
 def cosine_decay(start: float, end: float, steps: int) -> Callable[[int], float]:
     """lr_k = end + ½(start − end)(1 + cos(πk/steps)) for k ≤ steps, then end."""
-    start = _check_number(start, "start", "cosine_decay", 0.0, low_open=True)
-    end = _check_number(end, "end", "cosine_decay", 0.0, low_open=True)
-    steps = _check_steps(steps, "cosine_decay")
+    start = check_number(start, "start", "cosine_decay", greater_than=0)
+    end = check_number(end, "end", "cosine_decay", greater_than=0)
+    steps = check_int(steps, "steps", "cosine_decay")
     return lambda k: end + 0.5 * (start - end) * (1 + math.cos(math.pi * min(k, steps) / steps))
 
 
@@ -230,17 +203,13 @@ class Scheduler:
     """
 
     def __init__(self, optimizer: Optimizer, schedule: Callable[[int], float]):
-        if not isinstance(optimizer, Optimizer):
-            raise TypeError(f"Scheduler: optimizer must be an Optimizer, got {type(optimizer).__name__}")
-        if not callable(schedule):
-            raise TypeError(f"Scheduler: schedule must be callable (step -> lr), got {type(schedule).__name__}")
-        self.optimizer = optimizer
-        self.schedule = schedule
+        self.optimizer = check_type(optimizer, "optimizer", "Scheduler", Optimizer, "an Optimizer")
+        self.schedule = check_callable(schedule, "schedule", "Scheduler", "callable (step -> lr)")
         self.k = 0
 
     def step(self) -> float:
         """Set the optimizer's lr for the next update and return it."""
-        lr = _check_number(self.schedule(self.k), f"schedule({self.k})", "Scheduler", 0.0, low_open=True)
+        lr = check_number(self.schedule(self.k), f"schedule({self.k})", "Scheduler", greater_than=0)
         self.optimizer.lr = lr
         self.k += 1
         return lr
@@ -278,38 +247,23 @@ def solve_linear(a: Sequence[Sequence[float]], b: Sequence[float]) -> list[float
     return x
 
 
-def jacobian(outputs: Sequence[Value], inputs: Sequence[Value]) -> list[list[float]]:
-    """J[i][j] = ∂outputs[i]/∂inputs[j] as floats, by reverse mode: one ``autograd.grad`` pass per output.
-
-    >>> x, y = Value(2.0), Value(3.0)
-    >>> jacobian([x * y, x + y], [x, y])
-    [[3.0, 2.0], [1.0, 1.0]]
-    """
-    inputs = _check_params(inputs, "jacobian")
-    rows = []
-    for i, out in enumerate(outputs):
-        if not isinstance(out, Value):
-            raise TypeError(f"jacobian: outputs[{i}] must be a Value, got {type(out).__name__}")
-        rows.append([g.data for g in grad(out, inputs)])
-    return rows
-
-
 def _finite_loss(value: object, where: str) -> Value:
-    if not isinstance(value, Value):
-        raise TypeError(f"{where}: the function must return a Value, got {type(value).__name__}")
-    if not math.isfinite(value.data):
-        raise ValueError(f"{where}: the loss is {value.data!r} (not finite)")
-    return value
+    loss = check_type(value, "loss_fn()", where, Value, "a Value")
+    if not math.isfinite(loss.data):
+        raise wrong_value(where, "loss_fn()", "a finite loss", loss.data)
+    return loss
 
 
 def newton_step(loss_fn: Callable[[], Value], params: Sequence[Value], damping: float = 0.0) -> float:
-    """One damped Newton step θ ← θ + δ with (H + λI)δ = −∇L; returns L before the step.
+    """One damped Newton step θ ← θ + δ with (H + λI)δ = −∇L; returns L after the step (a float).
 
     H and ∇L come from ``autograd.hessian`` and ``autograd.grad`` of ``loss_fn()`` (which must build the
     loss from the current ``params``). For a quadratic L and λ = 0 one step lands on the minimum.
+    Returning L after the step (one more ``loss_fn()``, without a graph) shows at once whether the step
+    helped — a Newton step can go uphill — and is what ``LevenbergMarquardt.step`` returns too.
     """
-    params = _check_params(params, "newton_step")
-    damping = _check_number(damping, "damping", "newton_step", 0.0, low_open=False)
+    params = check_values(params, "params", "newton_step")
+    damping = check_number(damping, "damping", "newton_step", at_least=0)
     loss = _finite_loss(loss_fn(), "newton_step")
     g = [v.data for v in grad(loss, params)]
     h = hessian(loss, params)
@@ -318,18 +272,20 @@ def newton_step(loss_fn: Callable[[], Value], params: Sequence[Value], damping: 
     delta = solve_linear(h, [-gi for gi in g])
     for p, d in zip(params, delta):
         p.data += d
-    return loss.data
+    with no_grad():
+        after = check_type(loss_fn(), "loss_fn()", "newton_step", Value, "a Value")
+    return after.data
 
 
 class Newton:
     """Damped Newton's method: ``step(loss_fn)`` solves (H + λI)δ = −∇L and moves the params by δ."""
 
     def __init__(self, params: Sequence[Value], damping: float = 1e-4):
-        self.params = _check_params(params, "Newton")
-        self.damping = _check_number(damping, "damping", "Newton", 0.0, low_open=False)
+        self.params = check_values(params, "params", "Newton")
+        self.damping = check_number(damping, "damping", "Newton", at_least=0)
 
     def step(self, loss_fn: Callable[[], Value]) -> float:
-        """One Newton step; returns the loss before it."""
+        """One Newton step; returns the loss after it (as ``LevenbergMarquardt.step`` does)."""
         return newton_step(loss_fn, self.params, self.damping)
 
 
@@ -342,7 +298,8 @@ class LevenbergMarquardt:
     Each ``step(residuals_fn)``: J[i][j] = ∂rᵢ/∂θⱼ by reverse mode (one ``grad`` per residual),
     solve (JᵀJ + λI)δ = −Jᵀr, and accept θ + δ if it lowers L (then λ ← λ·down), otherwise
     reject it, λ ← λ·up and solve again (at most ``max_tries`` times). Small λ is Gauss–Newton,
-    large λ is a short gradient-descent step. Returns L after the step.
+    large λ is a short gradient-descent step. Returns L after the step (as ``Newton.step`` does):
+    the lower L of an accepted step, or the unchanged L when every try was rejected.
     """
 
     def __init__(
@@ -353,23 +310,18 @@ class LevenbergMarquardt:
         down: float = 0.1,
         max_tries: int = 30,
     ):
-        self.params = _check_params(params, "LevenbergMarquardt")
-        self.lam = _check_number(lam, "lam", "LevenbergMarquardt", 0.0, low_open=True)
-        self.up = _check_number(up, "up", "LevenbergMarquardt", 1.0, low_open=True)
-        self.down = _check_number(down, "down", "LevenbergMarquardt", 0.0, low_open=True, high=1.0)
-        if isinstance(max_tries, bool) or not isinstance(max_tries, int) or max_tries < 1:
-            raise ValueError(f"LevenbergMarquardt: max_tries must be a positive int, got {max_tries!r}")
-        self.max_tries = max_tries
+        name = "LevenbergMarquardt"
+        self.params = check_values(params, "params", name)
+        self.lam = check_number(lam, "lam", name, greater_than=0)
+        self.up = check_number(up, "up", name, greater_than=1)
+        self.down = check_number(down, "down", name, greater_than=0, less_than=1)
+        self.max_tries = check_int(max_tries, "max_tries", name)
 
     def _residuals(self, residuals_fn: Callable[[], Sequence[Value]]) -> list[Value]:
-        r = list(residuals_fn())
-        if not r:
-            raise ValueError("LevenbergMarquardt: residuals_fn returned no residuals")
+        r = check_values(residuals_fn(), "residuals_fn()", "LevenbergMarquardt")
         for i, ri in enumerate(r):
-            if not isinstance(ri, Value):
-                raise TypeError(f"LevenbergMarquardt: residual {i} must be a Value, got {type(ri).__name__}")
             if not math.isfinite(ri.data):
-                raise ValueError(f"LevenbergMarquardt: residual {i} is {ri.data!r} (not finite)")
+                raise wrong_value("LevenbergMarquardt", f"residuals_fn()[{i}]", "finite", ri.data)
         return r
 
     @staticmethod
@@ -378,7 +330,7 @@ class LevenbergMarquardt:
         return 0.5 * sum((r.data if isinstance(r, Value) else r) ** 2 for r in residuals)
 
     def step(self, residuals_fn: Callable[[], Sequence[Value]]) -> float:
-        """One LM iteration; returns ½Σr² at the (possibly unchanged) parameters."""
+        """One LM iteration; returns L = ½Σr² after it (at the new parameters, or the old ones if all tries failed)."""
         params = self.params
         n = len(params)
         r = self._residuals(residuals_fn)

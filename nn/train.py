@@ -11,6 +11,16 @@ from typing import Any
 
 from autograd.engine import Value, no_grad
 
+from ._check import (
+    check_callable,
+    check_int,
+    check_number,
+    check_rng,
+    check_sequence,
+    check_type,
+    wrong_type,
+    wrong_value,
+)
 from .data import batches, check_dataset
 from .losses import get_loss, l2_penalty
 from .optim import SGD, Optimizer
@@ -39,8 +49,7 @@ def _output_floats(out: Any) -> float | list[float]:
 
 def predict(model: Callable[[Any], Any], X: Sequence[Sequence[float]]) -> list[Any]:
     """The model's raw outputs as floats (one float per sample, or a list for k outputs), without building a graph."""
-    if isinstance(X, (str, bytes)) or not isinstance(X, Sequence):
-        raise ValueError(f"predict: X must be a list of samples, got {type(X).__name__}")
+    X = check_sequence(X, "X", "predict", "a list of samples", non_empty=False)
     with no_grad():
         return [_output_floats(model(x)) for x in X]
 
@@ -67,9 +76,7 @@ def predict_classes(model: Callable[[Any], Any], X: Sequence[Sequence[float]], l
     """Class predictions: argmax for k outputs; sign (±1) for "hinge"; logit > 0 (0/1) for "bce"."""
     outputs = predict(model, X)
     if outputs and not isinstance(outputs[0], list) and loss not in ("hinge", "bce"):
-        raise ValueError(
-            f"predict_classes: loss {loss!r} with one output is not a classification rule (use 'hinge' or 'bce')"
-        )
+        raise wrong_value("predict_classes", "loss", "'hinge' or 'bce' for a model with one output", loss)
     return _decide(outputs, [], loss) or []
 
 
@@ -88,12 +95,6 @@ def accuracy(model: Callable[[Any], Any], X: Sequence[Sequence[float]], y: Seque
             f"accuracy: cannot turn outputs into classes for loss {loss!r} and labels {sorted(set(y))[:5]}"
         )
     return result
-
-
-def _check_positive_int(value: object, name: str) -> int:
-    if isinstance(value, bool) or not isinstance(value, int) or value < 1:
-        raise ValueError(f"fit: {name} must be a positive int, got {value!r}")
-    return value
 
 
 def fit(
@@ -124,29 +125,27 @@ def fit(
     """
     X, y = check_dataset(X, y, "fit")
     if not callable(model) or not hasattr(model, "parameters"):
-        raise TypeError(f"fit: model must be a Module (callable with parameters()), got {type(model).__name__}")
-    loss_fn = get_loss(loss)
-    epochs = _check_positive_int(epochs, "epochs")
+        raise wrong_type("fit", "model", "a Module (callable with parameters())", model)
+    loss_fn = get_loss(loss, "fit")
+    epochs = check_int(epochs, "epochs", "fit")
     if batch_size is not None:
-        _check_positive_int(batch_size, "batch_size")
-    if isinstance(alpha, bool) or not isinstance(alpha, (int, float)) or not math.isfinite(alpha) or alpha < 0:
-        raise ValueError(f"fit: alpha must be a finite number >= 0, got {alpha!r}")
-    if lr_schedule is not None and not callable(lr_schedule):
-        raise TypeError(f"fit: lr_schedule must be callable (step -> lr), got {type(lr_schedule).__name__}")
-    if progress not in (True, False, None):
-        raise ValueError(f"fit: progress must be True, False or None (auto), got {progress!r}")
+        check_int(batch_size, "batch_size", "fit")
+    alpha = check_number(alpha, "alpha", "fit", at_least=0)
+    if lr_schedule is not None:
+        check_callable(lr_schedule, "lr_schedule", "fit", "callable (step -> lr)")
+    check_type(shuffle, "shuffle", "fit", bool, "True or False")
+    rng = check_rng(seed, "seed", "fit")
+    check_type(progress, "progress", "fit", (bool, type(None)), "True, False or None (auto)")
     params = model.parameters()
     if optimizer is None:
         optimizer = SGD(params, lr=0.1)
-    elif not isinstance(optimizer, Optimizer):
-        raise TypeError(f"fit: optimizer must be an Optimizer instance (e.g. SGD(...)), got {type(optimizer).__name__}")
-    rng = seed if isinstance(seed, random.Random) else random.Random(seed) if shuffle else None
+    check_type(optimizer, "optimizer", "fit", Optimizer, "an Optimizer instance (e.g. SGD(...))")
     show = sys.stderr.isatty() if progress is None else progress
 
     epoch_range: Any = range(epochs)
     bar = None
     if show:
-        from tqdm.auto import tqdm  # lazily: only when a bar is shown
+        from tqdm.auto import tqdm  # type: ignore[import-untyped]  # lazily: only when a bar is shown
 
         bar = epoch_range = tqdm(epoch_range, desc="fit", unit="epoch", file=sys.stderr)
 
@@ -173,8 +172,8 @@ def fit(
                     )
                 optimizer.zero_grad()
                 total.backward()
-                if lr_schedule is not None:
-                    optimizer.lr = lr_schedule(step)
+                if lr_schedule is not None:  # checked every step: a schedule may go wrong late (-5.0, "0.1", nan)
+                    optimizer.lr = check_number(lr_schedule(step), f"lr_schedule({step})", "fit", greater_than=0)
                 optimizer.step()
                 history.steps.append({"epoch": epoch, "step": step, "loss": total.data, "lr": optimizer.lr})
                 total_loss += total.data * len(xb)

@@ -113,26 +113,44 @@ def test_batches_cover_the_data_once_and_shuffle_reproducibly():
 
 
 @pytest.mark.parametrize(
-    "call, message",
+    "call, error, message",
     [
-        (lambda: make_moons(1), "make_moons: n must be an int >= 2, got 1"),
-        (lambda: make_moons(10, noise=-0.1), "make_moons: noise must be a finite number >= 0, got -0.1"),
-        (lambda: make_moons(10, seed="abc"), "make_moons: seed must be an int, a random.Random or None, got 'abc'"),
-        (lambda: make_circles(10, factor=1.5), "make_circles: factor must be a number in (0, 1), got 1.5"),
-        (lambda: make_xor(0), "make_xor: n must be an int >= 1, got 0"),
-        (lambda: make_spirals(10, k=1), "make_spirals: k (the number of arms) must be an int >= 2, got 1"),
-        (lambda: make_spirals(2, k=3), "make_spirals: n must be at least k = 3"),
-        (lambda: make_blobs(10, centers=0), "make_blobs: centers must be >= 1, got 0"),
-        (lambda: make_blobs(10, centers=[[0.0], [1.0, 2.0]]), "all centers must have the same positive dimension"),
-        (lambda: make_blobs(10, std=math.inf), "make_blobs: std must be a finite number >= 0, got inf"),
-        (lambda: batches([[1.0]], [1, 2], 1), "batches: X has 1 samples but y has 2 labels"),
-        (lambda: batches([], [], 1), "batches: X and y are empty (no data)"),
-        (lambda: batches([[1.0]], [1], 0), "batches: batch_size must be a positive int, got 0"),
-        (lambda: batches([[1.0]], [1], 2.5), "batches: batch_size must be a positive int, got 2.5"),
-        (lambda: batches("abc", [1, 2, 3], 1), "batches: X must be a list of samples, got str"),
+        (lambda: make_moons(1), ValueError, "make_moons: n must be an int >= 2, got 1"),
+        (lambda: make_moons(10, noise=-0.1), ValueError, "make_moons: noise must be a finite number >= 0, got -0.1"),
+        (
+            lambda: make_moons(10, seed="abc"),
+            TypeError,
+            "make_moons: seed must be an int, a random.Random or None, got str 'abc'",
+        ),
+        (
+            lambda: make_circles(10, factor=1.5),
+            ValueError,
+            "make_circles: factor must be a finite number in (0, 1), got 1.5",
+        ),
+        (lambda: make_xor(0), ValueError, "make_xor: n must be a positive int, got 0"),
+        (lambda: make_xor(2.0), TypeError, "make_xor: n must be a positive int, got float 2.0"),
+        (lambda: make_spirals(10, k=1), ValueError, "make_spirals: k (the number of arms) must be an int >= 2, got 1"),
+        (lambda: make_spirals(2, k=3), ValueError, "make_spirals: n must be at least k = 3 (one point per arm), got 2"),
+        (lambda: make_blobs(10, centers=0), ValueError, "make_blobs: centers must be a positive int, got 0"),
+        (
+            lambda: make_blobs(10, centers=[[0.0], [1.0, 2.0]]),
+            ValueError,
+            "make_blobs: centers must be points of one dimension, got [[0.0], [1.0, 2.0]]",
+        ),
+        (
+            lambda: make_blobs(10, centers=[["a"]]),
+            TypeError,
+            "make_blobs: centers[0][0] must be a finite number, got str",
+        ),
+        (lambda: make_blobs(10, std=math.inf), ValueError, "make_blobs: std must be a finite number >= 0, got inf"),
+        (lambda: batches([[1.0]], [1, 2], 1), ValueError, "batches: X has 1 samples but y has 2 labels"),
+        (lambda: batches([], [], 1), ValueError, "batches: X and y are empty (no data)"),
+        (lambda: batches([[1.0]], [1], 0), ValueError, "batches: batch_size must be a positive int, got 0"),
+        (lambda: batches([[1.0]], [1], 2.5), TypeError, "batches: batch_size must be a positive int, got float 2.5"),
+        (lambda: batches("abc", [1, 2, 3], 1), TypeError, "batches: X must be a list of samples, got str 'abc'"),
     ],
 )
-def test_bad_input_messages(call, message):
-    with pytest.raises(ValueError) as e:
+def test_bad_input_messages(call, error, message):
+    with pytest.raises(error) as e:
         call()
     assert message in str(e.value)

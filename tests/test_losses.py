@@ -76,6 +76,9 @@ def test_hinge_is_micrograds_max_margin_loss_with_hand_derived_gradient():
     assert loss.data == pytest.approx(sum(margins) / 4)
     # ∂/∂sᵢ = −yᵢ/n where the margin is violated (1 − yᵢsᵢ > 0), else 0
     assert _grads(loss, leaves) == pytest.approx([0.0, -0.25, -0.25, 0.0])
+    # plain numbers as scores work too (they used to fail with "'float' object has no attribute 'relu'")
+    assert hinge(s, y).data == pytest.approx(sum(margins) / 4)
+    assert bce_with_logits([0.0], [1]).data == pytest.approx(math.log(2))
 
 
 def test_hinge_matches_micrograds_demo_expression():
@@ -227,23 +230,30 @@ def test_losses_match_torch_in_float64():
         (
             lambda: mse([Value(1.0)], [1.0], reduction="avg"),
             ValueError,
-            "mse: unknown reduction 'avg'; valid reductions",
+            "mse: reduction must be one of 'mean', 'sum', 'half_sum', got 'avg'",
         ),
         (lambda: mse([Value(1.0)], [1.0, 2.0]), ValueError, "mse: pred has 1 values but target has 2"),
         (lambda: mse([], []), ValueError, "mse: pred and target are empty"),
-        (lambda: mse(["a"], [1.0]), TypeError, "mse: pred holds a str ('a')"),
-        (lambda: hinge([Value(1.0)], [0]), ValueError, "hinge: labels must be -1 or +1, got labels[0] = 0"),
+        (lambda: mse(["a"], [1.0]), TypeError, "mse: pred[0] must be a Value, a number or a list of them, got str 'a'"),
+        (lambda: mse([[1.0, None]], [1.0, 2.0]), TypeError, "mse: pred[0][1] must be a Value, a number or a list"),
+        (lambda: hinge([Value(1.0)], [0]), ValueError, "hinge: labels[0] must be -1 or +1, got 0"),
         (lambda: hinge([Value(1.0)], [1, 1]), ValueError, "hinge: got 1 predictions but 2 labels"),
         (lambda: hinge([], []), ValueError, "hinge: no predictions (empty list)"),
         (lambda: hinge([[Value(1.0)]], [1]), TypeError, "needs cross_entropy"),
-        (lambda: hinge([Value(1.0)], ["1"]), TypeError, "hinge: labels[0] must be a number, got str"),
-        (lambda: bce_with_logits([Value(1.0)], [2]), ValueError, "labels must be in [0, 1], got labels[0] = 2"),
+        (lambda: hinge([Value(1.0)], ["1"]), TypeError, "hinge: labels[0] must be a finite number, got str '1'"),
+        (lambda: bce_with_logits([Value(1.0)], [2]), ValueError, "bce_with_logits: labels[0] must be in [0, 1], got 2"),
         (
             lambda: cross_entropy([[Value(1.0), Value(2.0)]], [2]),
             ValueError,
             "labels[0] must be an int class index in [0, 2), got 2",
         ),
         (lambda: cross_entropy([[Value(1.0), Value(2.0)]], [0, 1]), ValueError, "got 1 samples of logits but 2 labels"),
+        (
+            lambda: cross_entropy([[Value(1.0), Value(2.0)]], [1.0]),
+            TypeError,
+            "cross_entropy: labels[0] must be an int class index in [0, 2), got float 1.0",
+        ),
+        (lambda: softmax([Value(1.0), "2"]), TypeError, "softmax: logits[1] must be a finite number, got str '2'"),
         (lambda: cross_entropy([], []), ValueError, "logits must be a non-empty list of k-vectors"),
         (lambda: cross_entropy([Value(1.0), Value(2.0)], [0, 1]), TypeError, "needs hinge or bce"),
         (lambda: softmax([]), ValueError, "softmax: logits must be a non-empty list"),
@@ -252,11 +262,11 @@ def test_losses_match_torch_in_float64():
             ValueError,
             "l2_penalty: alpha must be a finite number >= 0, got -1",
         ),
-        (lambda: l2_penalty([]), ValueError, "l2_penalty: params is empty"),
+        (lambda: l2_penalty([]), ValueError, "l2_penalty: params must be a non-empty list of Values, got []"),
         (
             lambda: get_loss("huber"),
             ValueError,
-            "unknown loss 'huber'; valid losses are mse, hinge, bce, cross_entropy",
+            "get_loss: loss must be one of 'mse', 'hinge', 'bce', 'cross_entropy' or a callable",
         ),
     ],
 )

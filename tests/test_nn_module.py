@@ -4,10 +4,15 @@ import json
 import math
 import os
 import random
+import socket
+import stat
+import threading
+import tracemalloc
 
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
+from scratch_files import ZERO_DEVICE, scratch_device
 
 from autograd import Value
 from nn import MLP, Layer, Module, Neuron, read_state_file
@@ -106,29 +111,51 @@ def test_one_neuron_hidden_layer_works_and_single_output_is_unwrapped():
 # ---------------------------------------------------------------- bad construction and input
 
 
+ACTIVATION_NAMES = "one of 'relu', 'tanh', 'sigmoid', 'linear'"
+INIT_NAMES = "one of 'micrograd', 'xavier', 'he'"
+
+
 @pytest.mark.parametrize(
-    "make, message",
+    "make, error, message",
     [
         (
             lambda: Neuron(2, activation="gelu"),
-            "unknown activation 'gelu'; valid activations are relu, tanh, sigmoid, linear",
+            ValueError,
+            f"Neuron: activation must be {ACTIVATION_NAMES}, got 'gelu'",
         ),
-        (lambda: MLP(2, [3, 1], activation="swish"), "MLP: unknown activation 'swish'"),
-        (lambda: MLP(2, [3, 1], output_activation="softmax"), "MLP: unknown activation 'softmax'"),
-        (lambda: MLP(2, [3, 1], init="zeros"), "MLP: unknown init 'zeros'; valid inits are micrograd, xavier, he"),
-        (lambda: Neuron(2, init="ones"), "Neuron: unknown init 'ones'"),
-        (lambda: MLP(0, [3]), "MLP: nin must be a positive int, got 0"),
-        (lambda: MLP(2, []), "MLP: nouts must be a non-empty list of layer sizes, got []"),
-        (lambda: MLP(2, [3, -1]), "MLP: nouts[1] must be a positive int, got -1"),
-        (lambda: MLP(2, [3, 1], activation=["tanh", "tanh"]), "activation lists 2 names but there are 1 hidden"),
-        (lambda: MLP(2, [3], seed=1, rng=random.Random()), "give seed or rng, not both"),
-        (lambda: MLP(2, [3], seed="x"), "MLP: seed must be an int, got 'x'"),
-        (lambda: Neuron(2, rng=3), "Neuron: rng must be a random.Random, got int"),
-        (lambda: Layer(2, 0), "Layer: nout must be a positive int, got 0"),
+        (lambda: Neuron(2, activation=1), TypeError, f"Neuron: activation must be {ACTIVATION_NAMES}, got int 1"),
+        (
+            lambda: MLP(2, [3, 1], activation="swish"),
+            ValueError,
+            f"MLP: activation must be {ACTIVATION_NAMES}, got 'swish'",
+        ),
+        (lambda: MLP(2, [3, 1], activation=["swish"]), ValueError, "MLP: activation[0] must be one of"),
+        (
+            lambda: MLP(2, [3, 1], output_activation="softmax"),
+            ValueError,
+            f"MLP: output_activation must be {ACTIVATION_NAMES}, got 'softmax'",
+        ),
+        (lambda: MLP(2, [3, 1], init="zeros"), ValueError, f"MLP: init must be {INIT_NAMES}, got 'zeros'"),
+        (lambda: Neuron(2, init="ones"), ValueError, f"Neuron: init must be {INIT_NAMES}, got 'ones'"),
+        (lambda: MLP(0, [3]), ValueError, "MLP: nin must be a positive int, got 0"),
+        (lambda: MLP(2.0, [3]), TypeError, "MLP: nin must be a positive int, got float 2.0"),
+        (lambda: MLP(2, []), ValueError, "MLP: nouts must be a non-empty list of layer sizes, got []"),
+        (lambda: MLP(2, 3), TypeError, "MLP: nouts must be a non-empty list of layer sizes, got int 3"),
+        (lambda: MLP(2, [3, -1]), ValueError, "MLP: nouts[1] must be a positive int, got -1"),
+        (
+            lambda: MLP(2, [3, 1], activation=["tanh", "tanh"]),
+            ValueError,
+            "activation lists 2 names but there are 1 hidden",
+        ),
+        (lambda: MLP(2, [3], seed=1, rng=random.Random()), ValueError, "give seed or rng, not both"),
+        (lambda: MLP(2, [3], seed="x"), TypeError, "MLP: seed must be an int, got str 'x'"),
+        (lambda: MLP(2, [3], rng=1), TypeError, "MLP: rng must be a random.Random or None, got int 1"),
+        (lambda: Neuron(2, rng=3), TypeError, "Neuron: rng must be a random.Random or None, got int 3"),
+        (lambda: Layer(2, 0), ValueError, "Layer: nout must be a positive int, got 0"),
     ],
 )
-def test_bad_construction_is_refused_with_a_message(make, message):
-    with pytest.raises(ValueError) as e:
+def test_bad_construction_is_refused_with_a_message(make, error, message):
+    with pytest.raises(error) as e:
         make()
     assert message in str(e.value)
 
@@ -231,7 +258,9 @@ def test_load_state_dict_names_all_problems_at_once_and_rejects_non_dicts():
         model.load_state_dict({"layers.0.neurons.0.w.0": "x", "bogus": 1.0})
     text = str(e.value)
     assert "missing 'layers.0.neurons.0.b'" in text and "unexpected 'bogus'" in text and "(not a number)" in text
-    with pytest.raises(ValueError, match="state must be a dict of name -> number, got list"):
+    with pytest.raises(
+        TypeError, match=r"load_state_dict: state must be a dict of name -> number, got list \[1.0, 2.0\]"
+    ):
         model.load_state_dict([1.0, 2.0])
 
 
@@ -329,7 +358,7 @@ def test_binary_file_is_refused(tmp_path):
     path.write_bytes(b"\x80\x04\x95 pickle bytes")
     model = MLP(2, [1], seed=0)
     before = model.state_dict()
-    with pytest.raises(ValueError, match="cannot read|corrupt or truncated JSON"):
+    with pytest.raises(ValueError, match="is not a valid stepgrad state file \\(not UTF-8 text"):
         model.load(path)
     assert model.state_dict() == before
 
@@ -393,9 +422,12 @@ def test_from_file_refuses_a_hand_edited_architecture(tmp_path):
     MLP(2, [3, 1], seed=1).save(path)
     raw = json.loads(path.read_text())
     for edit, message in [
-        (lambda a: a.update(nouts=[4, 1]), "missing 'layers.0.neurons.3.w.0'"),
-        (lambda a: a.update(activations=["gelu", "linear"]), "unknown activation 'gelu'"),
-        (lambda a: a.update(nin="two"), "nin must be a positive int, got 'two'"),
+        (
+            lambda a: a.update(nouts=[4, 1]),
+            "architecture (nin=2, nouts=[4, 1]) has 17 parameters, but the file holds 13",
+        ),
+        (lambda a: a.update(activations=["gelu", "linear"]), "activations[0] must be one of 'relu'"),
+        (lambda a: a.update(nin="two"), "architecture: nin must be a positive int, got str 'two'"),
         (lambda a: a.update(nouts=[3]), "nouts [3] do not match activations"),
         (lambda a: a.update(extra=1), "its architecture is not an MLP description"),
     ]:
@@ -405,3 +437,299 @@ def test_from_file_refuses_a_hand_edited_architecture(tmp_path):
         with pytest.raises(ValueError) as e:
             MLP.from_file(path)
         assert message in str(e.value) and str(path) in str(e.value)
+
+
+# ---------------------------------------------------------------- hostile files (issue 10, item 4)
+# Every bad file gets a ValueError naming the file and the problem, fast and in bounded memory, and the
+# model it was loaded into is unchanged. Device files are scratch nodes (tests/scratch_files.py).
+
+SMALL_ARCHITECTURE = {"type": "MLP", "nin": 1, "nouts": [1], "activations": ["linear"]}
+
+
+def envelope_text(architecture, parameters_json: str, version: str = "1") -> str:
+    """A state file's text with the parameters (and version) given as raw JSON text, hostile or not."""
+    return (
+        f'{{"format": "stepgrad-state", "version": {version}, "architecture": {json.dumps(architecture)}, '
+        f'"parameters": {parameters_json}}}'
+    )
+
+
+def refusal(load, path, model=None) -> str:
+    """Call ``load(path)``, expect a ValueError naming the file, in one short message; the model unchanged."""
+    before = model.state_dict() if model is not None else None
+    with pytest.raises(ValueError) as e:
+        load(path)
+    text = str(e.value)
+    assert str(path) in text and len(text) < 700, text
+    if model is not None:
+        assert model.state_dict() == before
+    return text
+
+
+def test_a_small_file_claiming_a_huge_mlp_is_refused_before_anything_is_built(tmp_path, monkeypatch):
+    def no_building(*args, **kwargs):
+        raise AssertionError("a neuron was built before the file was checked")
+
+    monkeypatch.setattr(Neuron, "__init__", no_building)
+    # (nin + 1)·nout summed over the layers, by hand: (1000+1)·1000 + (1000+1)·1 = 1002001 for nin = 1000
+    for nin, needed in [(1000, "1002001"), (3000, "3002001"), (10**400, "1000000000")]:
+        path = tmp_path / f"claims-{str(nin)[:8]}.json"
+        architecture = {"type": "MLP", "nin": nin, "nouts": [1000, 1], "activations": ["relu", "linear"]}
+        path.write_text(envelope_text(architecture, '{"layers.0.neurons.0.w.0": 0.5}'))
+        if nin == 1000:
+            assert path.stat().st_size < 200  # the review's file: 161 bytes
+        tracemalloc.start()
+        try:
+            text = refusal(MLP.from_file, path)
+            peak = tracemalloc.get_traced_memory()[1]
+        finally:
+            tracemalloc.stop()
+        assert f"has {needed}" in text and "parameters, but the file holds 1" in text
+        assert peak < 1_000_000  # bytes: nothing of the claimed size was allocated
+
+
+def test_json_nested_too_deeply_is_refused_by_name(tmp_path):
+    model = MLP(1, [1], seed=0)
+    for depth in (1500, 100_000):
+        path = tmp_path / f"deep{depth}.json"
+        nested = "[" * depth + "]" * depth
+        path.write_text(envelope_text(SMALL_ARCHITECTURE, f'{{"layers.0.neurons.0.w.0": {nested}}}'))
+        assert "JSON nested too deeply" in refusal(model.load, path, model)
+        assert "JSON nested too deeply" in refusal(MLP.from_file, path)
+    # shallower than Python's recursion limit, the JSON parses: the value is refused in a short message
+    path = tmp_path / "deep500.json"
+    nested = "[" * 500 + "]" * 500
+    parameters = f'{{"layers.0.neurons.0.w.0": {nested}, "layers.0.neurons.0.b": 0}}'
+    path.write_text(envelope_text(SMALL_ARCHITECTURE, parameters))
+    assert "layers.0.neurons.0.w.0=[[[[...]]]] (not a number)" in refusal(model.load, path, model)
+    # an architecture nested deeper than any description needs
+    path = tmp_path / "deep-architecture.json"
+    inner: object = 1.0
+    for _ in range(25):
+        inner = [inner]
+    path.write_text(envelope_text({"type": "Custom", "inner": inner}, "{}"))
+    assert "has an 'architecture' nested more than 20 deep" in refusal(read_state_file, path)
+
+
+def test_huge_integers_are_refused_by_name(tmp_path):
+    model = MLP(1, [1], seed=0)
+    big = "9" * 400
+    cases = [
+        (
+            envelope_text(SMALL_ARCHITECTURE, f'{{"layers.0.neurons.0.w.0": {big}, "layers.0.neurons.0.b": 0}}'),
+            "layers.0.neurons.0.w.0=" + "9" * 18 + "...",
+            "(too large for a float)",
+        ),
+        (envelope_text(SMALL_ARCHITECTURE, "{}", version=big), "has version 999", "this stepgrad reads version 1"),
+        (
+            envelope_text(SMALL_ARCHITECTURE, f'{{"layers.0.neurons.0.w.0": {"9" * 5000}}}'),
+            "corrupt or truncated JSON",
+            "4300 digits",
+        ),
+    ]
+    for i, (content, *words) in enumerate(cases):
+        path = tmp_path / f"big{i}.json"
+        path.write_text(content)
+        for load in (model.load, MLP.from_file):
+            text = refusal(load, path, model)
+            assert all(w in text for w in words), text
+
+
+def test_an_oversized_file_is_refused_by_name_without_being_read(tmp_path, monkeypatch):
+    path = tmp_path / "big.json"
+    with open(path, "wb") as f:
+        f.truncate(256 * 1024 * 1024 + 1)  # sparse: no disk space, no memory
+
+    def no_reading(*args, **kwargs):
+        raise AssertionError("the oversized file was opened")
+
+    monkeypatch.setattr(os, "open", no_reading)
+    text = refusal(MLP(1, [1], seed=0).load, path)
+    assert "is 268435457 bytes, more than the 268435456 bytes a state file may have" in text
+
+
+def test_a_file_that_reports_no_size_cannot_bypass_the_limit(monkeypatch):
+    import nn.module
+
+    path = "/proc/self/status"  # a regular file whose st_size is 0 but which holds over 100 bytes
+    assert os.stat(path).st_size == 0 and len(open(path, "rb").read()) > 100
+    monkeypatch.setattr(nn.module, "_MAX_FILE_BYTES", 100)
+    assert "has more than the 100 bytes a state file may have" in refusal(read_state_file, path)
+
+
+def test_fifos_devices_and_folders_are_refused_without_reading(tmp_path):
+    model = MLP(1, [1], seed=0)
+    fifo = tmp_path / "pipe.json"
+    os.mkfifo(fifo)  # nobody writes to it: a blocking open or read would wait forever
+    outcome = []
+
+    def load_fifo():
+        try:
+            model.load(fifo)
+        except ValueError as e:
+            outcome.append(str(e))
+
+    loader = threading.Thread(target=load_fifo, daemon=True)
+    loader.start()
+    loader.join(timeout=20)
+    if loader.is_alive():
+        with open(fifo, "w"):  # let the stuck loader go before failing
+            pass
+        pytest.fail("loading a FIFO hung")
+    assert outcome == [f"load: {str(fifo)!r} is a FIFO (named pipe), not a regular file; a state file is one"]
+    (tmp_path / "folder.json").mkdir()
+    assert "is a folder, not a regular file" in refusal(model.load, tmp_path / "folder.json", model)
+    with socket.socket(socket.AF_UNIX) as sock:
+        sock.bind(str(tmp_path / "sock.json"))
+        assert "is a socket, not a regular file" in refusal(model.load, tmp_path / "sock.json", model)
+    zero = scratch_device(tmp_path, "zero.json", numbers=ZERO_DEVICE)  # what /dev/zero is, on a scratch node
+    assert "is a character device, not a regular file" in refusal(model.load, zero, model)
+    assert "is a character device, not a regular file" in refusal(MLP.from_file, zero)
+
+
+def test_a_mismatch_message_stays_short_for_a_huge_architecture(tmp_path):
+    path = tmp_path / "wide.json"
+    path.write_text(envelope_text({"type": "MLP", "nin": 1, "nouts": [1] * 100_000, "activations": ["x"]}, "{}"))
+    text = refusal(MLP(1, [1], seed=0).load, path)
+    assert "holds a model of architecture" in text
+
+
+def test_saving_never_replaces_a_device(tmp_path):
+    null = scratch_device(tmp_path, "null")  # model.save("/dev/null") made /dev/null a JSON file, as root
+    with pytest.raises(OSError, match="it is a character device, not a regular file") as e:
+        MLP(1, [1], seed=0).save(null)
+    assert e.value.filename == str(null)
+    assert stat.S_ISCHR(os.lstat(null).st_mode)
+
+
+# ---------------------------------------------------------------- the corrupt-file fuzzer
+# Mutates a valid file many ways and checks every result is loaded correctly or refused with a ValueError
+# naming the file, with the model unchanged. A long run (the review ran about 30,000 inputs):
+#     STEPGRAD_FUZZ_SCALE=100 .venv/bin/python -m pytest tests/test_nn_module.py -k fuzz
+# and another seed with STEPGRAD_FUZZ_SEED=<int>.
+
+FUZZ_SCALE = int(os.environ.get("STEPGRAD_FUZZ_SCALE", "1"))
+FUZZ_SEED = int(os.environ.get("STEPGRAD_FUZZ_SEED", "20240611"))
+RAW = "\x00raw:"  # a string placeholder replaced by raw JSON text after json.dumps
+HOSTILE = [
+    None, True, False, "x", "1.0", "NaN", -1, 0, 1, 2, 3, -0.0, 1e308, -1e308, 5e-324, 2**53 + 1, 10**30, [], {},
+    [1, 2], {"a": 1}, [1] * 1000, "relu", "linear", "MLP", "stepgrad-state", 10**400,
+    RAW + "NaN", RAW + "Infinity", RAW + "-Infinity", RAW + "1e999", RAW + "-0", RAW + "9" * 400,
+    RAW + "[" * 1500 + "]" * 1500, RAW + '{"a": 1, "a": 2}',
+]  # fmt: skip
+
+
+def _paths(node, prefix=()):
+    """Every (path, value) in a JSON tree."""
+    yield prefix, node
+    children = node.items() if isinstance(node, dict) else enumerate(node) if isinstance(node, list) else ()
+    for key, child in children:
+        yield from _paths(child, (*prefix, key))
+
+
+def _json_mutation(text: str, rng: random.Random) -> str:
+    tree = json.loads(text)
+    path, _ = rng.choice([p for p in _paths(tree) if p[0]])
+    parent = tree
+    for key in path[:-1]:
+        parent = parent[key]
+    key = path[-1]
+    action = rng.choice(["replace", "replace", "replace", "delete", "add", "rename"])
+    if action == "replace":
+        parent[key] = rng.choice(HOSTILE)
+    elif action == "delete":
+        del parent[key]
+    elif action == "add" and isinstance(parent, dict):
+        parent[rng.choice(["extra", "layers.0.neurons.0.w.9", "layers.9.neurons.0.b", "nin"])] = rng.choice(HOSTILE)
+    elif action == "add":
+        parent.insert(key, rng.choice(HOSTILE))
+    elif isinstance(parent, dict):
+        parent[rng.choice(["x", str(key) + "x", str(key).upper()])] = parent.pop(key)
+    raws = []
+
+    def placeholder(value):
+        raws.append(value[len(RAW) :])
+        return f"@@{len(raws) - 1}@@"
+
+    def swap(node):
+        if isinstance(node, str) and node.startswith(RAW):
+            return placeholder(node)
+        if isinstance(node, dict):
+            return {k: swap(v) for k, v in node.items()}
+        if isinstance(node, list):
+            return [swap(v) for v in node]
+        return node
+
+    out = json.dumps(swap(tree), indent=rng.choice([None, 1]))
+    for i, raw in enumerate(raws):
+        out = out.replace(f'"@@{i}@@"', raw)
+    return out
+
+
+def _byte_mutation(data: bytes, rng: random.Random) -> bytes:
+    if not data:
+        return rng.choice([b"{", b"[]", b"\x00", b"null"])
+    data = bytearray(data)
+    action = rng.choice(["flip", "flip", "truncate", "delete", "insert", "duplicate"])
+    i = rng.randrange(len(data))
+    if action == "flip":
+        for _ in range(rng.randint(1, 4)):
+            data[rng.randrange(len(data))] ^= 1 << rng.randrange(8)
+    elif action == "truncate":
+        del data[i:]
+    elif action == "delete":
+        del data[i : i + rng.randint(1, 20)]
+    elif action == "insert":
+        data[i:i] = rng.choice([b"\x00", b"\xff\xfe", b"{", b"]", b'"', b"-", b"e9999", b"\\u0000", b",,"])
+    else:
+        data[i:i] = data[i : i + rng.randint(1, 40)]
+    return bytes(data)
+
+
+def _parameters_of(data: bytes) -> dict | None:
+    """The parameters an accepted file must have loaded, read by plain json (independent of nn.module)."""
+    try:
+        return json.loads(data.decode("utf-8"))["parameters"]
+    except Exception:
+        return None
+
+
+def test_fuzz_corrupt_model_files_are_loaded_correctly_or_refused_by_name(tmp_path):
+    rng = random.Random(FUZZ_SEED)
+    source = MLP(2, [3, 2], activation="tanh", seed=1)
+    good = tmp_path / "good.json"
+    source.save(good)
+    valid = good.read_bytes()
+    counts = {"loaded": 0, "refused": 0}
+    for k in range(1000 * FUZZ_SCALE):
+        data = valid
+        for _ in range(rng.choice([1, 1, 2, 3])):
+            text = data.decode("utf-8", "replace")
+            try:
+                data = _json_mutation(text, rng).encode() if rng.random() < 0.6 else _byte_mutation(data, rng)
+            except (ValueError, IndexError, KeyError, TypeError, RecursionError):  # no longer JSON: bytes only
+                data = _byte_mutation(data, rng)
+        path = tmp_path / f"mutant{k}.json"
+        path.write_bytes(data)
+        model = MLP(2, [3, 2], activation="tanh", seed=2)
+        before = model.state_dict()
+        try:
+            model.load(path)
+        except ValueError as e:
+            assert str(path) in str(e) and len(str(e)) < 1000, (k, data[:300], str(e)[:300])
+            assert model.state_dict() == before, k
+            counts["refused"] += 1
+        else:
+            expected = _parameters_of(data)
+            assert expected is not None and model.state_dict() == {n: float(v) for n, v in expected.items()}, k
+            counts["loaded"] += 1
+        try:
+            rebuilt = MLP.from_file(path)
+        except ValueError as e:
+            assert str(path) in str(e), (k, str(e)[:300])
+        else:
+            raw = json.loads(data.decode("utf-8"))
+            assert rebuilt.architecture() == raw["architecture"], k
+            assert rebuilt.state_dict() == {n: float(v) for n, v in raw["parameters"].items()}, k
+        path.unlink()
+    assert counts["refused"] > 500 * FUZZ_SCALE and counts["loaded"] > 20 * FUZZ_SCALE, counts

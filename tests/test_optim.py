@@ -172,25 +172,46 @@ def test_solve_linear_refuses_singular_and_misshapen():
 @pytest.mark.parametrize(
     "call, error, message",
     [
-        (lambda: SGD([Value(1.0)], lr=0), ValueError, "SGD: lr must be a finite number > 0.0, got 0"),
-        (lambda: SGD([Value(1.0)], lr=-0.1), ValueError, "SGD: lr must be a finite number > 0.0, got -0.1"),
-        (lambda: Adam([Value(1.0)], lr=math.nan), ValueError, "Adam: lr must be a finite number > 0.0, got nan"),
-        (lambda: AdamW([Value(1.0)], lr="fast"), ValueError, "AdamW: lr must be a finite number > 0.0, got 'fast'"),
-        (lambda: SGD([], lr=0.1), ValueError, "SGD: params is empty (nothing to optimize)"),
-        (lambda: SGD([1.0], lr=0.1), TypeError, "SGD: params[0] must be a Value, got float"),
-        (lambda: SGD([Value(1.0)], lr=0.1, momentum=-1), ValueError, "SGD: momentum must be a finite number >= 0.0"),
+        (lambda: SGD([Value(1.0)], lr=0), ValueError, "SGD: lr must be a finite number > 0, got 0"),
+        (lambda: SGD([Value(1.0)], lr=-0.1), ValueError, "SGD: lr must be a finite number > 0, got -0.1"),
+        (lambda: Adam([Value(1.0)], lr=math.nan), ValueError, "Adam: lr must be a finite number > 0, got nan"),
+        (lambda: AdamW([Value(1.0)], lr="fast"), TypeError, "AdamW: lr must be a finite number > 0, got str 'fast'"),
+        (lambda: SGD([Value(1.0)], lr=10**400), ValueError, "SGD: lr must be a finite number > 0, got 1000000"),
+        (lambda: SGD([], lr=0.1), ValueError, "SGD: params must be a non-empty list of Values, got []"),
+        (lambda: SGD(Value(1.0), lr=0.1), TypeError, "SGD: params must be a non-empty list of Values, got Value "),
+        (lambda: SGD([1.0], lr=0.1), TypeError, "SGD: params[0] must be a Value, got float 1.0"),
+        (
+            lambda: SGD([Value(1.0)], lr=0.1, momentum=-1),
+            ValueError,
+            "SGD: momentum must be a finite number >= 0, got -1",
+        ),
+        (lambda: SGD([Value(1.0)], lr=0.1, nesterov=1), TypeError, "SGD: nesterov must be True or False, got int 1"),
         (lambda: SGD([Value(1.0)], lr=0.1, nesterov=True), ValueError, "nesterov=True needs momentum > 0"),
         (
             lambda: Adam([Value(1.0)], betas=(0.9, 1.0)),
             ValueError,
-            "Adam: betas[1] must be a finite number >= 0.0 and < 1.0",
+            "Adam: betas[1] must be a finite number in [0, 1), got 1.0",
         ),
-        (lambda: Adam([Value(1.0)], betas=0.9), ValueError, "Adam: betas must be a pair (beta1, beta2), got 0.9"),
-        (lambda: Adam([Value(1.0)], eps=-1.0), ValueError, "Adam: eps must be a finite number >= 0.0, got -1.0"),
+        (lambda: Adam([Value(1.0)], betas=0.9), TypeError, "Adam: betas must be a pair (beta1, beta2), got float 0.9"),
+        (lambda: Adam([Value(1.0)], betas=(0.9,)), ValueError, "Adam: betas must be a pair (beta1, beta2), got (0.9,)"),
+        (lambda: Adam([Value(1.0)], eps=-1.0), ValueError, "Adam: eps must be a finite number >= 0, got -1.0"),
         (lambda: linear_decay(1.0, 0.1, 0), ValueError, "linear_decay: steps must be a positive int, got 0"),
-        (lambda: linear_decay(0.0, 0.1, 5), ValueError, "linear_decay: start must be a finite number > 0.0, got 0.0"),
-        (lambda: exponential_decay(1.0, 1.5), ValueError, "exponential_decay: gamma must be a finite number > 0.0"),
-        (lambda: Scheduler("sgd", constant(0.1)), TypeError, "Scheduler: optimizer must be an Optimizer, got str"),
+        (lambda: linear_decay(0.0, 0.1, 5), ValueError, "linear_decay: start must be a finite number > 0, got 0.0"),
+        (
+            lambda: exponential_decay(1.0, 1.5),
+            ValueError,
+            "exponential_decay: gamma must be a finite number in (0, 1], got 1.5",
+        ),
+        (
+            lambda: Scheduler(SGD([Value(1.0)], lr=0.1), 0.1),
+            TypeError,
+            "Scheduler: schedule must be callable (step -> lr), got float 0.1",
+        ),
+        (
+            lambda: Scheduler("sgd", constant(0.1)),
+            TypeError,
+            "Scheduler: optimizer must be an Optimizer, got str 'sgd'",
+        ),
     ],
 )
 def test_bad_input_messages(call, error, message):
@@ -206,5 +227,8 @@ def test_step_refuses_non_finite_gradients_and_bad_schedules():
         SGD([p], lr=0.1).step()
     assert p.data == 1.0
     sched = Scheduler(SGD([Value(1.0)], lr=0.1), lambda k: -1.0)
-    with pytest.raises(ValueError, match=r"Scheduler: schedule\(0\) must be a finite number > 0.0, got -1.0"):
+    with pytest.raises(ValueError, match=r"Scheduler: schedule\(0\) must be a finite number > 0, got -1.0"):
+        sched.step()
+    sched = Scheduler(SGD([Value(1.0)], lr=0.1), lambda k: "0.1")
+    with pytest.raises(TypeError, match=r"Scheduler: schedule\(0\) must be a finite number > 0, got str '0.1'"):
         sched.step()

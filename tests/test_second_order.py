@@ -4,8 +4,8 @@ import math
 
 import pytest
 
-from autograd import Value
-from nn import SGD, Adam, LevenbergMarquardt, Newton, jacobian, newton_step
+from autograd import Value, jacobian
+from nn import SGD, Adam, LevenbergMarquardt, Newton, newton_step
 
 # ---------------------------------------------------------------- Newton
 
@@ -15,9 +15,9 @@ def test_newton_step_on_a_quadratic_lands_on_the_minimum():
     # minimum where H·(x, y) = (3, −1): x = 1, y = −1
     x, y = Value(10.0), Value(-7.0)
     loss_fn = lambda: 2 * x * x + x * y + y * y - 3 * x + y  # noqa: E731
-    before = newton_step(loss_fn, [x, y])
-    assert before == pytest.approx(2 * 100 + -70 + 49 - 30 - 7)
+    after = newton_step(loss_fn, [x, y])
     assert (x.data, y.data) == (pytest.approx(1.0, abs=1e-12), pytest.approx(-1.0, abs=1e-12))
+    assert after == pytest.approx(2 - 1 + 1 - 3 - 1, abs=1e-12)  # L(1, −1) = −2 by hand: L after the step
 
 
 def test_newton_step_in_one_dimension_is_minus_f_prime_over_f_second():
@@ -42,14 +42,16 @@ def test_damped_newton_solves_rosenbrock():
 
 def test_newton_errors():
     x = Value(1.0)
-    with pytest.raises(ValueError, match="newton_step: damping must be a finite number >= 0.0, got -1"):
+    with pytest.raises(ValueError, match="newton_step: damping must be a finite number >= 0, got -1"):
         newton_step(lambda: x * x, [x], damping=-1)
-    with pytest.raises(TypeError, match="newton_step: the function must return a Value, got float"):
+    with pytest.raises(TypeError, match=r"newton_step: loss_fn\(\) must be a Value, got float 1.0"):
         newton_step(lambda: 1.0, [x])
+    with pytest.raises(ValueError, match=r"newton_step: loss_fn\(\) must be a finite loss, got inf"):
+        newton_step(lambda: x * math.inf, [x])
     with pytest.raises(ValueError, match="solve_linear: the matrix is singular"):
         newton_step(lambda: x * 3.0, [x])  # a linear function has H = 0: no Newton step
     assert x.data == 1.0
-    with pytest.raises(ValueError, match="Newton: params is empty"):
+    with pytest.raises(ValueError, match=r"Newton: params must be a non-empty list of Values, got \[\]"):
         Newton([])
 
 
@@ -166,16 +168,68 @@ def test_lm_fits_a_small_tanh_network():
     assert (w.data, b.data, v.data) == (pytest.approx(1.5), pytest.approx(-0.3), pytest.approx(2.0))
 
 
+def _with_data(value, data):
+    value.data = data  # a residual whose value went bad, whatever the engine's policy for building one
+    return value
+
+
 def test_lm_errors():
     p = Value(1.0)
-    with pytest.raises(ValueError, match="LevenbergMarquardt: lam must be a finite number > 0.0, got 0"):
+    with pytest.raises(ValueError, match="LevenbergMarquardt: lam must be a finite number > 0, got 0"):
         LevenbergMarquardt([p], lam=0)
-    with pytest.raises(ValueError, match="LevenbergMarquardt: up must be a finite number > 1.0, got 0.5"):
+    with pytest.raises(ValueError, match="LevenbergMarquardt: up must be a finite number > 1, got 0.5"):
         LevenbergMarquardt([p], up=0.5)
-    with pytest.raises(ValueError, match="LevenbergMarquardt: residuals_fn returned no residuals"):
+    with pytest.raises(TypeError, match="LevenbergMarquardt: max_tries must be a positive int, got float 3.0"):
+        LevenbergMarquardt([p], max_tries=3.0)
+    with pytest.raises(ValueError, match=r"LevenbergMarquardt: residuals_fn\(\) must be a non-empty list of Values"):
         LevenbergMarquardt([p]).step(lambda: [])
-    with pytest.raises(TypeError, match="LevenbergMarquardt: residual 0 must be a Value, got float"):
+    with pytest.raises(TypeError, match=r"LevenbergMarquardt: residuals_fn\(\)\[0\] must be a Value, got float 1.0"):
         LevenbergMarquardt([p]).step(lambda: [1.0])
+    with pytest.raises(ValueError, match=r"LevenbergMarquardt: residuals_fn\(\)\[1\] must be finite, got nan"):
+        LevenbergMarquardt([p]).step(lambda: [p, _with_data(p * 2, math.nan)])
+
+
+# ---------------------------------------------------------------- one return convention
+
+
+def test_newton_and_lm_steps_both_return_the_loss_after_the_step_as_a_float():
+    """Both second-order steps return L at the parameters they leave behind (what a convergence loop plots)."""
+    # Newton on L = (x − 3)⁴ from x = 1: δ = −L'/L'' = −(−32)/48, x → 1 + 2/3, L = (−4/3)⁴ by hand
+    x = Value(1.0)
+    newton_result = Newton([x], damping=0.0).step(lambda: (x - 3) ** 4)
+    assert type(newton_result) is float
+    assert x.data == pytest.approx(5 / 3, rel=1e-14)
+    assert newton_result == pytest.approx((4 / 3) ** 4, rel=1e-13)
+    # LM on the curve fit: the returned L equals ½Σr² recomputed independently in floats at the new θ
+    params = [Value(v) for v in START]
+    lm_result = LevenbergMarquardt(params).step(lambda: _residuals(params))
+    a, b, c = (p.data for p in params)
+    independent = 0.5 * sum((a * math.exp(b * x) + c - y) ** 2 for x, y in zip(XS, YS))
+    assert type(lm_result) is float
+    assert lm_result == pytest.approx(independent, rel=1e-12)
+    assert lm_result < 0.5 * sum((START[0] * math.exp(START[1] * x) + START[2] - y) ** 2 for x, y in zip(XS, YS))
+    # the same convention on one problem: the least-squares loss of a single residual r = x − 3
+    for make_step in (
+        lambda p: lambda: Newton([p], damping=0.0).step(lambda: 0.5 * (p - 3) ** 2),
+        lambda p: lambda: LevenbergMarquardt([p], lam=1e-12).step(lambda: [p - 3]),
+    ):
+        p = Value(1.0)
+        result = make_step(p)()
+        assert p.data == pytest.approx(3.0, rel=1e-9)
+        assert result == pytest.approx(0.5 * (p.data - 3) ** 2, abs=1e-18)  # L after: ~0, not L before (2.0)
+
+
+def test_jacobian_lives_beside_grad_and_hessian():
+    import autograd
+    import autograd.functional
+
+    assert autograd.jacobian is autograd.functional.jacobian
+    x, y = Value(2.0), Value(3.0)
+    # J of (xy, x + y, sin x) by hand: [[y, x], [1, 1], [cos x, 0]]
+    assert jacobian([x * y, x + y, x.sin()], [x, y]) == [[3.0, 2.0], [1.0, 1.0], [pytest.approx(math.cos(2.0)), 0.0]]
+    assert jacobian(x * x, x) == [[4.0]]  # one output and one input may be given bare, as for grad
+    with pytest.raises(TypeError, match=r"jacobian: inputs\[0\] must be a Value, got float"):
+        jacobian([x], [2.0])
 
 
 # ---------------------------------------------------------------- against sympy and numpy

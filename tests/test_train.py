@@ -1,7 +1,9 @@
 """nn.train: fit (against micrograd's own demo loop), progress bar, multi-class spirals, helpers, errors."""
 
 import io
+import math
 import random
+import re
 import sys
 
 import pytest
@@ -183,18 +185,30 @@ def _moons():
     [
         ({"X": [[1.0, 2.0]], "y": [1, -1]}, ValueError, "fit: X has 1 samples but y has 2 labels"),
         ({"X": [], "y": []}, ValueError, "fit: X and y are empty (no data)"),
-        ({"loss": "huber"}, ValueError, "unknown loss 'huber'; valid losses are mse, hinge, bce, cross_entropy"),
+        (
+            {"loss": "huber"},
+            ValueError,
+            "fit: loss must be one of 'mse', 'hinge', 'bce', 'cross_entropy' or a callable loss(outputs, labels), "
+            "got 'huber'",
+        ),
         ({"epochs": 0}, ValueError, "fit: epochs must be a positive int, got 0"),
-        ({"epochs": 2.5}, ValueError, "fit: epochs must be a positive int, got 2.5"),
+        ({"epochs": 2.5}, TypeError, "fit: epochs must be a positive int, got float 2.5"),
         ({"batch_size": 0}, ValueError, "fit: batch_size must be a positive int, got 0"),
-        ({"batch_size": "all"}, ValueError, "fit: batch_size must be a positive int, got 'all'"),
+        ({"batch_size": "all"}, TypeError, "fit: batch_size must be a positive int, got str 'all'"),
         ({"alpha": -1e-4}, ValueError, "fit: alpha must be a finite number >= 0, got -0.0001"),
-        ({"optimizer": "adam"}, TypeError, "fit: optimizer must be an Optimizer instance (e.g. SGD(...)), got str"),
-        ({"progress": "yes"}, ValueError, "fit: progress must be True, False or None (auto), got 'yes'"),
-        ({"lr_schedule": 0.1}, TypeError, "fit: lr_schedule must be callable (step -> lr), got float"),
+        (
+            {"optimizer": "adam"},
+            TypeError,
+            "fit: optimizer must be an Optimizer instance (e.g. SGD(...)), got str 'adam'",
+        ),
+        ({"progress": "yes"}, TypeError, "fit: progress must be True, False or None (auto), got str 'yes'"),
+        ({"progress": 1}, TypeError, "fit: progress must be True, False or None (auto), got int 1"),
+        ({"shuffle": "no"}, TypeError, "fit: shuffle must be True or False, got str 'no'"),
+        ({"seed": "abc"}, TypeError, "fit: seed must be an int, a random.Random or None, got str 'abc'"),
+        ({"lr_schedule": 0.1}, TypeError, "fit: lr_schedule must be callable (step -> lr), got float 0.1"),
         ({"model": "mlp"}, TypeError, "fit: model must be a Module"),
         ({"X": [[1.0, 2.0, 3.0]], "y": [1]}, ValueError, "expected 2 inputs, got 3"),
-        ({"y": [0] * 10}, ValueError, "hinge: labels must be -1 or +1, got labels[0] = 0"),
+        ({"y": [0] * 10}, ValueError, "hinge: labels[0] must be -1 or +1, got 0"),
     ],
 )
 def test_fit_bad_input_messages(kwargs, error, message):
@@ -207,13 +221,28 @@ def test_fit_bad_input_messages(kwargs, error, message):
     assert message in str(e.value)
 
 
+@pytest.mark.parametrize(
+    "bad, error, shown",
+    [(-5.0, ValueError, "-5.0"), (0, ValueError, "0"), (math.nan, ValueError, "nan"), ("0.1", TypeError, "str '0.1'")],
+)
+def test_fit_checks_what_lr_schedule_returns_at_every_step(bad, error, shown):
+    """A schedule that goes wrong late (here at step 3) is refused there, before a step with that rate is taken."""
+    X, y = _moons()
+    model, reference = MLP(2, [3, 1], seed=0), MLP(2, [3, 1], seed=0)
+    schedule = lambda k: 0.1 if k < 3 else bad  # noqa: E731
+    with pytest.raises(error, match=rf"^fit: lr_schedule\(3\) must be a finite number > 0, got {re.escape(shown)}$"):
+        fit(model, X, y, epochs=10, lr_schedule=schedule, progress=False)
+    fit(reference, X, y, epochs=3, lr_schedule=lambda k: 0.1, progress=False)  # the three good steps alone
+    assert model.state_dict() == reference.state_dict()
+
+
 def test_helpers_bad_input_messages():
     model = MLP(2, [1], seed=0)
     with pytest.raises(ValueError, match="accuracy: X has 2 samples but y has 1 labels"):
         accuracy(model, [[0.0, 1.0], [1.0, 0.0]], [1])
-    with pytest.raises(ValueError, match="predict: X must be a list of samples, got int"):
+    with pytest.raises(TypeError, match="predict: X must be a list of samples, got int 5"):
         predict(model, 5)
-    with pytest.raises(ValueError, match="predict_classes: loss 'mse' with one output is not a classification rule"):
+    with pytest.raises(ValueError, match="predict_classes: loss must be 'hinge' or 'bce' for a model with one output"):
         predict_classes(model, [[0.0, 1.0]], loss="mse")
 
 
