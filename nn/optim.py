@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import math
 from collections.abc import Callable, Sequence
+from typing import Any
 
 from autograd.engine import Value
 from autograd.functional import grad, hessian
@@ -25,7 +26,7 @@ def _check_params(params: Sequence[Value], where: str) -> list[Value]:
     return params
 
 
-def _check_number(value: object, name: str, where: str, low: float, *, low_open: bool, high: float | None = None):
+def _check_number(value: Any, name: str, where: str, low: float, *, low_open: bool, high: float | None = None) -> float:
     ok = isinstance(value, (int, float)) and not isinstance(value, bool) and math.isfinite(value)
     if ok:
         ok = value > low if low_open else value >= low
@@ -101,16 +102,16 @@ class SGD(Optimizer):
         """p ← p − lr·g with momentum / Nesterov / weight decay as configured."""
         grads = self._grads()
         lr, mu, wd = self.lr, self.momentum, self.weight_decay
-        if mu:
-            first = self.buffers is None
-            if first:
-                self.buffers = [0.0] * len(self.params)
+        first = self.buffers is None
+        if mu and self.buffers is None:
+            self.buffers = [0.0] * len(self.params)
+        buffers = self.buffers or []
         for i, (p, g) in enumerate(zip(self.params, grads)):
             if wd:
                 g = g + wd * p.data  # L2 weight decay: ∇(½λp²) = λp
             if mu:
-                b = g if first else mu * self.buffers[i] + (1 - self.dampening) * g
-                self.buffers[i] = b
+                b = g if first else mu * buffers[i] + (1 - self.dampening) * g
+                buffers[i] = b
                 g = g + mu * b if self.nesterov else b
             p.data -= lr * g
 
@@ -198,11 +199,13 @@ def constant(lr: float) -> Callable[[int], float]:
 def linear_decay(start: float, end: float, steps: int) -> Callable[[int], float]:
     """lr_k = start − (start − end)·k/steps for k ≤ steps, then end. micrograd's demo: linear_decay(1.0, 0.1, 100).
 
+    ``end`` may be 0, microgpt's schedule lr·(1 − k/steps) for k = 0 … steps−1: linear_decay(0.01, 0.0, steps).
+
     >>> linear_decay(1.0, 0.1, 100)(50)     # 1.0 − 0.9·50/100
     0.55
     """
     start = _check_number(start, "start", "linear_decay", 0.0, low_open=True)
-    end = _check_number(end, "end", "linear_decay", 0.0, low_open=True)
+    end = _check_number(end, "end", "linear_decay", 0.0, low_open=False)
     steps = _check_steps(steps, "linear_decay")
     drop = start - end
     return lambda k: start - drop * k / steps if k <= steps else end
