@@ -10,7 +10,7 @@ import math
 from collections.abc import Callable, Sequence
 from typing import Any
 
-from autograd.engine import Value
+from autograd.engine import Value, sum_values
 
 Scalar = Value | float | int
 
@@ -46,7 +46,8 @@ def _pair(pred: Any, target: Any, where: str) -> tuple[list[Scalar], list[Scalar
 
 def _mean(terms: list[Value]) -> Value:
     """(Σ terms) · (1/n), summed left to right as micrograd does."""
-    return sum(terms) * (1.0 / len(terms))
+    total: Value = sum(terms)  # type: ignore[assignment]  # a Value: terms is non-empty
+    return total * (1.0 / len(terms))
 
 
 def mse(pred: Any, target: Any, reduction: str = "mean") -> Value:
@@ -58,7 +59,7 @@ def mse(pred: Any, target: Any, reduction: str = "mean") -> Value:
     if reduction not in REDUCTIONS:
         raise ValueError(f"mse: unknown reduction {reduction!r}; valid reductions are {', '.join(REDUCTIONS)}")
     p, t = _pair(pred, target, "mse")
-    terms = [(pi - ti) ** 2 for pi, ti in zip(p, t)]
+    terms: list[Value] = [(pi - ti) ** 2 for pi, ti in zip(p, t)]  # type: ignore[misc]  # a Value if pred holds one
     if reduction == "mean":
         return _mean(terms)
     total = sum(terms[1:], terms[0])
@@ -111,7 +112,7 @@ def hinge(scores: Any, labels: Any) -> Value:
         if yi not in (-1, 1):
             raise ValueError(f"hinge: labels must be -1 or +1, got labels[{i}] = {yi!r}")
     # written as micrograd writes it: (1 + -y·s).relu()
-    return _mean([(1 + -yi * si).relu() for yi, si in zip(y, s)])
+    return _mean([(1 + -yi * si).relu() for yi, si in zip(y, s)])  # type: ignore[union-attr]
 
 
 def bce_with_logits(logits: Any, labels: Any) -> Value:
@@ -156,12 +157,18 @@ def log_softmax(logits: Sequence[Scalar]) -> list[Value]:
     z = _vector(logits, "log_softmax")
     m = max(v.data for v in z)
     shifted = [v - m for v in z]
-    log_total = sum(s.exp() for s in shifted).log()
+    log_total = sum(s.exp() for s in shifted).log()  # type: ignore[union-attr]  # a Value: z is non-empty
     return [s - log_total for s in shifted]
 
 
 def softmax(logits: Sequence[Scalar]) -> list[Value]:
     """softmax(z)ᵢ = exp(zᵢ − m) / Σⱼ exp(zⱼ − m), m = max z (stable for large logits).
+
+    The shift m is read from the logits' ``.data``, so it is a constant in the graph, not a node that
+    depends on z. That is harmless: softmax(z − m) = softmax(z) for every m, so neither the result nor
+    its gradient depends on m. (A compiled replay that freezes m at trace time still computes the same
+    function; only the overflow guard is frozen with it.) Σⱼ is one n-ary + node (``sum_values``),
+    summed left to right: the floats of microgpt's ``sum(exps)``.
 
     >>> [round(p.data, 4) for p in softmax([Value(1.0), Value(1.0)])]
     [0.5, 0.5]
@@ -169,7 +176,7 @@ def softmax(logits: Sequence[Scalar]) -> list[Value]:
     z = _vector(logits, "softmax")
     m = max(v.data for v in z)
     e = [(v - m).exp() for v in z]
-    total = sum(e)
+    total = sum_values(e)
     return [ei / total for ei in e]
 
 
@@ -210,7 +217,7 @@ def l2_penalty(params: Sequence[Value], alpha: float = 1.0) -> Value:
         raise ValueError("l2_penalty: params is empty")
     if not (isinstance(alpha, (int, float)) and not isinstance(alpha, bool) and math.isfinite(alpha) and alpha >= 0):
         raise ValueError(f"l2_penalty: alpha must be a finite number >= 0, got {alpha!r}")
-    return alpha * sum(p * p for p in params)
+    return alpha * sum(p * p for p in params)  # type: ignore[return-value]  # a Value: params is non-empty
 
 
 LOSSES: dict[str, Callable[..., Value]] = {
