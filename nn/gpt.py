@@ -558,7 +558,7 @@ def train_gpt(
             optimizer.zero_grad()
             try:
                 loss = step(model, inputs, targets)
-            except OverflowError as error:
+            except (OverflowError, ValueError) as error:  # exp overflowed, or a probability underflowed to 0
                 raise FloatingPointError(f"train_gpt: training diverged at step {k}: {error}") from error
             if not math.isfinite(loss):
                 raise FloatingPointError(f"train_gpt: training diverged at step {k}: the loss became {loss!r}")
