@@ -266,16 +266,8 @@ class GPT(Module):
         Appends this position's key and value vectors to ``keys`` and ``values`` (from ``new_cache()``),
         so attention sees positions 0 … pos_id: causal by construction.
         """
+        self._check_position(pos_id, keys, values)
         c = self.config
-        if isinstance(pos_id, bool) or not isinstance(pos_id, int) or not 0 <= pos_id < c.block_size:
-            raise ValueError(f"GPT: pos_id must be an int in [0, {c.block_size}) (block_size), got {pos_id!r}")
-        if len(keys) != c.n_layer or len(values) != c.n_layer:
-            raise ValueError(f"GPT: keys and values must hold one list per layer ({c.n_layer}); use new_cache()")
-        if len(keys[0]) != pos_id:
-            raise ValueError(
-                f"GPT: pos_id is {pos_id} but the cache holds {len(keys[0])} positions; feed positions 0, 1, 2, … "
-                "in order with one cache per document"
-            )
         m = self.matrices
         hd = c.head_dim
         x = [t + p for t, p in zip(self.embed_token(token), m["wpe"][pos_id])]
@@ -310,6 +302,18 @@ class GPT(Module):
             x = linear(x, m[f"layer{li}.mlp_fc2"])
             x = [a + b for a, b in zip(x, x_residual)]
         return linear(x, m["lm_head"])
+
+    def _check_position(self, pos_id: object, keys: list[Any], values: list[Any]) -> None:
+        c = self.config
+        if isinstance(pos_id, bool) or not isinstance(pos_id, int) or not 0 <= pos_id < c.block_size:
+            raise ValueError(f"GPT: pos_id must be an int in [0, {c.block_size}) (block_size), got {pos_id!r}")
+        if len(keys) != c.n_layer or len(values) != c.n_layer:
+            raise ValueError(f"GPT: keys and values must hold one list per layer ({c.n_layer}); use new_cache()")
+        if len(keys[0]) != pos_id:
+            raise ValueError(
+                f"GPT: pos_id is {pos_id} but the cache holds {len(keys[0])} positions; feed positions 0, 1, 2, … "
+                "in order with one cache per document"
+            )
 
     # ---- documents
 
@@ -616,14 +620,16 @@ GPT_DEMO_FILES = {"gpt_loss_curve.png": "the loss of each training step and its 
 
 
 def plot_gpt_losses(
-    history: GPTHistory, ax: matplotlib.axes.Axes | None = None, window: int = 20
+    history: GPTHistory, ax: matplotlib.axes.Axes | None = None, window: int = 20, vocab_size: int = 27
 ) -> matplotlib.figure.Figure:
     """The loss at every step (one document each, so noisy), its running mean over ``window`` steps,
-    and ln(vocab) = ln 27 ≈ 3.30, the loss of a model that guesses uniformly."""
+    and ln(vocab_size) (ln 27 ≈ 3.30), the loss of a model that guesses uniformly."""
     from .demo import _new_axes
 
     if isinstance(window, bool) or not isinstance(window, int) or window < 1:
         raise ValueError(f"plot_gpt_losses: window must be a positive int, got {window!r}")
+    if isinstance(vocab_size, bool) or not isinstance(vocab_size, int) or vocab_size < 2:
+        raise ValueError(f"plot_gpt_losses: vocab_size must be an int >= 2, got {vocab_size!r}")
     figure, ax = _new_axes(ax, (7.5, 4.2))
     losses = history.losses
     steps = range(1, len(losses) + 1)
@@ -632,7 +638,10 @@ def plot_gpt_losses(
         sum(losses[max(0, k - window + 1) : k + 1]) / (k + 1 - max(0, k - window + 1)) for k in range(len(losses))
     ]
     ax.plot(steps, running, color="#2166ac", linewidth=2.0, label=f"running mean over {window} steps")
-    ax.axhline(math.log(27), color="#b2182b", linestyle="--", linewidth=1.0, label="uniform guess: ln 27 ≈ 3.30")
+    uniform = math.log(vocab_size)
+    ax.axhline(
+        uniform, color="#b2182b", linestyle="--", linewidth=1.0, label=f"uniform guess: ln {vocab_size} ≈ {uniform:.2f}"
+    )
     ax.set_xlabel("step")
     ax.set_ylabel("loss: mean −log p(next character)")
     ax.set_title(f"a GPT on scalars, trained eagerly: {len(losses)} steps, {history.seconds:.1f} s")
@@ -676,6 +685,7 @@ def run_gpt_demo(
     say(f"{1000 * history.seconds / steps:.0f} ms per step (eager)")
     say(f"names before training: {', '.join(before)}")
     say(f"names after training:  {', '.join(after)}")
-    files = {"gpt_loss_curve.png": save_figure(plot_gpt_losses(history), folder / "gpt_loss_curve.png")}
+    figure = plot_gpt_losses(history, vocab_size=tokenizer.vocab_size)
+    files = {"gpt_loss_curve.png": save_figure(figure, folder / "gpt_loss_curve.png")}
     say(f"wrote {folder / 'gpt_loss_curve.png'}: {GPT_DEMO_FILES['gpt_loss_curve.png']}")
     return GPTDemoResult(folder, files, history, before, after, model)
