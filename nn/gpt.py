@@ -35,6 +35,7 @@ import math
 import os
 import pathlib
 import random
+import statistics
 import sys
 import time
 from collections.abc import Callable, Sequence
@@ -681,7 +682,9 @@ def run_gpt_demo(
     before = sample_names(model, tokenizer, count=10, seed=seed)
     history = train_gpt(model, tokenizer, names, steps, progress=progress)
     after = sample_names(model, tokenizer, count=10, seed=seed)
-    say(f"loss {history.losses[0]:.4f} at step 1, {history.losses[-1]:.4f} at step {steps}")
+    span = max(1, min(20, steps // 5))
+    first, last = statistics.fmean(history.losses[:span]), statistics.fmean(history.losses[-span:])
+    say(f"mean loss of the first {span} steps {first:.4f}, of the last {span} steps {last:.4f}")
     say(f"{1000 * history.seconds / steps:.0f} ms per step (eager)")
     say(f"names before training: {', '.join(before)}")
     say(f"names after training:  {', '.join(after)}")

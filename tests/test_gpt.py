@@ -531,3 +531,51 @@ def test_training_that_diverges_says_so(names, tokenizer):
     model = GPT(seed=0, std=30.0)  # huge weights: exp of the attention scores overflows
     with pytest.raises(FloatingPointError, match="train_gpt: training diverged at step 0"):
         train_gpt(model, tokenizer, names[:1], 1, progress=False)
+
+
+# --------------------------------------------------------------------------- the demo
+
+
+def test_run_gpt_demo_writes_the_loss_curve(tmp_path):
+    require("matplotlib")
+    from nn.gpt import run_gpt_demo
+
+    messages: list[str] = []
+    result = run_gpt_demo(tmp_path / "out", steps=3, seed=1, progress=False, report=messages.append)
+    png = tmp_path / "out" / "gpt_loss_curve.png"
+    assert result.files == {"gpt_loss_curve.png": png}
+    assert png.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n" and png.stat().st_size > 10_000
+    assert [p.name for p in (tmp_path / "out").iterdir()] == ["gpt_loss_curve.png"]  # no temporary file left
+    assert len(result.history) == 3 and len(result.samples_before) == len(result.samples_after) == 10
+    assert result.samples_before != result.samples_after  # three Adam steps changed the model
+    text = "\n".join(messages)
+    assert "4192 parameters, 32033 names, 3 eager steps" in text and "ms per step (eager)" in text
+    assert "names after training:" in text and str(png) in text
+
+
+@pytest.mark.parametrize(
+    "kwargs, message",
+    [
+        ({"steps": 0}, "--steps must be a positive whole number of training steps, got 0"),
+        ({"seed": "x"}, "--seed must be a whole number, got 'x'"),
+    ],
+)
+def test_run_gpt_demo_bad_arguments(tmp_path, kwargs, message):
+    from nn.demo import DemoError
+    from nn.gpt import run_gpt_demo
+
+    with pytest.raises(DemoError) as e:
+        run_gpt_demo(tmp_path / "out", progress=False, report=None, **kwargs)
+    assert message in str(e.value) and e.value.status == 2
+    assert not (tmp_path / "out").exists()  # checked before anything is trained or written
+
+
+def test_run_gpt_demo_refuses_a_file_as_its_folder(tmp_path):
+    from nn.demo import DemoError
+    from nn.gpt import run_gpt_demo
+
+    target = tmp_path / "taken"
+    target.write_text("keep me")
+    with pytest.raises(DemoError, match="is a file, not a folder"):
+        run_gpt_demo(target, steps=1, progress=False, report=None)
+    assert target.read_text() == "keep me"
