@@ -1,7 +1,8 @@
 """A small neural-network library on stepgrad's engine.
 
 micrograd-compatible ``Module``, ``Neuron``, ``Layer``, ``MLP``, plus losses, optimizers (first and
-second order), toy data sets, a training loop, JSON persistence and PyTorch export.
+second order), toy data sets, a training loop, JSON persistence and PyTorch export; and microgpt's
+GPT on scalars (``nn.gpt``) with the names data set and a character tokenizer (``nn.text``).
 
 >>> from nn import MLP, fit, make_moons, SGD
 >>> X, y = make_moons(100, noise=0.1, seed=0, signed=True)
@@ -11,6 +12,17 @@ second order), toy data sets, a training loop, JSON persistence and PyTorch expo
 
 from .data import batches, make_blobs, make_circles, make_moons, make_spirals, make_xor
 from .export import from_torch, to_torch
+from .gpt import (
+    GPT,
+    GPTConfig,
+    GPTHistory,
+    document_loss,
+    microgpt_adam,
+    run_gpt_demo,
+    sample_names,
+    step_graph,
+    train_gpt,
+)
 from .losses import (
     bce_with_logits,
     cross_entropy,
@@ -38,9 +50,14 @@ from .optim import (
     newton_step,
     solve_linear,
 )
+from .text import CharTokenizer, load_names
 from .train import History, accuracy, fit, predict, predict_classes
 
 __all__ = [
+    "GPT",
+    "CharTokenizer",
+    "GPTConfig",
+    "GPTHistory",
     "MLP",
     "SGD",
     "Adam",
@@ -59,6 +76,7 @@ __all__ = [
     "constant",
     "cosine_decay",
     "cross_entropy",
+    "document_loss",
     "exponential_decay",
     "fit",
     "from_torch",
@@ -67,18 +85,24 @@ __all__ = [
     "hinge",
     "l2_penalty",
     "linear_decay",
+    "load_names",
     "log_softmax",
     "make_blobs",
     "make_circles",
     "make_moons",
     "make_spirals",
     "make_xor",
+    "microgpt_adam",
     "mse",
     "newton_step",
     "predict",
     "predict_classes",
     "read_state_file",
+    "run_gpt_demo",
+    "sample_names",
     "softmax",
     "solve_linear",
+    "step_graph",
     "to_torch",
+    "train_gpt",
 ]

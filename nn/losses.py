@@ -9,7 +9,7 @@ from __future__ import annotations
 from collections.abc import Callable, Sequence
 from typing import Any, cast
 
-from autograd.engine import Value
+from autograd.engine import Value, sum_values
 
 from ._check import check_choice, check_number, check_sequence, check_values, wrong_type, wrong_value
 
@@ -49,7 +49,7 @@ def mse(pred: Any, target: Any, reduction: str = "mean") -> Value:
     """
     check_choice(reduction, "reduction", "mse", REDUCTIONS)
     p, t = _pair(pred, target, "mse")
-    terms = [(pi - ti) ** 2 for pi, ti in zip(p, t)]
+    terms: list[Value] = [(pi - ti) ** 2 for pi, ti in zip(p, t)]  # type: ignore[misc]  # a Value if pred holds one
     if reduction == "mean":
         return _mean(terms)
     total = cast(Value, sum(terms[1:], terms[0]))
@@ -99,7 +99,7 @@ def hinge(scores: Any, labels: Any) -> Value:
         if yi not in (-1, 1):
             raise wrong_value("hinge", f"labels[{i}]", "-1 or +1", yi)
     # written as micrograd writes it: (1 + -y·s).relu()
-    return _mean([(1 + -yi * si).relu() for yi, si in zip(y, s)])
+    return _mean([(1 + -yi * si).relu() for yi, si in zip(y, s)])  # type: ignore[union-attr]
 
 
 def bce_with_logits(logits: Any, labels: Any) -> Value:
@@ -141,13 +141,19 @@ def log_softmax(logits: Sequence[Scalar]) -> list[Value]:
 def softmax(logits: Sequence[Scalar]) -> list[Value]:
     """softmax(z)ᵢ = exp(zᵢ − m) / Σⱼ exp(zⱼ − m), m = max z (stable for large logits).
 
+    The shift m is read from the logits' ``.data``, so it is a constant in the graph, not a node that
+    depends on z. That is harmless: softmax(z − m) = softmax(z) for every m, so neither the result nor
+    its gradient depends on m. (A compiled replay that freezes m at trace time still computes the same
+    function; only the overflow guard is frozen with it.) Σⱼ is one n-ary + node (``sum_values``),
+    summed left to right: the floats of microgpt's ``sum(exps)``.
+
     >>> [round(p.data, 4) for p in softmax([Value(1.0), Value(1.0)])]
     [0.5, 0.5]
     """
     z = _vector(logits, "softmax")
     m = max(v.data for v in z)
     e = [(v - m).exp() for v in z]
-    total = sum(e)
+    total = sum_values(e)
     return [ei / total for ei in e]
 
 

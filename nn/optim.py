@@ -171,11 +171,13 @@ def constant(lr: float) -> Callable[[int], float]:
 def linear_decay(start: float, end: float, steps: int) -> Callable[[int], float]:
     """lr_k = start − (start − end)·k/steps for k ≤ steps, then end. micrograd's demo: linear_decay(1.0, 0.1, 100).
 
+    ``end`` may be 0, microgpt's schedule lr·(1 − k/steps) for k = 0 … steps−1: linear_decay(0.01, 0.0, steps).
+
     >>> linear_decay(1.0, 0.1, 100)(50)     # 1.0 − 0.9·50/100
     0.55
     """
     start = check_number(start, "start", "linear_decay", greater_than=0)
-    end = check_number(end, "end", "linear_decay", greater_than=0)
+    end = check_number(end, "end", "linear_decay", at_least=0)
     steps = check_int(steps, "steps", "linear_decay")
     drop = start - end
     return lambda k: start - drop * k / steps if k <= steps else end

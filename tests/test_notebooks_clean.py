@@ -1,4 +1,4 @@
-"""The five notebooks exist and are committed clean: no outputs, no execution counts, kernel python3.
+"""The notebooks exist and are committed clean: no outputs, no execution counts, kernel python3.
 
 (Running them is the README's test command's job: pytest collects notebooks/ with --nbmake.)
 """
@@ -21,10 +21,11 @@ EXPECTED = [
     "03_train_mlp.ipynb",
     "04_backprop_derivation.ipynb",
     "05_second_order.ipynb",
+    "06_gpt_on_scalars.ipynb",
 ]
 
 
-def test_the_five_notebooks_exist():
+def test_the_notebooks_exist():
     found = sorted(p.name for p in NOTEBOOKS.glob("*.ipynb"))
     assert found == EXPECTED
 

@@ -116,6 +116,15 @@ def test_linear_decay_is_micrograds_learning_rate():
     assert schedule(100) == pytest.approx(0.1) and schedule(250) == 0.1
 
 
+def test_linear_decay_to_zero_is_microgpts_learning_rate():
+    """microgpt: lr_t = 0.01·(1 − t/steps) for t = 0 … steps−1, so the last step still moves (lr > 0)."""
+    steps = 1000
+    schedule = linear_decay(0.01, 0.0, steps)
+    for k in range(steps):
+        assert schedule(k) == pytest.approx(0.01 * (1 - k / steps), rel=1e-13, abs=1e-18)
+    assert schedule(steps - 1) > 0 and schedule(steps) == 0.0
+
+
 def test_other_schedules():
     assert constant(0.3)(17) == 0.3
     e = exponential_decay(1.0, 0.5)
@@ -197,6 +206,7 @@ def test_solve_linear_refuses_singular_and_misshapen():
         (lambda: Adam([Value(1.0)], eps=-1.0), ValueError, "Adam: eps must be a finite number >= 0, got -1.0"),
         (lambda: linear_decay(1.0, 0.1, 0), ValueError, "linear_decay: steps must be a positive int, got 0"),
         (lambda: linear_decay(0.0, 0.1, 5), ValueError, "linear_decay: start must be a finite number > 0, got 0.0"),
+        (lambda: linear_decay(0.1, -0.1, 5), ValueError, "linear_decay: end must be a finite number >= 0, got -0.1"),
         (
             lambda: exponential_decay(1.0, 1.5),
             ValueError,

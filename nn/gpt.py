@@ -1,0 +1,694 @@
+"""A GPT on scalars: Karpathy's microgpt (February 2026) written with stepgrad's API.
+
+microgpt trains a one-layer GPT on a scalar ``Value`` in one dependency-free file. This module is the
+same network and the same graph, built from stepgrad's nodes so it can be checked, drawn and stepped:
+
+- ``GPTConfig``: vocab 27, n_embd 16, 4 heads, 1 layer, block 16 (microgpt's sizes);
+- ``GPT``: the parameters as named matrices (``wte``, ``wpe``, ``lm_head``, ``layer0.attn_wq`` …), drawn
+  from N(0, 0.08²) with a seed; a ``Module``, so ``parameters()``, ``zero_grad()``, ``state_dict()``,
+  ``save``/``load`` work. ``model(token, pos_id, keys, values)`` is microgpt's ``gpt()``: one position
+  at a time, with the keys and values of earlier positions in a cache (causal attention);
+- ``linear``, ``rmsnorm``, ``softmax``: microgpt's helpers; ``document_loss``: the mean over positions
+  of −log p(target); ``sample_names``; ``train_gpt`` (Adam with microgpt's settings, linear decay to 0).
+
+A token is fed either as a Python index (``wte[token]``, microgpt's graph) or as a one-hot vector of
+numbers, x_j = Σᵢ onehotᵢ·wte[i][j]: then the token is data flowing through the graph, not a Python
+index that picks a row, which is what a compiled replay (traced once per input structure) needs.
+Both give the same loss and gradients.
+
+Linear layers, attention scores and the attention-weighted sums use ``autograd.dot`` (one n-ary ``+``
+node over the products) instead of microgpt's ``sum(w * x for ...)`` (a chain of binary ``+``): the
+sum is accumulated left to right from 0 in both, so every forward float is microgpt's bit for bit and
+the graph is about half the size; gradients agree up to the order in which a parameter's
+contributions are added (rounding, ~1e-16 relative).
+
+>>> from nn.text import CharTokenizer, load_names
+>>> names = load_names(); tokenizer = CharTokenizer.from_documents(names)
+>>> model = GPT(seed=42)
+>>> loss = document_loss(model, *model.inputs_and_targets(tokenizer.encode("emma")))
+>>> loss.backward()                          # every parameter's .grad is ∂loss/∂p
+"""
+
+from __future__ import annotations
+
+import math
+import os
+import pathlib
+import random
+import statistics
+import sys
+import time
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any, Union
+
+from autograd.engine import Value, dot, no_grad, sum_values
+
+from .losses import softmax
+from .module import Module
+from .optim import Adam, Optimizer, Scheduler, linear_decay
+from .text import CharTokenizer, load_names
+
+if TYPE_CHECKING:  # pragma: no cover
+    import matplotlib.axes
+    import matplotlib.figure
+
+__all__ = [
+    "GPT",
+    "GPTConfig",
+    "GPTDemoResult",
+    "GPTHistory",
+    "HeadRecord",
+    "Recording",
+    "document_loss",
+    "eager_step",
+    "linear",
+    "microgpt_adam",
+    "one_hot_vector",
+    "plot_gpt_losses",
+    "rmsnorm",
+    "run_gpt_demo",
+    "sample_names",
+    "softmax",
+    "step_graph",
+    "train_gpt",
+]
+
+Scalar = Union[Value, float, int]
+Token = Union[int, Sequence[Scalar]]  # an id, or a one-hot vector of vocab_size numbers (or Values)
+
+# microgpt's optimizer settings
+LEARNING_RATE = 0.01
+BETAS = (0.85, 0.99)
+EPS = 1e-8
+INIT_STD = 0.08
+RMSNORM_EPS = 1e-5
+
+
+# --------------------------------------------------------------------------- configuration
+
+
+@dataclass(frozen=True)
+class GPTConfig:
+    """The sizes of the network; the defaults are microgpt's (4,192 parameters)."""
+
+    vocab_size: int = 27
+    n_embd: int = 16
+    n_head: int = 4
+    n_layer: int = 1
+    block_size: int = 16
+
+    def __post_init__(self) -> None:
+        for name in ("vocab_size", "n_embd", "n_head", "n_layer", "block_size"):
+            value = getattr(self, name)
+            if isinstance(value, bool) or not isinstance(value, int) or value < 1:
+                raise ValueError(f"GPTConfig: {name} must be a positive int, got {value!r}")
+        if self.vocab_size < 2:
+            raise ValueError(f"GPTConfig: vocab_size must be at least 2 (a character and BOS), got {self.vocab_size}")
+        if self.n_embd % self.n_head:
+            raise ValueError(
+                f"GPTConfig: n_embd ({self.n_embd}) must be a multiple of n_head ({self.n_head}): "
+                "each head reads n_embd / n_head of the features"
+            )
+
+    @property
+    def head_dim(self) -> int:
+        """Features per attention head: n_embd / n_head."""
+        return self.n_embd // self.n_head
+
+    def matrix_shapes(self) -> dict[str, tuple[int, int]]:
+        """{name: (rows, columns)} of every weight matrix, in microgpt's order (the order of ``parameters()``)."""
+        e = self.n_embd
+        shapes = {"wte": (self.vocab_size, e), "wpe": (self.block_size, e), "lm_head": (self.vocab_size, e)}
+        for i in range(self.n_layer):
+            shapes[f"layer{i}.attn_wq"] = (e, e)
+            shapes[f"layer{i}.attn_wk"] = (e, e)
+            shapes[f"layer{i}.attn_wv"] = (e, e)
+            shapes[f"layer{i}.attn_wo"] = (e, e)
+            shapes[f"layer{i}.mlp_fc1"] = (4 * e, e)
+            shapes[f"layer{i}.mlp_fc2"] = (e, 4 * e)
+        return shapes
+
+
+# --------------------------------------------------------------------------- the helpers (microgpt's)
+
+
+def linear(x: Sequence[Scalar], w: Sequence[Sequence[Value]]) -> list[Value]:
+    """yᵢ = Σⱼ w[i][j]·xⱼ (no bias), one ``autograd.dot`` per output: microgpt's floats, an n-ary + per row."""
+    return [dot(row, x) for row in w]
+
+
+def rmsnorm(x: Sequence[Value], eps: float = RMSNORM_EPS) -> list[Value]:
+    """xᵢ / √(mean(x²) + ε), ε = 1e-5: scale the vector to unit root-mean-square (no learned gain, as microgpt)."""
+    mean_square = dot(x, x) / len(x)
+    scale = (mean_square + eps) ** -0.5
+    return [xi * scale for xi in x]
+
+
+# ``softmax`` is nn.losses.softmax: exp(zᵢ − m) / Σⱼ exp(zⱼ − m) with m = max z read from ``.data``
+# (harmless: softmax does not depend on m, so neither its value nor its gradient does).
+
+
+# --------------------------------------------------------------------------- the model
+
+
+@dataclass
+class HeadRecord:
+    """One attention head at one position: its scores zₜ = q·kₜ/√d (t ≤ position) and weights softmax(z)."""
+
+    layer: int
+    head: int
+    position: int
+    logits: list[Value]
+    weights: list[Value]
+
+
+@dataclass
+class Recording:
+    """Nodes worth looking at, collected while a loss is built: every head's softmax, and per position
+    the output logits and probabilities."""
+
+    heads: list[HeadRecord] = field(default_factory=list)
+    logits: list[list[Value]] = field(default_factory=list)
+    probs: list[list[Value]] = field(default_factory=list)
+
+
+class GPT(Module):
+    """microgpt's GPT: embeddings → rmsnorm → [attention + residual, MLP + residual] × n_layer → lm_head.
+
+    Parameters are the matrices of ``config.matrix_shapes()``, each entry drawn from N(0, std²) by
+    ``random.Random(seed)`` in microgpt's order; ``matrices[name][row][column]`` is one ``Value``.
+    Parameter names are ``"{matrix}.{row}.{column}"``, e.g. ``"layer0.attn_wq.3.7"``.
+
+    >>> model = GPT(seed=42)
+    >>> len(model.parameters())
+    4192
+    """
+
+    def __init__(self, config: GPTConfig | None = None, *, seed: int | random.Random = 42, std: float = INIT_STD):
+        if config is None:
+            config = GPTConfig()
+        if not isinstance(config, GPTConfig):
+            raise TypeError(f"GPT: config must be a GPTConfig, got {type(config).__name__}")
+        if isinstance(std, bool) or not isinstance(std, (int, float)) or not math.isfinite(std) or std < 0:
+            raise ValueError(f"GPT: std must be a finite number >= 0, got {std!r}")
+        if isinstance(seed, random.Random):
+            rng = seed
+        elif isinstance(seed, int) and not isinstance(seed, bool):
+            rng = random.Random(seed)
+        else:
+            raise ValueError(f"GPT: seed must be an int or a random.Random, got {seed!r}")
+        self.config = config
+        self.matrices: dict[str, list[list[Value]]] = {
+            name: [[Value(rng.gauss(0.0, std)) for _ in range(columns)] for _ in range(rows)]
+            for name, (rows, columns) in config.matrix_shapes().items()
+        }
+
+    # ---- Module
+
+    def named_parameters(self) -> list[tuple[str, Value]]:
+        """``("wte.0.0", Value)``, …: every matrix entry in microgpt's order (matrix, row, column)."""
+        return [
+            (f"{name}.{i}.{j}", p)
+            for name, matrix in self.matrices.items()
+            for i, row in enumerate(matrix)
+            for j, p in enumerate(row)
+        ]
+
+    def parameters(self) -> list[Value]:
+        return [p for matrix in self.matrices.values() for row in matrix for p in row]
+
+    def architecture(self) -> dict[str, Any]:
+        c = self.config
+        return {
+            "type": "GPT",
+            "vocab_size": c.vocab_size,
+            "n_embd": c.n_embd,
+            "n_head": c.n_head,
+            "n_layer": c.n_layer,
+            "block_size": c.block_size,
+        }
+
+    def __repr__(self) -> str:
+        c = self.config
+        return (
+            f"GPT(vocab_size={c.vocab_size}, n_embd={c.n_embd}, n_head={c.n_head}, n_layer={c.n_layer}, "
+            f"block_size={c.block_size})"
+        )
+
+    # ---- one position
+
+    def new_cache(self) -> tuple[list[list[list[Value]]], list[list[list[Value]]]]:
+        """Empty (keys, values): per layer, the key and value vectors of the positions seen so far."""
+        n = self.config.n_layer
+        return [[] for _ in range(n)], [[] for _ in range(n)]
+
+    def embed_token(self, token: Token) -> list[Value]:
+        """wte[token] for an id; Σᵢ onehotᵢ·wte[i] (one ``dot`` per feature) for a one-hot vector."""
+        c = self.config
+        wte = self.matrices["wte"]
+        if isinstance(token, int) and not isinstance(token, bool):
+            if not 0 <= token < c.vocab_size:
+                raise ValueError(f"GPT: token id {token} is out of range: ids run from 0 to {c.vocab_size - 1}")
+            return wte[token]
+        weights = _one_hot_operand(token, c.vocab_size, "GPT: token")
+        return [dot([row[j] for row in wte], weights) for j in range(c.n_embd)]
+
+    def __call__(
+        self,
+        token: Token,
+        pos_id: int,
+        keys: list[list[list[Value]]],
+        values: list[list[list[Value]]],
+        record: Recording | None = None,
+    ) -> list[Value]:
+        """The logits for the token after ``token`` at position ``pos_id`` (microgpt's ``gpt()``).
+
+        Appends this position's key and value vectors to ``keys`` and ``values`` (from ``new_cache()``),
+        so attention sees positions 0 … pos_id: causal by construction.
+        """
+        self._check_position(pos_id, keys, values)
+        c = self.config
+        m = self.matrices
+        hd = c.head_dim
+        x = [t + p for t, p in zip(self.embed_token(token), m["wpe"][pos_id])]
+        x = rmsnorm(x)
+        for li in range(c.n_layer):
+            # multi-head causal self-attention
+            x_residual = x
+            x = rmsnorm(x)
+            q = linear(x, m[f"layer{li}.attn_wq"])
+            k = linear(x, m[f"layer{li}.attn_wk"])
+            v = linear(x, m[f"layer{li}.attn_wv"])
+            keys[li].append(k)
+            values[li].append(v)
+            x_attn: list[Value] = []
+            for h in range(c.n_head):
+                hs = h * hd
+                q_h = q[hs : hs + hd]
+                k_h = [kt[hs : hs + hd] for kt in keys[li]]
+                v_h = [vt[hs : hs + hd] for vt in values[li]]
+                attn_logits = [dot(q_h, kt) / hd**0.5 for kt in k_h]  # zₜ = q·kₜ / √d
+                attn_weights = softmax(attn_logits)
+                if record is not None:
+                    record.heads.append(HeadRecord(li, h, pos_id, attn_logits, attn_weights))
+                x_attn.extend(dot(attn_weights, [vt[j] for vt in v_h]) for j in range(hd))  # Σₜ aₜ·vₜ
+            x = linear(x_attn, m[f"layer{li}.attn_wo"])
+            x = [a + b for a, b in zip(x, x_residual)]
+            # MLP
+            x_residual = x
+            x = rmsnorm(x)
+            x = linear(x, m[f"layer{li}.mlp_fc1"])
+            x = [xi.relu() for xi in x]
+            x = linear(x, m[f"layer{li}.mlp_fc2"])
+            x = [a + b for a, b in zip(x, x_residual)]
+        return linear(x, m["lm_head"])
+
+    def _check_position(self, pos_id: object, keys: list[Any], values: list[Any]) -> None:
+        c = self.config
+        if isinstance(pos_id, bool) or not isinstance(pos_id, int) or not 0 <= pos_id < c.block_size:
+            raise ValueError(f"GPT: pos_id must be an int in [0, {c.block_size}) (block_size), got {pos_id!r}")
+        if len(keys) != c.n_layer or len(values) != c.n_layer:
+            raise ValueError(f"GPT: keys and values must hold one list per layer ({c.n_layer}); use new_cache()")
+        if len(keys[0]) != pos_id:
+            raise ValueError(
+                f"GPT: pos_id is {pos_id} but the cache holds {len(keys[0])} positions; feed positions 0, 1, 2, … "
+                "in order with one cache per document"
+            )
+
+    # ---- documents
+
+    def inputs_and_targets(self, tokens: Sequence[int], one_hot: bool = False) -> tuple[list[Token], list[Token]]:
+        """A document [BOS, c₀, …, BOS] as (inputs, targets) = (tokens[:n], tokens[1:n+1]), n = min(block, len − 1).
+
+        With ``one_hot=True`` every token becomes a vector of ``vocab_size`` floats (1.0 at its id).
+        """
+        if isinstance(tokens, (str, bytes)) or not isinstance(tokens, Sequence):
+            raise TypeError(f"GPT.inputs_and_targets: tokens must be a list of ids, got {type(tokens).__name__}")
+        if len(tokens) < 2:
+            raise ValueError(
+                f"GPT.inputs_and_targets: a document needs at least 2 tokens (an input and its target), got {tokens!r}"
+            )
+        vocab = self.config.vocab_size
+        for i, t in enumerate(tokens):
+            if isinstance(t, bool) or not isinstance(t, int) or not 0 <= t < vocab:
+                raise ValueError(f"GPT.inputs_and_targets: tokens[{i}] = {t!r} is not a token id in [0, {vocab})")
+        n = min(self.config.block_size, len(tokens) - 1)
+        inputs: list[Token] = list(tokens[:n])
+        targets: list[Token] = list(tokens[1 : n + 1])
+        if one_hot:
+            inputs = [one_hot_vector(t, vocab) for t in tokens[:n]]
+            targets = [one_hot_vector(t, vocab) for t in tokens[1 : n + 1]]
+        return inputs, targets
+
+
+def one_hot_vector(token: int, size: int) -> list[float]:
+    """The token id as a vector of ``size`` floats: 1.0 at index ``token``, 0.0 elsewhere."""
+    if isinstance(token, bool) or not isinstance(token, int) or not 0 <= token < size:
+        raise ValueError(f"one_hot_vector: token must be an int id in [0, {size}), got {token!r}")
+    vector = [0.0] * size
+    vector[token] = 1.0
+    return vector
+
+
+def _one_hot_operand(token: Any, size: int, where: str) -> list[Value]:
+    """A one-hot vector as ``size`` Values, numbers lifted once. A vector of numbers must be one-hot;
+    Values are data (their floats are not read here) and are used as they are."""
+    if isinstance(token, (str, bytes)) or not isinstance(token, Sequence):
+        raise TypeError(f"{where} must be an int id or a one-hot list of {size} numbers, got {type(token).__name__}")
+    if len(token) != size:
+        raise ValueError(f"{where}: a one-hot vector needs {size} entries (vocab_size), got {len(token)}")
+    if any(isinstance(entry, Value) for entry in token):
+        return [
+            entry if isinstance(entry, Value) else Value(_real_entry(entry, i, where)) for i, entry in enumerate(token)
+        ]
+    numbers = [_real_entry(entry, i, where) for i, entry in enumerate(token)]
+    if sorted(numbers) != [0.0] * (size - 1) + [1.0]:
+        raise ValueError(f"{where}: a one-hot vector holds one 1 and {size - 1} zeros, got {list(token)!r:.120}")
+    return [Value(x) for x in numbers]
+
+
+def _real_entry(entry: object, i: int, where: str) -> float:
+    if isinstance(entry, bool) or not isinstance(entry, (int, float)) or not math.isfinite(entry):
+        raise TypeError(f"{where}: entry {i} of a one-hot vector must be a number or a Value, got {entry!r:.40}")
+    return float(entry)
+
+
+def document_loss(
+    model: GPT, inputs: Sequence[Token], targets: Sequence[Token], record: Recording | None = None
+) -> Value:
+    """L = (1/n) Σₜ −log softmax(logitsₜ)[targetₜ]: microgpt's loss of one document of n positions.
+
+    Tokens are ids or one-hot vectors (see ``GPT.embed_token``); a one-hot target picks its
+    probability as Σᵢ onehotᵢ·pᵢ. ``record`` collects the heads' softmaxes, logits and probabilities.
+    """
+    if not isinstance(model, GPT):
+        raise TypeError(f"document_loss: model must be a GPT, got {type(model).__name__}")
+    n = len(inputs)
+    if n != len(targets):
+        raise ValueError(f"document_loss: {n} inputs but {len(targets)} targets")
+    if not 1 <= n <= model.config.block_size:
+        raise ValueError(f"document_loss: a document has 1 to {model.config.block_size} positions, got {n}")
+    vocab = model.config.vocab_size
+    keys, values = model.new_cache()
+    losses = []
+    for pos_id, (token, target) in enumerate(zip(inputs, targets)):
+        logits = model(token, pos_id, keys, values, record)
+        probs = softmax(logits)
+        if isinstance(target, int) and not isinstance(target, bool):
+            if not 0 <= target < vocab:
+                raise ValueError(f"document_loss: target id {target} is out of range: ids run from 0 to {vocab - 1}")
+            p_target = probs[target]
+        else:
+            p_target = dot(probs, _one_hot_operand(target, vocab, "document_loss: target"))
+        if record is not None:
+            record.logits.append(logits)
+            record.probs.append(probs)
+        losses.append(-p_target.log())
+    return sum_values(losses) * (1 / n)
+
+
+# --------------------------------------------------------------------------- sampling
+
+
+def sample_names(
+    model: GPT,
+    tokenizer: CharTokenizer,
+    count: int = 20,
+    temperature: float = 0.5,
+    seed: int | random.Random = 0,
+) -> list[str]:
+    """``count`` names drawn from the model: from BOS, draw each next token from softmax(logits / T) until BOS.
+
+    T < 1 sharpens the distribution (microgpt samples with T = 0.5), T > 1 flattens it. At most
+    ``block_size`` tokens per name. The same seed and weights give the same names; no graph is kept.
+    """
+    _check_tokenizer(model, tokenizer, "sample_names")
+    if isinstance(count, bool) or not isinstance(count, int) or count < 0:
+        raise ValueError(f"sample_names: count must be an int >= 0, got {count!r}")
+    if isinstance(temperature, bool) or not isinstance(temperature, (int, float)) or not math.isfinite(temperature):
+        raise ValueError(f"sample_names: temperature must be a finite number > 0, got {temperature!r}")
+    if temperature <= 0:
+        raise ValueError(f"sample_names: temperature must be a finite number > 0, got {temperature!r}")
+    rng = seed if isinstance(seed, random.Random) else random.Random(_check_seed(seed, "sample_names"))
+    bos, vocab = tokenizer.bos, tokenizer.vocab_size
+    names = []
+    with no_grad():
+        for _ in range(count):
+            keys, values = model.new_cache()
+            token = bos
+            chars = []
+            for pos_id in range(model.config.block_size):
+                logits = model(token, pos_id, keys, values)
+                probs = softmax([logit / temperature for logit in logits])
+                token = rng.choices(range(vocab), weights=[p.data for p in probs])[0]
+                if token == bos:
+                    break
+                chars.append(tokenizer.chars[token])
+            names.append("".join(chars))
+    return names
+
+
+# --------------------------------------------------------------------------- training
+
+
+def _check_tokenizer(model: GPT, tokenizer: CharTokenizer, where: str) -> None:
+    if not isinstance(model, GPT):
+        raise TypeError(f"{where}: model must be a GPT, got {type(model).__name__}")
+    if not isinstance(tokenizer, CharTokenizer):
+        raise TypeError(f"{where}: tokenizer must be a CharTokenizer, got {type(tokenizer).__name__}")
+    if tokenizer.vocab_size != model.config.vocab_size:
+        raise ValueError(
+            f"{where}: the tokenizer has {tokenizer.vocab_size} tokens but the model's vocab_size is "
+            f"{model.config.vocab_size}"
+        )
+
+
+def _check_seed(seed: object, where: str) -> int:
+    if isinstance(seed, bool) or not isinstance(seed, int):
+        raise ValueError(f"{where}: seed must be an int or a random.Random, got {seed!r}")
+    return seed
+
+
+def microgpt_adam(model: GPT, lr: float = LEARNING_RATE) -> Adam:
+    """Adam with microgpt's settings: lr 0.01, β₁ = 0.85, β₂ = 0.99, ε = 1e-8 (torch.optim.Adam's rule)."""
+    return Adam(model.parameters(), lr=lr, betas=BETAS, eps=EPS)
+
+
+def eager_step(model: GPT, inputs: Sequence[Token], targets: Sequence[Token]) -> float:
+    """Build the document's loss and run ``backward()``: each parameter's ``.grad`` gains ∂L/∂p; returns L."""
+    loss = document_loss(model, inputs, targets)
+    loss.backward()
+    return loss.data
+
+
+def _compiled_step(model: GPT) -> Callable[[GPT, Sequence[Token], Sequence[Token]], float]:
+    """Where a compiled step (``autograd.compile`` over ``document_loss`` with one-hot tokens) plugs in."""
+    raise NotImplementedError(
+        "train_gpt(compile=True) needs autograd.compile (record the graph once per document length, replay it "
+        "as array kernels), which this version of stepgrad does not have yet; train eagerly with compile=False"
+    )
+
+
+@dataclass
+class GPTHistory:
+    """What ``train_gpt`` saw at each step: the document, its loss before the update, the learning rate;
+    and the wall-clock seconds of the whole run."""
+
+    losses: list[float] = field(default_factory=list)
+    learning_rates: list[float] = field(default_factory=list)
+    documents: list[str] = field(default_factory=list)
+    seconds: float = 0.0
+
+    def __len__(self) -> int:
+        return len(self.losses)
+
+
+def train_gpt(
+    model: GPT,
+    tokenizer: CharTokenizer,
+    documents: Sequence[str],
+    steps: int,
+    *,
+    optimizer: Optimizer | None = None,
+    lr_schedule: Callable[[int], float] | None = None,
+    progress: bool | None = None,
+    compile: bool = False,
+) -> GPTHistory:
+    """microgpt's training loop: step k trains on ``documents[k % len(documents)]`` alone.
+
+    Per step: zero_grad, L = ``document_loss``, backward, set the learning rate, Adam update.
+    ``optimizer`` defaults to ``microgpt_adam(model)``; ``lr_schedule(k)`` (k = 0 … steps−1) to
+    microgpt's linear decay lr·(1 − k/steps). ``progress``: a tqdm bar (True), none (False), or one only
+    when stderr is a terminal (None). ``compile=True`` will replay a compiled step (not available yet:
+    NotImplementedError).
+
+    >>> history = train_gpt(GPT(), tokenizer, names, steps=10, progress=False)    # doctest: +SKIP
+    """
+    _check_tokenizer(model, tokenizer, "train_gpt")
+    if isinstance(steps, bool) or not isinstance(steps, int) or steps < 1:
+        raise ValueError(f"train_gpt: steps must be a positive int, got {steps!r}")
+    if isinstance(documents, str) or not isinstance(documents, Sequence) or not documents:
+        raise ValueError("train_gpt: documents must be a non-empty list of str")
+    if progress not in (True, False, None):
+        raise ValueError(f"train_gpt: progress must be True, False or None (auto), got {progress!r}")
+    if compile not in (True, False):
+        raise ValueError(f"train_gpt: compile must be True or False, got {compile!r}")
+    step = _compiled_step(model) if compile else eager_step
+    if optimizer is None:
+        optimizer = microgpt_adam(model)
+    elif not isinstance(optimizer, Optimizer):
+        raise TypeError(f"train_gpt: optimizer must be an Optimizer (e.g. Adam), got {type(optimizer).__name__}")
+    if lr_schedule is None:
+        lr_schedule = linear_decay(optimizer.lr, 0.0, steps)
+    elif not callable(lr_schedule):
+        raise TypeError(f"train_gpt: lr_schedule must be callable (step -> lr), got {type(lr_schedule).__name__}")
+    scheduler = Scheduler(optimizer, lr_schedule)
+    # encode every document this run reads first: a character outside the vocabulary fails before training
+    chosen = [documents[k % len(documents)] for k in range(min(steps, len(documents)))]
+    encoded = [model.inputs_and_targets(tokenizer.encode(doc)) for doc in chosen]
+
+    history = GPTHistory()
+    show = sys.stderr.isatty() if progress is None else progress
+    iterator: Any = range(steps)
+    bar = None
+    if show:
+        from tqdm.auto import tqdm  # type: ignore[import-untyped]  # lazily: only when a bar is shown
+
+        bar = iterator = tqdm(iterator, desc="train_gpt", unit="step", file=sys.stderr)
+    start = time.perf_counter()
+    try:
+        for k in iterator:
+            inputs, targets = encoded[k % len(encoded)]
+            optimizer.zero_grad()
+            try:
+                loss = step(model, inputs, targets)
+            except (OverflowError, ValueError) as error:  # exp overflowed, or a probability underflowed to 0
+                raise FloatingPointError(f"train_gpt: training diverged at step {k}: {error}") from error
+            if not math.isfinite(loss):
+                raise FloatingPointError(f"train_gpt: training diverged at step {k}: the loss became {loss!r}")
+            lr = scheduler.step()
+            optimizer.step()
+            history.losses.append(loss)
+            history.learning_rates.append(lr)
+            history.documents.append(chosen[k % len(chosen)])
+            if bar is not None:
+                bar.set_postfix({"loss": f"{loss:.4f}"})
+    finally:
+        if bar is not None:
+            bar.close()
+    history.seconds = time.perf_counter() - start
+    return history
+
+
+# --------------------------------------------------------------------------- graph size
+
+
+def step_graph(positions: int, *, model: GPT | None = None, one_hot: bool = False, seed: int = 0) -> Value:
+    """The loss of one training step on a document of ``positions`` positions (1 … block_size), not yet
+    backpropagated: the graph a drawing or a compiled replay of a GPT step works on.
+
+    The document is BOS and ``positions − 1`` letters drawn by ``random.Random(seed)``, then BOS;
+    ``model`` defaults to ``GPT(seed=seed)``. ``len(autograd.topological_order(loss))`` counts its nodes.
+    """
+    if model is None:
+        model = GPT(seed=seed)
+    c = model.config
+    if isinstance(positions, bool) or not isinstance(positions, int) or not 1 <= positions <= c.block_size:
+        raise ValueError(f"step_graph: positions must be an int in [1, {c.block_size}] (block_size), got {positions!r}")
+    rng = random.Random(_check_seed(seed, "step_graph"))
+    bos = c.vocab_size - 1
+    tokens = [bos] + [rng.randrange(bos) for _ in range(positions - 1)] + [bos]
+    return document_loss(model, *model.inputs_and_targets(tokens, one_hot=one_hot))
+
+
+# --------------------------------------------------------------------------- the demo
+
+
+@dataclass
+class GPTDemoResult:
+    """What ``run_gpt_demo`` produced: the folder, the files (name → path), the run and samples before/after."""
+
+    out_dir: pathlib.Path
+    files: dict[str, pathlib.Path]
+    history: GPTHistory
+    samples_before: list[str]
+    samples_after: list[str]
+    model: GPT = field(repr=False)
+
+
+GPT_DEMO_FILES = {"gpt_loss_curve.png": "the loss of each training step and its running mean"}
+
+
+def plot_gpt_losses(
+    history: GPTHistory, ax: matplotlib.axes.Axes | None = None, window: int = 20, vocab_size: int = 27
+) -> matplotlib.figure.Figure:
+    """The loss at every step (one document each, so noisy), its running mean over ``window`` steps,
+    and ln(vocab_size) (ln 27 ≈ 3.30), the loss of a model that guesses uniformly."""
+    from .demo import _new_axes
+
+    if isinstance(window, bool) or not isinstance(window, int) or window < 1:
+        raise ValueError(f"plot_gpt_losses: window must be a positive int, got {window!r}")
+    if isinstance(vocab_size, bool) or not isinstance(vocab_size, int) or vocab_size < 2:
+        raise ValueError(f"plot_gpt_losses: vocab_size must be an int >= 2, got {vocab_size!r}")
+    figure, ax = _new_axes(ax, (7.5, 4.2))
+    losses = history.losses
+    steps = range(1, len(losses) + 1)
+    ax.plot(steps, losses, color="#92c5de", linewidth=0.8, label="loss of the step's document")
+    running = [
+        sum(losses[max(0, k - window + 1) : k + 1]) / (k + 1 - max(0, k - window + 1)) for k in range(len(losses))
+    ]
+    ax.plot(steps, running, color="#2166ac", linewidth=2.0, label=f"running mean over {window} steps")
+    uniform = math.log(vocab_size)
+    ax.axhline(
+        uniform, color="#b2182b", linestyle="--", linewidth=1.0, label=f"uniform guess: ln {vocab_size} ≈ {uniform:.2f}"
+    )
+    ax.set_xlabel("step")
+    ax.set_ylabel("loss: mean −log p(next character)")
+    ax.set_title(f"a GPT on scalars, trained eagerly: {len(losses)} steps, {history.seconds:.1f} s")
+    ax.grid(True, alpha=0.3)
+    ax.legend(loc="upper right", framealpha=0.9)
+    figure.tight_layout()
+    return figure
+
+
+def run_gpt_demo(
+    out_dir: str | os.PathLike[str],
+    steps: int = 100,
+    seed: int = 42,
+    progress: bool | None = True,
+    report: Callable[[str], None] | None = print,
+) -> GPTDemoResult:
+    """Train microgpt's GPT eagerly for ``steps`` steps on the shipped names (shuffled by ``seed``) and write
+    ``gpt_loss_curve.png`` into ``out_dir``; ``report`` gets the messages. Samples names before and after.
+    """
+    from .demo import DemoError, check_steps, prepare_out_dir, save_figure
+
+    say = report or (lambda text: None)
+    try:
+        import matplotlib  # noqa: F401
+    except ImportError:
+        raise DemoError("the GPT demo plots with matplotlib: install it with pip install 'stepgrad[demo]'", 1) from None
+    steps = check_steps(steps)
+    if isinstance(seed, bool) or not isinstance(seed, int):
+        raise DemoError(f"--seed must be a whole number, got {seed!r}")
+    folder = prepare_out_dir(out_dir)
+
+    names = load_names()
+    random.Random(seed).shuffle(names)
+    tokenizer = CharTokenizer.from_documents(names)
+    model = GPT(seed=seed)
+    say(f"a GPT on scalars: {len(model.parameters())} parameters, {len(names)} names, {steps} eager steps")
+    before = sample_names(model, tokenizer, count=10, seed=seed)
+    history = train_gpt(model, tokenizer, names, steps, progress=progress)
+    after = sample_names(model, tokenizer, count=10, seed=seed)
+    span = max(1, min(20, steps // 5))
+    first, last = statistics.fmean(history.losses[:span]), statistics.fmean(history.losses[-span:])
+    say(f"mean loss of the first {span} steps {first:.4f}, of the last {span} steps {last:.4f}")
+    say(f"{1000 * history.seconds / steps:.0f} ms per step (eager)")
+    say(f"names before training: {', '.join(before)}")
+    say(f"names after training:  {', '.join(after)}")
+    figure = plot_gpt_losses(history, vocab_size=tokenizer.vocab_size)
+    files = {"gpt_loss_curve.png": save_figure(figure, folder / "gpt_loss_curve.png")}
+    say(f"wrote {folder / 'gpt_loss_curve.png'}: {GPT_DEMO_FILES['gpt_loss_curve.png']}")
+    return GPTDemoResult(folder, files, history, before, after, model)
