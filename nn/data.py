@@ -8,9 +8,12 @@ Binary sets label 0/1, or -1/+1 with ``signed=True`` (what the hinge loss wants)
 from __future__ import annotations
 
 import math
+import numbers
 import random
 from collections.abc import Iterator, Sequence
 from typing import Any
+
+from autograd.engine import Value
 
 from ._check import check_int, check_number, check_rng, check_sequence, wrong_value
 
@@ -169,7 +172,22 @@ def check_dataset(X: Any, y: Any, where: str) -> tuple[list[Any], list[Any]]:
         raise ValueError(f"{where}: X has {len(X)} samples but y has {len(y)} labels")
     if len(X) == 0:
         raise ValueError(f"{where}: X and y are empty (no data)")
+    _check_finite(X, "X", where)
+    _check_finite(y, "y", where)
     return X, y
+
+
+def _check_finite(items: Sequence[Any], name: str, where: str) -> None:
+    """A ValueError naming the first nan or ±inf in ``items`` (numbers, Values, or rows of them)."""
+    for i, item in enumerate(items):
+        row = item if isinstance(item, (list, tuple)) else (item,)
+        for j, x in enumerate(row):
+            number = x.data if isinstance(x, Value) else x
+            if isinstance(number, numbers.Real) and not math.isfinite(number):
+                at = f"{name}[{i}][{j}]" if row is item else f"{name}[{i}]"
+                raise ValueError(
+                    f"{where}: {at} is {number!r}: training data must be finite numbers (fix or drop that sample)"
+                )
 
 
 def batches(

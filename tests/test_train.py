@@ -251,3 +251,23 @@ def test_a_diverging_fit_stops_with_a_clear_error():
     model = MLP(1, [1], seed=0)
     with pytest.raises(FloatingPointError, match="fit: training diverged at epoch"):
         fit(model, xs, [1.0, 2.0], loss="mse", optimizer=SGD(model.parameters(), lr=10.0), epochs=200, progress=False)
+
+
+@pytest.mark.parametrize(
+    "X, y, where",
+    [
+        ([[0.0, 1.0], [float("nan"), 2.0]], [1, -1], "X[1][0] is nan"),
+        ([[0.0, 1.0], [1.0, float("inf")]], [1, -1], "X[1][1] is inf"),
+        ([[0.0, 1.0], [1.0, 2.0]], [1, float("-inf")], "y[1] is -inf"),
+    ],
+)
+def test_fit_names_non_finite_data_instead_of_blaming_the_learning_rate(X, y, where):
+    from nn import MLP, fit
+
+    model = MLP(2, [3, 1], seed=0)
+    before = [p.data for p in model.parameters()]
+    with pytest.raises(ValueError) as info:
+        fit(model, X, y, epochs=2, progress=False)
+    assert where in str(info.value) and "finite" in str(info.value)
+    assert "learning rate" not in str(info.value)
+    assert [p.data for p in model.parameters()] == before

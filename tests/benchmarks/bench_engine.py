@@ -37,12 +37,35 @@ W1_STEPS = 10  # steps timed per worker (after 2 warm-up steps)
 # --------------------------------------------------------------------------- workers
 
 
+BASELINE = "e42b236"  # the engine before issue 9's reshaping: W1 and W3 must stay within 5 % of it
+
+
 def _engine(lib: str):
     if lib == "micrograd":
         from micrograd.engine import Value
-    else:
+    else:  # stepgrad, stepgrad-pure (STEPGRAD_PURE=1 set by the driver) or baseline (sys.path set by the driver)
         from autograd.engine import Value
     return Value
+
+
+def _baseline_dir() -> str | None:
+    """The baseline's autograd/ and nn/ unpacked from git into a temporary folder (None without git)."""
+    import atexit
+    import shutil
+    import tempfile
+
+    root = subprocess.run(["git", "rev-parse", "--show-toplevel"], capture_output=True, text=True, cwd=sys.path[0])
+    if root.returncode != 0:
+        return None
+    folder = tempfile.mkdtemp(prefix="stepgrad-baseline-")
+    atexit.register(shutil.rmtree, folder, True)
+    archive = subprocess.run(
+        ["git", "archive", BASELINE, "autograd", "nn"], capture_output=True, cwd=root.stdout.strip(), check=False
+    )
+    if archive.returncode != 0:
+        return None
+    subprocess.run(["tar", "-x", "-C", folder], input=archive.stdout, check=True)
+    return folder
 
 
 def _moons(n: int = 100, seed: int = 0) -> tuple[list[tuple[float, float]], list[int]]:
@@ -205,6 +228,8 @@ def worker(args: argparse.Namespace) -> None:
         result = work_w1(args.lib, args.gc == "on", same_graph=True)
     elif args.worker in ("W3", "W3mem"):
         result = work_w3(args.lib, memory=args.worker == "W3mem")
+    elif args.worker == "nodesize":
+        result = work_nodesize(args.lib)
     elif args.worker.startswith("floor:"):
         result = work_floor(int(args.worker.split(":")[1]), args.gc == "on")
     else:
@@ -215,9 +240,24 @@ def worker(args: argparse.Namespace) -> None:
 # --------------------------------------------------------------------------- driver
 
 
+_baseline: list[str | None] = []
+
+
 def measure(workload: str, lib: str, gc_mode: str = "on") -> dict:
+    import os
+
     cmd = [sys.executable, __file__, "--worker", workload, "--lib", lib, "--gc", gc_mode]
-    out = subprocess.run(cmd, capture_output=True, text=True, check=False)
+    env = dict(os.environ)
+    env.pop("STEPGRAD_PURE", None)
+    if lib == "stepgrad-pure":
+        env["STEPGRAD_PURE"] = "1"
+    if lib == "baseline":
+        if not _baseline:
+            _baseline.append(_baseline_dir())
+        if _baseline[0] is None:
+            return {"seconds": None, "error": f"git archive {BASELINE} failed"}
+        env["PYTHONPATH"] = _baseline[0] + os.pathsep + env.get("PYTHONPATH", "")
+    out = subprocess.run(cmd, capture_output=True, text=True, check=False, env=env)
     if out.returncode != 0:
         return {"seconds": None, "error": (out.stderr.strip().splitlines() or ["failed"])[-1]}
     return json.loads(out.stdout)
@@ -316,7 +356,52 @@ def main() -> int:
     print("| --- | --- | --- | --- |")
     for row in rows:
         print("| " + " | ".join(row) + " |")
+    print()
+    print(engine_versions_table(repeats))
     return 0
+
+
+def engine_versions_table(repeats: int) -> str:
+    """Issue 9: the accelerated engine against the engine before it (BASELINE) and the reference alone."""
+    libs = ("stepgrad", "baseline", "stepgrad-pure")
+    lines = [
+        f"| workload | stepgrad (reference + _fast) | engine at {BASELINE} | reference alone (STEPGRAD_PURE=1) "
+        f"| stepgrad / {BASELINE} |",
+        "| --- | --- | --- | --- | --- |",
+    ]
+    for workload, title in (("W1", "W1 demo step, own MLP"), ("W1=", "W1= demo step, identical graph")):
+        for gc_mode in ("on", "off"):
+            got = {lib: fastest_of(workload, lib, gc_mode, repeats) for lib in libs}
+            ms = {lib: (r["seconds"] * 1000 if r.get("seconds") else float("nan")) for lib, r in got.items()}
+            lines.append(
+                f"| {title}, GC {gc_mode} | {ms['stepgrad']:.1f} ms | {ms['baseline']:.1f} ms | "
+                f"{ms['stepgrad-pure']:.1f} ms | {ms['stepgrad'] / ms['baseline']:.2f}× |"
+            )
+    got = {lib: fastest_of("W3", lib, "on", repeats) for lib in libs}
+    ms = {lib: r["seconds"] * 1000 for lib, r in got.items()}
+    lines.append(
+        f"| W3 100,000 multiply-adds, build + backward | {ms['stepgrad']:.0f} ms | {ms['baseline']:.0f} ms | "
+        f"{ms['stepgrad-pure']:.0f} ms | {ms['stepgrad'] / ms['baseline']:.2f}× |"
+    )
+    size = {lib: measure("W3mem", lib)["bytes_per_node"] for lib in libs}
+    lines.append(
+        f"| W3 memory per node | {size['stepgrad']:.0f} bytes | {size['baseline']:.0f} bytes | "
+        f"{size['stepgrad-pure']:.0f} bytes | {size['stepgrad'] / size['baseline']:.2f}× |"
+    )
+    node = {lib: measure("nodesize", lib) for lib in libs}
+    lines.append(
+        f"| one node object (sys.getsizeof of a + node), its slots | {node['stepgrad']['bytes']} bytes, "
+        f"{node['stepgrad']['slots']} | {node['baseline']['bytes']} bytes, {node['baseline']['slots']} | "
+        f"{node['stepgrad-pure']['bytes']} bytes, {node['stepgrad-pure']['slots']} | |"
+    )
+    return "\n".join(lines)
+
+
+def work_nodesize(lib: str) -> dict:
+    """The size of one node object and its slots: what attribute support (__dict__) costs per node."""
+    Value = _engine(lib)
+    node = Value(1.0) + Value(2.0)
+    return {"bytes": sys.getsizeof(node), "slots": len(type(node).__slots__)}
 
 
 if __name__ == "__main__":
