@@ -63,24 +63,22 @@ Operand = Union["Value", int, float]
 class Op(str):
     """A scalar primitive: its symbol (the string itself), forward function and local partials.
 
-    ``forward(*xs) -> float`` computes the result from the inputs' numbers.
-    ``partials(*xs, out) -> tuple`` gives ∂out/∂xᵢ for each input. Write it with
-    arithmetic and ``autograd``'s functions (``exp``, ``log``, ``sin``, ...): it is called
-    with floats for ``backward()``, with ``Value``s for ``create_graph=True`` and with numpy
-    arrays by ``autograd.compile``, so a user-defined op differentiates twice, compiles,
-    draws and steps like a built-in one.
+    ``forward(*xs)`` computes the result from the inputs' numbers; ``partials(*xs, out)``
+    gives ∂out/∂xᵢ for each input. Written with arithmetic and ``autograd``'s functions
+    (``exp``, ``log``, ``where``, ...), one rule evaluates on floats (``backward()``), on
+    ``Value``s (``create_graph=True``) and on numpy arrays (compiled replay), so a
+    user-defined op differentiates twice, compiles, draws and steps like a built-in one:
 
-    >>> softsign = Op("softsign", lambda x: x / (1 + abs(x)),
-    ...               lambda x, out: (1 / (1 + abs(x)) ** 2,))
+    >>> softsign = Op("softsign", lambda x: x / (1 + abs(x)), lambda x, out: (1 / (1 + abs(x)) ** 2,))
     >>> y = softsign(Value(1.0)); y.backward()      # y = 0.5, dy/dx = 1/4
 
-    Two ops are equal only if they are the same op (``ADD != SUM`` although both draw as
-    ``+``); compared with a plain string, an op compares its symbol (``node.op == "+"``).
+    Ops are equal only to themselves (``ADD != SUM``, though both draw as ``+``); against a
+    plain string an op compares its symbol, so micrograd's ``node._op == "+"`` still works.
     """
 
     forward: Callable[..., Any]
     partials: Callable[..., Sequence[Any]]
-    _remake: str | tuple[Any, ...] | None  # how pickle re-creates this op (built-in ops by name)
+    _remake: str | tuple[Any, ...] | None  # how pickle re-creates the op: built-in ops by name
 
     def __new__(cls, symbol: str, forward: Callable[..., Any], partials: Callable[..., Sequence[Any]]) -> Op:
         if not isinstance(symbol, str) or not symbol:
@@ -88,9 +86,7 @@ class Op(str):
         if not callable(forward) or not callable(partials):
             raise TypeError(f"Op {symbol!r}: forward and partials must be callables")
         self = super().__new__(cls, symbol)
-        self.forward = forward
-        self.partials = partials
-        self._remake = None
+        self.forward, self.partials, self._remake = forward, partials, None
         return self
 
     def __call__(self, *args: Operand) -> Value:
@@ -98,9 +94,7 @@ class Op(str):
         return _apply(self, args)
 
     def __eq__(self, other: object) -> bool:
-        if isinstance(other, Op):
-            return self is other
-        return str.__eq__(self, other)
+        return self is other if isinstance(other, Op) else str.__eq__(self, other)
 
     def __ne__(self, other: object) -> bool:
         return not self == other
@@ -108,9 +102,7 @@ class Op(str):
     __hash__ = str.__hash__
 
     def __reduce__(self) -> str | tuple[Any, ...]:
-        if self._remake is not None:
-            return self._remake
-        return (Op, (str(self), self.forward, self.partials))
+        return self._remake if self._remake is not None else (Op, (str(self), self.forward, self.partials))
 
     def __copy__(self) -> Op:
         return self
@@ -119,12 +111,69 @@ class Op(str):
         return self
 
 
-# ---- forward functions: IEEE 754 results, and a named error where there is no value at all
+# THE RULE TABLE. Each primitive: its symbol, its forward function, and its local partial
+# derivatives ∂out/∂input, one per input (``out`` is the result, reused where it helps).
+# fmt: off
+ADD      = Op("+",        lambda a, b: a + b,          lambda a, b, out: (1.0, 1.0))
+MUL      = Op("*",        lambda a, b: a * b,          lambda a, b, out: (b, a))
+DIV      = Op("/",        lambda a, b: _divide(a, b),  lambda a, b, out: (1 / b, -out / b))
+POW      = Op("**",       lambda x, y: _pow(x, y),     lambda x, y, out: (
+    where(_is_zero(x) & _is_zero(y), 0.0, y * x ** (y - 1)),       # y·x^(y−1)  (0 at 0⁰, as PyTorch)
+    where(_is_zero(x) & (_number(y) >= 0), 0.0, out * log(x))))    # x^y·ln x   (0 at x = 0, as PyTorch)
+SUM      = Op("+",        lambda *xs: _left_sum(xs),   lambda *xs_out: (1.0,) * (len(xs_out) - 1))  # x₀ + x₁ + …
+EXP      = Op("exp",      lambda x: _exp(x),           lambda x, out: (out,))
+LOG      = Op("log",      lambda x: _log(x),           lambda x, out: (1 / x,))
+SQRT     = Op("sqrt",     lambda x: _sqrt(x),          lambda x, out: (0.5 / out,))
+TANH     = Op("tanh",     math.tanh,                   lambda x, out: (1 - out * out,))
+SIGMOID  = Op("sigmoid",  lambda x: _sigmoid(x),       lambda x, out: (out * (1 - out),))
+RELU     = Op("ReLU",     lambda x: 0.0 if x < 0 else x,  lambda x, out: (step(x),))  # 0 at the kink, as PyTorch
+SOFTPLUS = Op("softplus", lambda x: _softplus(x),      lambda x, out: (sigmoid(x),))
+SIN      = Op("sin",      lambda x: _sin(x),           lambda x, out: (cos(x),))
+COS      = Op("cos",      lambda x: _cos(x),           lambda x, out: (-sin(x),))
+ABS      = Op("abs",      abs,                         lambda x, out: (sign(x),))
+# fmt: on
+
+
+def power(k: Number) -> Op:
+    """The op x ↦ x**k for a constant k (micrograd's symbol ``**k``); ∂/∂x = k·x^(k−1)."""
+    key = (type(k), k)
+    op = _powers.get(key)
+    if op is None:
+        kf = _real(k, "**")
+        partials = (lambda x, out: (0.0,)) if kf == 0 else (lambda x, out: (kf * x ** (kf - 1),))
+        op = Op(f"**{k}", lambda x: _pow(x, kf), partials)
+        op._remake = (power, (k,))
+        if len(_powers) < 4096:
+            _powers[key] = op
+    return op
+
+
+def leaky_relu_op(alpha: float = 0.01) -> Op:
+    """The op x ↦ x for x > 0, αx otherwise; ∂/∂x = 1 or α."""
+    alpha = _real(alpha, "leaky_relu(alpha=...)")
+    op = _leaky.get(alpha)
+    if op is None:
+        name = "leaky_relu" if alpha == 0.01 else f"leaky_relu({alpha})"
+        op = Op(name, lambda x: x if x > 0 else alpha * x, lambda x, out: (where(_number(x) > 0, 1.0, alpha),))
+        op._remake = (leaky_relu_op, (alpha,))
+        if len(_leaky) < 256:
+            _leaky[alpha] = op
+    return op
+
+
+_powers: dict[tuple[type, Number], Op] = {}
+_leaky: dict[float, Op] = {}
+for _name in ("ADD", "MUL", "DIV", "POW", "SUM", "EXP", "LOG", "SQRT", "TANH", "SIGMOID", "RELU", "SOFTPLUS",
+              "SIN", "COS", "ABS"):  # fmt: skip
+    globals()[_name]._remake = _name  # pickled by name: unpickling gives this very op
+
+
+# ---- the forward functions: IEEE 754 values, and a named error where there is no value at all
 
 
 def _undefined(limit: float, message: str, error: type[Exception] = ValueError) -> float:
-    """An input where the operation has no value: raise ``error``, or, while derivatives are
-    being evaluated, return the limit (their derivatives are then ±inf or nan, never an error)."""
+    """An input where the operation has no value: raise ``error`` — or, while derivatives are
+    evaluated (``modes.limits``), return the limit, so a derivative is ±inf or nan, never an error."""
     if modes.in_limits():
         return limit
     raise error(message)
@@ -170,13 +219,16 @@ def _sqrt(x: float) -> float:
     return _undefined(math.nan, f"sqrt() of {x} is undefined: sqrt needs a non-negative input")
 
 
-def _periodic(name: str, f: Callable[[float], float]) -> Callable[[float], float]:
-    def forward(x: float) -> float:
-        if math.isinf(x):
-            return _undefined(math.nan, f"{name}() of {x} is undefined: {name} has no limit at infinity")
-        return f(x)
+def _sin(x: float) -> float:
+    if math.isinf(x):
+        return _undefined(math.nan, f"sin() of {x} is undefined: sin has no limit at infinity")
+    return math.sin(x)
 
-    return forward
+
+def _cos(x: float) -> float:
+    if math.isinf(x):
+        return _undefined(math.nan, f"cos() of {x} is undefined: cos has no limit at infinity")
+    return math.cos(x)
 
 
 def _sigmoid(x: float) -> float:
@@ -190,14 +242,14 @@ def _softplus(x: float) -> float:
     return max(x, 0.0) + math.log1p(math.exp(-abs(x)))  # ln(1 + e^x) without overflow
 
 
-def _left_sum(*xs: float) -> float:
+def _left_sum(xs: Sequence[float]) -> float:
     total = 0.0
     for x in xs:
         total = total + x
     return total
 
 
-# ---- helpers the partials use (each works on floats, Values and numpy arrays)
+# ---- helpers the partials use: each works on floats, Values and numpy arrays
 
 
 def _number(x: Any) -> Any:
@@ -205,8 +257,12 @@ def _number(x: Any) -> Any:
     return x._data if isinstance(x, Value) else x
 
 
+def _is_zero(x: Any) -> Any:
+    return _number(x) == 0
+
+
 def step(x: Any) -> Any:
-    """1 where x > 0, else 0 (the derivative of relu; a constant: its own derivative is 0)."""
+    """1 where x > 0, else 0 (relu's derivative; a constant, so its own derivative is 0)."""
     return 1.0 * (_number(x) > 0)
 
 
@@ -217,77 +273,15 @@ def sign(x: Any) -> Any:
 
 
 def where(condition: Any, a: Any, b: Any) -> Any:
-    """a where the condition holds, else b (numpy's ``where``; both sides are evaluated)."""
+    """a where the condition holds, else b (numpy's ``where``: both sides are evaluated)."""
     if isinstance(condition, (bool, int)):
         return a if condition else b
     return _ARRAY_FUNCTIONS["where"](condition, a, b)
 
 
-def _pow_partials(x: Any, y: Any, out: Any) -> tuple[Any, Any]:
-    x0, y0 = _number(x), _number(y)
-    return (
-        where((x0 == 0) & (y0 == 0), 0.0, y * x ** (y - 1)),  # ∂/∂x = y·x^(y−1)  (0 at 0⁰, as PyTorch)
-        where((x0 == 0) & (y0 >= 0), 0.0, out * log(x)),  # ∂/∂y = x^y·ln x  (0 at x = 0, as PyTorch)
-    )
+# ---- the ops as functions of a number, a Value or an array: exp(x), log(x), ...
 
-
-# ---- THE RULE TABLE: symbol, forward, local partial derivatives ∂out/∂input
-
-ADD = Op("+", lambda a, b: a + b, lambda a, b, out: (1.0, 1.0))
-MUL = Op("*", lambda a, b: a * b, lambda a, b, out: (b, a))
-DIV = Op("/", _divide, lambda a, b, out: (1 / b, -out / b))  # its own rule: see Value.__truediv__
-POW = Op("**", _pow, _pow_partials)
-SUM = Op("+", _left_sum, lambda *xs_and_out: (1.0,) * (len(xs_and_out) - 1))  # n-ary: x₀ + x₁ + …
-EXP = Op("exp", _exp, lambda x, out: (out,))
-LOG = Op("log", _log, lambda x, out: (1 / x,))
-SQRT = Op("sqrt", _sqrt, lambda x, out: (0.5 / out,))
-TANH = Op("tanh", math.tanh, lambda x, out: (1 - out * out,))
-SIGMOID = Op("sigmoid", _sigmoid, lambda x, out: (out * (1 - out),))
-RELU = Op("ReLU", lambda x: 0.0 if x < 0 else x, lambda x, out: (step(x),))  # 0 at the kink, as PyTorch
-SOFTPLUS = Op("softplus", _softplus, lambda x, out: (sigmoid(x),))
-SIN = Op("sin", _periodic("sin", math.sin), lambda x, out: (cos(x),))
-COS = Op("cos", _periodic("cos", math.cos), lambda x, out: (-sin(x),))
-ABS = Op("abs", abs, lambda x, out: (sign(x),))
-
-
-def power(k: Number) -> Op:
-    """The op x ↦ x**k for a constant k (micrograd's symbol ``**k``); ∂/∂x = k·x^(k−1)."""
-    key = (type(k), k)
-    op = _powers.get(key)
-    if op is None:
-        kf = _real(k, "**")
-        partials = (lambda x, out: (0.0,)) if kf == 0 else (lambda x, out: (kf * x ** (kf - 1),))
-        op = Op(f"**{k}", lambda x: _pow(x, kf), partials)
-        op._remake = (power, (k,))
-        if len(_powers) < 4096:
-            _powers[key] = op
-    return op
-
-
-def leaky_relu_op(alpha: float = 0.01) -> Op:
-    """The op x ↦ x for x > 0, αx otherwise; ∂/∂x = 1 or α."""
-    alpha = _real(alpha, "leaky_relu(alpha=...)")
-    op = _leaky.get(alpha)
-    if op is None:
-        op = Op(
-            "leaky_relu" if alpha == 0.01 else f"leaky_relu({alpha})",
-            lambda x: x if x > 0 else alpha * x,
-            lambda x, out: (where(_number(x) > 0, 1.0, alpha),),
-        )
-        op._remake = (leaky_relu_op, (alpha,))
-        if len(_leaky) < 256:
-            _leaky[alpha] = op
-    return op
-
-
-_powers: dict[tuple[type, Number], Op] = {}
-_leaky: dict[float, Op] = {}
-
-for _name in ("ADD", "MUL", "DIV", "POW", "SUM", "EXP", "LOG", "SQRT", "TANH", "SIGMOID", "RELU", "SOFTPLUS",
-              "SIN", "COS", "ABS"):  # fmt: skip
-    globals()[_name]._remake = _name  # pickled by name: unpickling gives this very op
-
-# Implementations of the primitives on numpy arrays, registered by autograd.compile (the
+# Implementations of the primitives on numpy arrays, registered by the compiled replay (the
 # engine itself never imports numpy): {EXP: numpy.exp, ..., "where": numpy.where}.
 _ARRAY_FUNCTIONS: dict[Any, Callable[..., Any]] = {}
 
