@@ -373,17 +373,49 @@ def _interior_order_zeroing_grads(root: Any) -> list[Any]:
                     push(b)
 
 
+def _accumulate(order: list[Any], seed: Any, create_graph: bool) -> dict[Any, Any]:
+    """A copy of engine._accumulate (the chain rule into a dict, for grad()) reading the packed layout."""
+    if create_graph:
+        return _reference_accumulate(order, seed, create_graph)  # type: ignore[no-any-return]
+    grads: dict[Any, Any] = {order[-1]: seed}
+    get = grads.get
+    many = _MANY
+    for node in reversed(order):
+        g = get(node)
+        a = node._a
+        if not g or a is None:  # not reached, a zero gradient (contributes nothing) or a leaf
+            continue
+        b = node._b
+        if b is None:
+            pairs: Any = ((a, node._la),)
+        elif b is not many:
+            pairs = ((a, node._la), (b, node._lb))
+        else:
+            local = node._la if node._la is not None else node._kept_local_grads
+            if local is None:
+                raise engine._no_rule(node, "grad()")
+            pairs = zip(a, local)
+        for parent, d in pairs:
+            if d:
+                before = get(parent)
+                grads[parent] = g * d if before is None else before + g * d
+    return grads
+
+
+_reference_accumulate: Any = None
+
+
 # --------------------------------------------------------------------------- install
 
 # Each copy here and the rule it copies (tests/test_fast.py checks them on random inputs).
 COPIES = {"__add__": "ADD", "__radd__": "ADD", "__mul__": "MUL", "__rmul__": "MUL", "relu": "RELU",
-          "sum_values": "SUM", "dot": "MUL and SUM"}  # fmt: skip
+          "sum_values": "SUM", "dot": "MUL and SUM", "_accumulate": "the chain rule (grad)"}  # fmt: skip
 
 
 def install(engine_module: ModuleType) -> None:
     """Rebuild ``engine.Value`` with the packed layout and these methods; point the engine's
     node constructor, constants, ``sum_values`` and ``dot`` at the copies here."""
-    global engine, Value, ADD, MUL, RELU, SUM, CONSTANT, _real, _reference_init
+    global engine, Value, ADD, MUL, RELU, SUM, CONSTANT, _real, _reference_init, _reference_accumulate
     engine = engine_module
     ADD, MUL, RELU, SUM, CONSTANT = engine.ADD, engine.MUL, engine.RELU, engine.SUM, engine.CONSTANT
     _real = engine._real
@@ -417,3 +449,5 @@ def install(engine_module: ModuleType) -> None:
     engine._constant = _lift
     engine.sum_values = sum_values
     engine.dot = dot
+    _reference_accumulate = engine._accumulate
+    engine._accumulate = _accumulate

@@ -838,24 +838,26 @@ def _accumulate(order: list[Value], seed: Any, create_graph: bool) -> dict[Value
     arithmetic, as on floats), so every gradient is itself a differentiable graph.
     """
     grads: dict[Value, Any] = {order[-1]: seed}
+    get = grads.get
     for node in reversed(order):
+        g = get(node)
+        if g is None:
+            continue
         parents = node._parents
         if not parents:
             continue
-        g = grads.get(node)
-        if g is None:
-            continue
         if create_graph:
             local = _partials_as_values(node)
-        elif node._local_grads is None:
-            raise _no_rule(node, "grad()")
         else:
             local = node._local_grads
+            if local is None:
+                raise _no_rule(node, "grad()")
         for parent, d in zip(parents, local):
-            if not _contributes(g, d):
+            if not (_contributes(g, d) if create_graph else g and d):  # a zero factor contributes nothing
                 continue
             contribution = g * d
-            grads[parent] = grads[parent] + contribution if parent in grads else contribution
+            before = get(parent)
+            grads[parent] = contribution if before is None else before + contribution
     return grads
 
 

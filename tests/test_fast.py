@@ -54,10 +54,19 @@ def constant_of(node, value):
 def test_every_copy_is_listed_with_the_rule_it_copies():
     from autograd import _fast
 
-    assert set(_fast.COPIES) == {"__add__", "__radd__", "__mul__", "__rmul__", "relu", "sum_values", "dot"}
-    for name in ("__add__", "__mul__", "relu", "dot", "sum_values"):
-        copy = getattr(_fast, name)
-        assert "copy of rule" in (copy.__doc__ or "") or "inlined" in (copy.__doc__ or ""), name
+    assert set(_fast.COPIES) == {
+        "__add__",
+        "__radd__",
+        "__mul__",
+        "__rmul__",
+        "relu",
+        "sum_values",
+        "dot",
+        "_accumulate",
+    }
+    for name in ("__add__", "__mul__", "relu", "dot", "sum_values", "_accumulate"):
+        doc = getattr(_fast, name).__doc__ or ""
+        assert "copy of" in doc or "inlined" in doc, name
 
 
 @settings(max_examples=300, deadline=None, derandomize=True)
@@ -165,3 +174,20 @@ def test_backward_walk_is_the_shared_order_and_zeroes_exactly_the_interior(case)
             assert node.grad == 0.0
         else:
             assert node.grad == float(i + 1)
+
+
+@settings(max_examples=150, deadline=None, derandomize=True)
+@given(program_strategy(max_leaves=4, max_ops=14), st.sampled_from([1.0, -2.5, math.inf, math.nan]))
+def test_grads_copy_equals_the_reference_chain_rule_bit_for_bit(case, seed):
+    from autograd import _fast
+
+    point, program = case
+    leaves = [Value(x) for x in point]
+    try:
+        root = run_program(program, leaves, engine_functions())
+    except (ValueError, ZeroDivisionError):
+        return
+    order = topological_order(root)
+    fast = _fast._accumulate(order, seed, False)
+    reference = _fast._reference_accumulate(order, seed, False)
+    assert {id(n): bits(g) for n, g in fast.items()} == {id(n): bits(g) for n, g in reference.items()}
