@@ -117,6 +117,8 @@ def _set_backward(self: Any, closure: Any) -> None:
     local = _get_local_grads(self)
     parents = _get_parents(self)
     self._closure = closure
+    if not parents:  # a leaf stays a leaf: backward() pushes nothing from leaves, closure or not
+        return
     self._kept_local_grads = local
     self._a = parents
     self._b = _MANY

@@ -567,3 +567,12 @@ def test_ops_compare_by_identity_not_by_symbol():
     assert ADD == "+" and SUM == "+" and "+" == ADD  # micrograd code compares with strings
     assert len({ADD, SUM, mine}) == 3
     assert (Value(1.0) + Value(2.0)).op is ADD
+
+
+def test_a_closure_on_a_leaf_is_kept_but_a_leaf_pushes_nothing():
+    x = Value(2.0)
+    calls = []
+    x._backward = lambda: calls.append(1)
+    (x * 3).backward()
+    assert x.grad == 3.0 and not x.parents and calls == []  # as in the reference: leaves have nothing to push
+    assert x._backward is not None
