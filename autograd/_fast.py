@@ -20,7 +20,8 @@ What makes it fast, measured on micrograd's demo step (``tests/benchmarks/bench_
   place, with no ``Op`` call, tuple or lookup of the rule.
 - **Marking walk.** ``backward`` finds its order with marks kept in the nodes (a float made
   for the call, stored in ``.grad``, which is also the reset it needs), not a set.
-- **Backward loop.** One loop with a branch per layout; no method call per node.
+- **Backward loop.** One loop with a branch per layout, no method call per node, and + nodes
+  passing their gradient on as it is (fewer floats made).
 """
 
 from __future__ import annotations
@@ -37,6 +38,12 @@ ADD = MUL = RELU = SUM = CONSTANT = None  # the engine's rules, set by install()
 _real: Any = None
 _new = object.__new__
 _INF = math.inf
+_active = 0  # modes.active, kept here by modes.listeners so each operation tests one global
+
+
+def _set_active(count: int) -> None:
+    global _active
+    _active = count
 
 
 class _Many:
@@ -141,7 +148,7 @@ def _node(data: float, parents: tuple[Any, ...], op: Any, local: tuple[Any, ...]
     out.grad = 0.0
     out._op = op
     _pack(out, parents, local)
-    if modes.active:
+    if _active:
         modes.record(out)
     return out
 
@@ -155,20 +162,24 @@ def _lift(x: Any, where: str) -> Any:
     leaf.grad = 0.0
     leaf._op = CONSTANT
     leaf._a = leaf._b = None
-    if modes.active:
+    if _active:
         modes.record(leaf)
     return leaf
 
 
-def __init__(self: Any, data: Any, _children: Any = (), _op: Any = "", label: Any = "", **microgpt: Any) -> None:
-    if _children or _op or label != "" or microgpt:  # a hand-built node or a label: the reference's way
-        _reference_init(self, data, _children, _op, label, **microgpt)
+def __init__(
+    self: Any, data: Any, _children: Any = (), _op: Any = "", label: Any = "", *, children: Any = None,
+    local_grads: Any = None,
+) -> None:  # fmt: skip
+    if _children or _op or label != "" or children is not None or local_grads is not None:
+        # a hand-built node or a label: the reference's way
+        _reference_init(self, data, _children, _op, label, children=children, local_grads=local_grads)
         return
     self._data = data if type(data) is float else _real(data, "Value()")  # a plain leaf: Value(2.0)
     self.grad = 0.0
     self._op = ""
     self._a = self._b = None
-    if modes.active:
+    if _active:
         modes.record(self)
 
 
@@ -189,7 +200,7 @@ def __add__(self: Any, other: Any) -> Any:
     out._a = self
     out._b = other
     out._la = out._lb = 1.0
-    if modes.active:
+    if _active:
         modes.record(out)
     return out
 
@@ -213,7 +224,7 @@ def __mul__(self: Any, other: Any) -> Any:
     out._b = other
     out._la = b
     out._lb = a
-    if modes.active:
+    if _active:
         modes.record(out)
     return out
 
@@ -233,7 +244,7 @@ def relu(self: Any) -> Any:
     out._a = self
     out._b = None
     out._la = 1.0 if x > 0 else 0.0
-    if modes.active:
+    if _active:
         modes.record(out)
     return out
 
@@ -272,7 +283,7 @@ def dot(weights: Any, inputs: Any, start: Any = 0.0) -> Any:
         terms.append(_lift(start, "dot(start=...)"))
     append = terms.append
     new = _new
-    recording = modes.active
+    recording = _active
     for w, x in zip(weights, inputs):
         if type(w) is not Value:
             w = _lift(w, "*")
@@ -307,20 +318,36 @@ def backward(self: Any, gradient: Any = 1.0, create_graph: bool = False) -> None
     if self._a is None:  # a leaf: nothing upstream, its gradient accumulates
         self.grad += gradient
         return
-    order = _interior_order_zeroing_grads(self)
+    mark = float("0")  # a new float object: no node can hold it from an earlier call
+    order = _interior_order_zeroing_grads(self, mark)
     self.grad += gradient
     many = _MANY
-    low = -_INF
+    add = ADD
     high = _INF
+    low = -_INF
+    # The reference's parent.grad += g · d, with shortcuts that change no number: nothing is
+    # pushed from a node whose gradient is 0; a + node passes g itself on (g · 1 = g), stored
+    # as is where it is the first contribution (the node still holds the mark), so a chain of
+    # + shares one float instead of making one per node; only a non-finite g needs the
+    # reference's care (a zero local derivative contributes 0, never 0 · ∞ = nan).
     for node in reversed(order):
         g = node.grad
-        if not g:  # nothing flows (a zero factor contributes nothing)
-            continue
-        if not low < g < high:  # ±inf or nan: the reference rule, which skips zero local derivatives
-            node._backward()
+        if not g:  # nothing flows
             continue
         b = node._b
-        if b is None:  # one parent
+        if node._op is add and b is not many:  # ∂/∂a = ∂/∂b = 1: g itself flows on, stored where it arrives first
+            a = node._a
+            if a.grad is mark:
+                a.grad = g
+            else:
+                a.grad += g
+            if b.grad is mark:
+                b.grad = g
+            else:
+                b.grad += g
+        elif not (g < high and g > low):  # ±inf or nan: the reference rule (a zero factor contributes 0)
+            node._backward()
+        elif b is None:  # one parent
             node._a.grad += g * node._la
         elif b is not many:  # two parents
             node._a.grad += g * node._la
@@ -332,15 +359,16 @@ def backward(self: Any, gradient: Any = 1.0, create_graph: bool = False) -> None
                 parent.grad += g * d
 
 
-def _interior_order_zeroing_grads(root: Any) -> list[Any]:
+def _interior_order_zeroing_grads(root: Any, mark: float | None = None) -> list[Any]:
     """``topological_order(root, leaves=False)``, setting each listed node's ``grad`` to 0.
 
     The walk of ``graph.topological_order`` step for step, so the same order, but it keeps
     its "entered" marks in the nodes instead of a set: a node is marked by setting its
-    gradient to a float 0.0 made for this call alone, which is also the reset backward
-    needs, and a million-node graph needs no million-entry set. Leaves are never touched.
+    gradient to ``mark``, a float 0.0 made for this call alone, which is also the reset
+    backward needs, and a million-node graph needs no million-entry set. Leaves are never touched.
     """
-    mark = float("0")  # a new float object: no node can hold it from an earlier call
+    if mark is None:
+        mark = float("0")  # a new float object: no node can hold it from an earlier call
     many = _MANY
     order: list[Any] = []
     append = order.append
@@ -453,3 +481,5 @@ def install(engine_module: ModuleType) -> None:
     engine.dot = dot
     _reference_accumulate = engine._accumulate
     engine._accumulate = _accumulate
+    modes.listeners.append(_set_active)
+    _set_active(modes.active)

@@ -61,6 +61,13 @@ def change(apply: Callable[[_Modes], None]) -> None:
     if before != after:
         with _active_lock:
             active += 1 if after else -1
+            for listener in listeners:
+                listener(active)
+
+
+# Called with the new ``active`` whenever it changes: the accelerator keeps a copy in its
+# own globals, so its inlined operations test one global, as the reference tests ``active``.
+listeners: list[Callable[[int], None]] = []
 
 
 def record(node: Any) -> None:
