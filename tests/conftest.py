@@ -1,0 +1,52 @@
+"""What every test file shares: ``require_tool`` for the programs some tests need.
+
+A test that needs Graphviz's ``dot``, Debian's ``chromium`` or JupyterLab calls ``require_tool(name)``
+(or carries ``@pytest.mark.needs("dot", ...)``, which calls it before the test). Where the tool is
+missing the test is skipped with what to install; in CI (environment ``CI=true``) it fails instead,
+so a run that silently tested less cannot pass.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import sys
+from pathlib import Path
+
+import pytest
+
+# name → (what it is, how to get it)
+TOOLS = {
+    "dot": ("Graphviz's dot program", "apt-get install graphviz"),
+    "chromium": ("Debian's chromium browser", "apt-get install chromium"),
+    "jupyter-lab": ("JupyterLab", ".venv/bin/pip install -e '.[dev]'"),
+}
+
+
+def in_ci() -> bool:
+    return os.environ.get("CI", "").lower() in ("1", "true", "yes")
+
+
+def require_tool(name: str) -> str:
+    """The path of program ``name`` (on PATH, or beside this Python for the virtual environment's own tools).
+
+    Missing: ``pytest.fail`` in CI, else ``pytest.skip`` saying what to install.
+    """
+    what, install = TOOLS[name]
+    path = shutil.which(name) or shutil.which(name, path=str(Path(sys.executable).parent))
+    if path is not None:
+        return path
+    message = f"needs {what} ({name}), which is not installed: {install}"
+    if in_ci():
+        pytest.fail(f"CI=true and this test {message}", pytrace=False)
+    pytest.skip(message)
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    config.addinivalue_line("markers", "needs(*tools): the test needs these programs (see tests/conftest.py)")
+
+
+def pytest_runtest_setup(item: pytest.Item) -> None:
+    for marker in item.iter_markers("needs"):
+        for name in marker.args:
+            require_tool(name)
