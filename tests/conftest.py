@@ -50,3 +50,23 @@ def pytest_runtest_setup(item: pytest.Item) -> None:
     for marker in item.iter_markers("needs"):
         for name in marker.args:
             require_tool(name)
+
+
+@pytest.fixture(scope="session")
+def micrograd_moons() -> tuple[list[float], list[float]]:
+    """micrograd 0.1.0's own demo loop for 100 steps on the demo's 100 points: ``(losses, accuracies)`` per step.
+
+    The oracle for ``stepgrad demo``'s numbers (test_demo.py) and for the training trajectory
+    (test_micrograd_compat.py): micrograd's engine and ``MLP``, seeded as its notebook seeds them.
+    Computed once per session (about 15 s with the collector off).
+    """
+    micrograd_engine = pytest.importorskip("micrograd.engine")
+    micrograd_nn = pytest.importorskip("micrograd.nn")
+    from oracles import micrograd_demo_loop
+
+    from nn import make_moons
+    from nn.demo import DEFAULT_SEED, DEFAULT_STEPS
+
+    X, y = make_moons(100, noise=0.1, seed=DEFAULT_SEED, signed=True)
+    losses, accuracies, _ = micrograd_demo_loop(micrograd_engine.Value, micrograd_nn.MLP, X, y, DEFAULT_STEPS)
+    return losses, accuracies
