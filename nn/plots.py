@@ -98,9 +98,9 @@ def plot_history(
     titles: tuple[str | None, str | None] = (None, None),
     loss_label: str = "loss (log scale)",
 ) -> matplotlib.figure.Figure:
-    """Two panels against the optimizer step: the loss at every step (log scale), the training accuracy per epoch.
+    """Two panels against the optimizer step (1, 2, ...): the loss at every step (log scale), the accuracy per epoch.
 
-    An epoch's accuracy is placed at its last step (with full batches, every step is an epoch).
+    An epoch's training accuracy is placed at its last step (with full batches, every step is an epoch).
     ``titles`` go above the two panels. Returns the figure (a new 10 × 4 inch one when ``axes`` is None).
     """
     if axes is None:
@@ -109,10 +109,10 @@ def plot_history(
     else:
         loss_ax, acc_ax = axes
     losses = [entry["loss"] for entry in history.steps]
-    loss_ax.semilogy(range(len(losses)), losses, color=LOSS_COLOUR)
+    loss_ax.semilogy(range(1, len(losses) + 1), losses, color=LOSS_COLOUR)  # steps counted from 1, as fit's bar does
     loss_ax.set_ylabel(loss_label)
     loss_ax.grid(True, which="both", alpha=0.3)
-    last_step = {entry["epoch"]: entry["step"] for entry in history.steps}  # each epoch's last step
+    last_step = {entry["epoch"]: entry["step"] + 1 for entry in history.steps}  # each epoch's last step
     measured = [(last_step[e], 100 * a) for e, a in enumerate(history.accuracies) if a is not None and e in last_step]
     acc_ax.plot([step for step, _ in measured], [a for _, a in measured], color=ACCURACY_COLOUR)
     acc_ax.set_ylabel("training accuracy (%)")
