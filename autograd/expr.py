@@ -292,22 +292,18 @@ def _apply(shown: str, symbol: str, operation: Callable[..., Any], operands: lis
 
 
 def _fold(symbol: str, operation: Callable[..., Any], operands: list[float]) -> float:
-    """A constant operation on floats, refused where the engine refuses it (/ by 0, ** outside its domain)."""
-    if symbol == "/" and operands[1] == 0:
-        raise ZeroDivisionError(f"division by zero: {operands[0]} / {operands[1]}")
-    if symbol == "**":
-        base, exponent = float(operands[0]), float(operands[1])
-        if base == 0 and exponent < 0:
-            raise ZeroDivisionError(f"{base} ** {exponent} is undefined: zero to a negative power divides by zero")
-        if base < 0 and exponent != int(exponent):
-            raise ValueError(f"({base}) ** {exponent} is undefined: a negative base needs an integer exponent")
-        try:
-            return float(base**exponent)
-        except OverflowError:
-            raise OverflowError(
-                f"({base}) ** {exponent} overflows: the result is larger than the largest float"
-            ) from None
-    return float(operation(*operands))
+    """A constant operation in Python's float arithmetic, its errors said with the numbers; no complex powers."""
+    numbers = [f"({n!r})" if n < 0 else repr(n) for n in map(float, operands)]
+    shown = f" {symbol} ".join(numbers) if len(numbers) == 2 else f"{symbol}({numbers[0].strip('()')})"
+    try:
+        result = operation(*operands)
+    except ZeroDivisionError:
+        raise ZeroDivisionError(f"{shown} divides by zero") from None
+    except OverflowError:
+        raise OverflowError(f"{shown} overflows: the result is larger than the largest float") from None
+    if isinstance(result, complex):  # what Python gives for (-8) ** (1/3)
+        raise ValueError(f"{shown} is not a real number: a negative base needs an integer exponent")
+    return float(result)
 
 
 def _times(text: str, call: ast.Call) -> str:
