@@ -211,23 +211,27 @@ def test_stepper_html_opens_at_a_requested_step_in_headless_chromium(demo_run, t
 
 
 @pytest.mark.needs("chromium")
+@pytest.mark.xfail(
+    strict=True,
+    reason="issue 11/13: saved SVGs fit the window with the viz rework (branch viz, fit/zoom); "
+    "when it lands this test passes and strict=True fails the run until this mark is removed",
+)
 def test_neuron_svg_opened_alone_in_a_browser_is_not_cut_off(demo_run, tmp_path):
     import matplotlib.image
 
     _, out = demo_run
     shot = tmp_path / "svg.png"
-    run_chromium(
-        tmp_path / "profile", f"--screenshot={shot}", "--window-size=1000,600", (out / "neuron_graph.svg").as_uri()
-    )
+    page = (out / "neuron_graph.svg").as_uri()
+    run_chromium(tmp_path / "profile", f"--screenshot={shot}", "--window-size=1000,600", page, check=False)
     image = matplotlib.image.imread(shot)[:, :, :3]
-    drawn = (image < 0.9).any(axis=2)  # darker than the background: lines and text
+    drawn = (image < 0.9).any(axis=2)  # darker than the white background: lines, text, a scrollbar
     columns = drawn.any(axis=0).nonzero()[0]
     rows = drawn.any(axis=1).nonzero()[0]
-    # the whole graph is inside the window: a margin on every side, and the record of o (the rightmost
-    # node) ends before the right edge; a drawing wider than the window is cut there (and scrolls)
-    assert columns.min() > 0 and columns.max() < image.shape[1] - 1, (columns.min(), columns.max())
-    assert rows.max() < image.shape[0] - 1
-    assert columns.max() - columns.min() > 0.5 * image.shape[1]  # fitted to the width, not shrunk to a stamp
+    # A drawing wider than the window is cut at its right edge and Chromium adds a horizontal scrollbar
+    # along the bottom; a drawing that fits leaves the bottom rows blank. (Seen: o's record cut at "grad"
+    # with a scrollbar, before the viz rework; the whole neuron across the window after it.)
+    assert rows.max() < image.shape[0] - 16, "a horizontal scrollbar: the drawing is wider than the window"
+    assert columns.max() - columns.min() > 0.8 * image.shape[1]  # fitted to the width, not shrunk to a stamp
 
 
 # --------------------------------------------------------------------------- the command line around it
