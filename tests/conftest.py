@@ -1,9 +1,11 @@
-"""What every test file shares: ``require_tool`` for the programs some tests need.
+"""What every test file shares: ``require_tool`` for the programs some tests need, and micrograd's oracle run.
 
 A test that needs Graphviz's ``dot``, Debian's ``chromium`` or JupyterLab calls ``require_tool(name)``
 (or carries ``@pytest.mark.needs("dot", ...)``, which calls it before the test). Where the tool is
 missing the test is skipped with what to install; in CI (environment ``CI=true``) it fails instead,
-so a run that silently tested less cannot pass.
+so a run that silently tested less cannot pass. The same holds for the Python packages of the ``dev``
+extra that tests import with ``pytest.importorskip`` (torch, micrograd, sympy, ...): in CI a missing
+one fails.
 """
 
 from __future__ import annotations
@@ -40,6 +42,20 @@ def require_tool(name: str) -> str:
     if in_ci():
         pytest.fail(f"CI=true and this test {message}", pytrace=False)
     pytest.skip(message)
+
+
+def _import_or_fail_in_ci(original):  # type: ignore[no-untyped-def]
+    def importorskip(*args, **kwargs):  # type: ignore[no-untyped-def]
+        try:
+            return original(*args, **kwargs)
+        except pytest.skip.Exception as skipped:
+            pytest.fail(f"CI=true and {skipped.msg}: install the dev extra (pip install -e '.[dev]')", pytrace=False)
+
+    return importorskip
+
+
+if in_ci():  # before any test module runs its importorskip, at collection or in a test
+    pytest.importorskip = _import_or_fail_in_ci(pytest.importorskip)
 
 
 def pytest_configure(config: pytest.Config) -> None:
