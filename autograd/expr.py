@@ -292,15 +292,18 @@ def _apply(shown: str, symbol: str, operation: Callable[..., Any], operands: lis
 
 
 def _fold(symbol: str, operation: Callable[..., Any], operands: list[float]) -> float:
-    """A constant operation in Python's float arithmetic, its errors said with the numbers; no complex powers."""
+    """A constant operation in Python's float arithmetic, as the engine computes it: an overflow is ±inf
+    (Python raises for ``**``), a division by zero and a complex power are errors that say the numbers."""
     numbers = [f"({n!r})" if n < 0 else repr(n) for n in map(float, operands)]
-    shown = f" {symbol} ".join(numbers) if len(numbers) == 2 else f"{symbol}({numbers[0].strip('()')})"
+    shown = f" {symbol} ".join(numbers)
     try:
         result = operation(*operands)
     except ZeroDivisionError:
         raise ZeroDivisionError(f"{shown} divides by zero") from None
-    except OverflowError:
-        raise OverflowError(f"{shown} overflows: the result is larger than the largest float") from None
+    except OverflowError:  # only ** raises; the result's sign is the base's for an odd integer exponent
+        base, exponent = operands
+        odd = float(exponent).is_integer() and int(exponent) % 2 == 1
+        return math.copysign(math.inf, base) if odd else math.inf
     if isinstance(result, complex):  # what Python gives for (-8) ** (1/3)
         raise ValueError(f"{shown} is not a real number: a negative base needs an integer exponent")
     return float(result)

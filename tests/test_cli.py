@@ -260,7 +260,7 @@ HOSTILE = [
     ("sqrt(x)(x)", "calling an expression is not allowed (did you mean sqrt(x)*(x)?)"),
     ("1if x else 2", "'1if x else 2' is not allowed"),  # and Python's SyntaxWarning is not printed
     ("open('pwned', 'w')", "calling 'open' is not allowed"),
-    ("9**9**9**9", "cannot evaluate '9**9**9': 9.0 ** 387420489.0 overflows"),
+    ("9**9**9**9", "cannot evaluate '9**9**9': '**' overflows to inf"),
     ("(" * 5000 + "x" + ")" * 5000, "the expression is 10001 characters long; the limit is 10000"),
     ("(" * 150 + "x" + ")" * 150, "the expression nests brackets 150 deep; the limit is 100"),
     ("+" * 3000 + "x", "the expression has 3000 operators; the limit is 1000"),

@@ -298,15 +298,14 @@ def test_huge_power_tower_is_an_overflow_error_not_a_huge_integer():
     with pytest.raises(ExprError) as caught:
         evaluate("9**9**9**9", {})
     # 9**9 = 387420489 is computed as a float; the next power overflows the float range
-    assert str(caught.value) == (
-        "cannot evaluate '9**9**9': 9.0 ** 387420489.0 overflows: the result is larger than the largest float"
-    )
+    assert str(caught.value) == "cannot evaluate '9**9**9': '**' overflows to inf"
 
 
 @pytest.mark.parametrize(
     "text, message",
     [
-        ("2**10000", "cannot evaluate '2**10000': 2.0 ** 10000.0 overflows"),
+        ("2**10000", "cannot evaluate '2**10000': '**' overflows to inf"),
+        ("(-2)**10001", "cannot evaluate '(-2)**10001': '**' overflows to -inf"),
         ("x**9**9", "cannot evaluate 'x**9**9': '**' overflows to inf"),
         ("exp(x*1000)", "cannot evaluate 'exp(x*1000)': 'exp' overflows to inf"),
         ("x*1e308*10", "cannot evaluate 'x*1e308': '*' overflows to inf"),
@@ -317,10 +316,7 @@ def test_huge_power_tower_is_an_overflow_error_not_a_huge_integer():
         ("1 / (x - x)", "cannot evaluate '1 / (x - x)': division by zero: 1.0 / 0.0"),
         ("(-8)**(1/3)", "(-8.0) ** 0.3333333333333333 is not a real number: a negative base needs an integer exponent"),
         ("0**-1", "cannot evaluate '0**-1': 0.0 ** (-1.0) divides by zero"),
-        (
-            "exp(1000)",
-            "cannot evaluate 'exp(1000)': exp(1000.0) overflows: the result is larger than the largest float",
-        ),
+        ("exp(1000)", "cannot evaluate 'exp(1000)': 'exp' overflows to inf"),
         ("log(0)", "cannot evaluate 'log(0)': log() of 0.0 is undefined"),
         ("1/(2-2)", "cannot evaluate '1/(2-2)': 1.0 / 0.0 divides by zero"),
     ],
