@@ -24,6 +24,7 @@ from dataclasses import dataclass, field
 
 from autograd.examples import tanh_neuron
 
+from ._check import check_int
 from .data import make_moons
 from .module import MLP
 from .optim import SGD, linear_decay
@@ -67,8 +68,7 @@ def train_moons(
 
     Full batch: one step per epoch. Returns the model, the data and ``fit``'s history.
     """
-    if isinstance(steps, bool) or not isinstance(steps, int) or steps < 1:
-        raise ValueError(f"train_moons: steps must be a positive int, got {steps!r}")
+    check_int(steps, "steps", "train_moons")
     X, y = make_moons(100, noise=0.1, seed=seed, signed=True)
     model = MLP(2, [16, 16, 1], seed=seed)
     history = fit(
@@ -92,12 +92,17 @@ def run_demo(
     seed: int = DEFAULT_SEED,
     progress: bool | None = True,
 ) -> DemoResult:
-    """Train the moons classifier and write the four demo files into ``out_dir`` (created if needed)."""
+    """Train the moons classifier and write the four demo files into ``out_dir`` (created if needed).
+
+    The arguments are checked before anything is trained.
+    """
     from autograd.stepper import backward_steps
     from autograd.viz import save_svg
 
+    check_int(steps, "steps", "run_demo")
+    check_int(seed, "seed", "run_demo", at_least=None)
+    folder = output_folder(out_dir, "run_demo")
     model, X, y, history = train_moons(steps, seed, progress=progress)
-    folder = pathlib.Path(out_dir)
     folder.mkdir(parents=True, exist_ok=True)
     files = {name: folder / name for name in FILES}
     decision = plot_decision_boundary(model, X, y, title="decision boundary of MLP(2, [16, 16, 1]) on two moons")
@@ -111,3 +116,13 @@ def run_demo(
     last_accuracy = history.accuracies[-1]
     assert last_accuracy is not None  # hinge loss on ±1 labels always has a decision rule
     return DemoResult(files, history.losses[-1], last_accuracy, history, model, (X, y))
+
+
+def output_folder(out_dir: str | os.PathLike[str], where: str) -> pathlib.Path:
+    """``out_dir`` as a folder path to write into (not created yet); ``ValueError`` if a file is in its place."""
+    folder = pathlib.Path(out_dir)
+    if not str(out_dir).strip():
+        raise ValueError(f"{where}: out_dir must be a folder name, got {str(out_dir)!r}")
+    if folder.exists() and not folder.is_dir():
+        raise ValueError(f"{where}: out_dir {str(folder)!r} is a file, not a folder")
+    return folder

@@ -14,6 +14,7 @@ import os
 import shutil
 import sys
 from pathlib import Path
+from typing import NoReturn
 
 import pytest
 
@@ -29,19 +30,26 @@ def in_ci() -> bool:
     return os.environ.get("CI", "").lower() in ("1", "true", "yes")
 
 
-def require_tool(name: str) -> str:
-    """The path of program ``name`` (on PATH, or beside this Python for the virtual environment's own tools).
+def missing(message: str) -> NoReturn:
+    """What a test does when something it needs is missing: ``pytest.fail`` in CI, else ``pytest.skip``.
 
-    Missing: ``pytest.fail`` in CI, else ``pytest.skip`` saying what to install.
+    ``message`` says what the test needs and how to get it ("needs root ...", "needs ... : apt-get install ...").
     """
-    what, install = TOOLS[name]
-    path = shutil.which(name) or shutil.which(name, path=str(Path(sys.executable).parent))
-    if path is not None:
-        return path
-    message = f"needs {what} ({name}), which is not installed: {install}"
     if in_ci():
         pytest.fail(f"CI=true and this test {message}", pytrace=False)
     pytest.skip(message)
+
+
+def require_tool(name: str) -> str:
+    """The path of program ``name`` (on PATH, or beside this Python for the virtual environment's own tools).
+
+    Missing: ``missing(...)`` says what to install (a skip, or a failure in CI).
+    """
+    what, install = TOOLS[name]
+    path = shutil.which(name) or shutil.which(name, path=str(Path(sys.executable).parent))
+    if path is None:
+        missing(f"needs {what} ({name}), which is not installed: {install}")
+    return path
 
 
 def _import_or_fail_in_ci(original):  # type: ignore[no-untyped-def]
@@ -49,7 +57,7 @@ def _import_or_fail_in_ci(original):  # type: ignore[no-untyped-def]
         try:
             return original(*args, **kwargs)
         except pytest.skip.Exception as skipped:
-            pytest.fail(f"CI=true and {skipped.msg}: install the dev extra (pip install -e '.[dev]')", pytrace=False)
+            missing(f"needs a package that is missing, {skipped.msg}: install the dev extra (pip install -e '.[dev]')")
 
     return importorskip
 

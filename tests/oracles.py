@@ -8,9 +8,7 @@ the engine against them compares against something the engine did not produce.
 from __future__ import annotations
 
 import gc
-import importlib
 import math
-import os
 import random
 from collections.abc import Callable, Sequence
 from typing import Any
@@ -111,15 +109,6 @@ def close(a: float, b: float, rel: float = 1e-9, abs_: float = 1e-12) -> bool:
     if math.isinf(a) or math.isinf(b):
         return a == b
     return math.isclose(a, b, rel_tol=rel, abs_tol=abs_)
-
-
-def require(module: str) -> Any:
-    """Import an oracle's package: a skip on a developer's machine without it, a failure in CI (``CI=true``)."""
-    if os.environ.get("CI", "").lower() == "true":
-        return importlib.import_module(module)
-    import pytest
-
-    return pytest.importorskip(module)
 
 
 def torch_module() -> Any:
