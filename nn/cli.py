@@ -21,6 +21,7 @@ import importlib
 import os
 import pathlib
 import shutil
+import stat
 import sys
 import tempfile
 from collections.abc import Callable, Sequence
@@ -198,10 +199,14 @@ def run_graph(args: argparse.Namespace) -> int:
     """``stepgrad graph``: evaluate, backward, draw in -o's format, print the value, the gradients and the file."""
     output = _output_path(args.output, "-o/--output")
     suffix = pathlib.Path(output).suffix.lower()
-    if suffix not in FORMATS:
+    if suffix in FORMATS:
+        fmt = FORMATS[suffix]
+    elif not suffix and _is_stream(output):  # -o -, -o /dev/stdout, a named pipe: SVG text
+        fmt = "svg"
+    else:
         raise CommandError(
             f"-o/--output {output!r}: cannot tell the format from {suffix or 'a name without a suffix'}; "
-            f"end the name with {', '.join(FORMATS)}"
+            f"end the name with {', '.join(FORMATS)} (or write SVG to stdout with -o -)"
         )
     _require(("graphviz",), "viz", "stepgrad graph")
     from autograd import viz
@@ -210,14 +215,14 @@ def run_graph(args: argparse.Namespace) -> int:
     root.backward()
     options = {"rankdir": args.rankdir, "edge_labels": args.edge_labels}
     try:
-        if FORMATS[suffix] == "svg":
+        if fmt == "svg":
             data: str | bytes = viz.to_svg(root, **options)
         else:
-            data = viz.draw_dot(root, fmt=FORMATS[suffix], **options).pipe()
+            data = viz.draw_dot(root, fmt=fmt, **options).pipe()
     except ValueError as error:  # draw_dot refuses what it cannot lay out
         raise CommandError(str(error)) from None
-    written = _write(output, data, "-o/--output")
-    _print("\n".join([f"{root_name} = {root.data!r}", *_gradient_lines(root_name, leaves), f"wrote {written}"]))
+    lines = [f"{root_name} = {root.data!r}", *_gradient_lines(root_name, leaves)]
+    _report(lines, *_write(output, data, "-o/--output"))
     return EXIT_OK
 
 
@@ -232,19 +237,20 @@ def run_steps(args: argparse.Namespace) -> int:
     steps = stepper.backward_steps(root)
     trace = steps.explain()  # runs the whole pass: every .grad is now backward()'s
     lines = [f"{root_name} = {root.data!r}", "", trace, "", "gradients:", *_gradient_lines(root_name, leaves)]
-    if output is not None:
-        if len(steps) > MAX_HTML_STEPS:
-            raise CommandError(
-                f"--html draws one graph per step; this expression has {len(steps)} steps, "
-                f"the limit is {MAX_HTML_STEPS}: use a smaller expression"
-            )
-        title = f"stepgrad: the backward pass of {root_name} = {' '.join(args.expr.split())}"
-        try:
-            page = steps.to_html(title=title, edge_labels=args.edge_labels)
-        except ValueError as error:  # draw_dot refuses what it cannot lay out
-            raise CommandError(str(error)) from None
-        lines.append(f"wrote {_write(output, page, '--html')}")
-    _print("\n".join(lines))
+    if output is None:
+        _report(lines)
+        return EXIT_OK
+    if len(steps) > MAX_HTML_STEPS:
+        raise CommandError(
+            f"--html draws one graph per step; this expression has {len(steps)} steps, "
+            f"the limit is {MAX_HTML_STEPS}: use a smaller expression"
+        )
+    title = f"stepgrad: the backward pass of {root_name} = {' '.join(args.expr.split())}"
+    try:
+        page = steps.to_html(title=title, edge_labels=args.edge_labels)
+    except ValueError as error:  # draw_dot refuses what it cannot lay out
+        raise CommandError(str(error)) from None
+    _report(lines, *_write(output, page, "--html"))
     return EXIT_OK
 
 
@@ -313,12 +319,49 @@ def _writable_folder(text: str) -> pathlib.Path:
     return path
 
 
-def _write(path: str, data: str | bytes, option: str) -> pathlib.Path:
-    """Write the output file atomically; an OS refusal is exit status 1 naming the file."""
+def _write(path: str, data: str | bytes, option: str) -> tuple[str, bool]:
+    """Write the output: a file atomically, or ``-``, a device or a pipe directly (``/dev/stdout``).
+
+    Returns ``(path, whether it went to our stdout)``; an OS refusal is exit status 1 naming the file.
+    """
+    to_stdout = _shares_stdout(path)
+    if to_stdout:
+        sys.stdout.flush()
     try:
-        return write_atomically(path, data)
+        write_atomically(path, data, streams=True)
     except OSError as error:
         raise CommandError(f"cannot write {option} {path!r}: {error.strerror or error}", EXIT_ENVIRONMENT) from None
+    return path, to_stdout
+
+
+def _report(lines: list[str], written: str | None = None, to_stdout: bool = False) -> None:
+    """The value, gradients and trace: on stdout with ``wrote FILE``, or on stderr when the output took stdout."""
+    if to_stdout:
+        _print("\n".join(lines), sys.stderr)
+    else:
+        _print("\n".join(lines + ([f"wrote {written}"] if written is not None else [])))
+
+
+def _is_stream(path: str) -> bool:
+    """``-``, or an existing character device or FIFO (``/dev/stdout`` on a terminal or a pipe), or our stdout."""
+    if path == "-" or _shares_stdout(path):
+        return True
+    try:
+        mode = os.stat(path).st_mode
+    except OSError:
+        return False
+    return stat.S_ISCHR(mode) or stat.S_ISFIFO(mode)
+
+
+def _shares_stdout(path: str) -> bool:
+    """Whether ``path`` is where this process's stdout goes (``-``, ``/dev/stdout``, ``/proc/self/fd/1``)."""
+    if path == "-":
+        return True
+    try:
+        target, ours = os.stat(path), os.fstat(sys.stdout.fileno())
+    except (OSError, ValueError, AttributeError):  # no such file, or stdout is not a real file descriptor
+        return False
+    return (target.st_dev, target.st_ino) == (ours.st_dev, ours.st_ino)
 
 
 def _opener() -> str:

@@ -167,8 +167,47 @@ def test_unknown_suffix_is_refused_before_anything_is_drawn(tmp_path):
     for name in ("g.jpg", "g.svg.txt", "graph"):
         result = stepgrad("graph", "x*2", "--at", "x=1", "-o", name, cwd=tmp_path)
         assert_refused(result, f"-o/--output {name!r}: cannot tell the format from ")
-        assert "end the name with .svg, .png, .pdf" in result.stderr
+        assert "end the name with .svg, .png, .pdf (or write SVG to stdout with -o -)" in result.stderr
     assert list(tmp_path.iterdir()) == []
+
+
+@needs_dot
+@pytest.mark.parametrize("target", ["-", "stdout-link"])
+def test_output_to_stdout_is_the_svg_alone_and_the_numbers_go_to_stderr(tmp_path, target):
+    # "stdout-link" points at /proc/self/fd/1 as /dev/stdout does (the tests never touch the real /dev)
+    (tmp_path / "stdout-link").symlink_to("/proc/self/fd/1")
+    result = stepgrad("graph", "x*y", "--at", "x=2,y=-3", "-o", target, cwd=tmp_path)
+    assert result.returncode == 0, result.stderr
+    root = ET.fromstring(result.stdout.encode("utf-8"))  # stdout is exactly one SVG document
+    assert root.tag == f"{SVG}svg"
+    assert result.stderr == "f = -6.0\n∂f/∂x = -3.0\n∂f/∂y = 2.0\n"  # ∂(xy)/∂x = y, ∂/∂y = x; no "wrote"
+    assert (tmp_path / "stdout-link").is_symlink() and sorted(p.name for p in tmp_path.iterdir()) == ["stdout-link"]
+
+
+@needs_dot
+def test_the_steps_page_to_stdout_and_the_trace_to_stderr(tmp_path):
+    result = stepgrad("steps", "x*y", "--at", "x=2,y=-3", "--html", "-", cwd=tmp_path)
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.lstrip().lower().startswith("<!doctype html") and result.stdout.rstrip().endswith("</html>")
+    assert result.stderr.startswith("f = -6.0\n\nbackward pass of f") and "wrote" not in result.stderr
+    assert list(tmp_path.iterdir()) == []
+
+
+@needs_dot
+def test_a_named_pipe_is_written_directly(tmp_path):
+    import threading
+
+    fifo = tmp_path / "pipe"
+    os.mkfifo(fifo)
+    received = []
+    reader = threading.Thread(target=lambda: received.append(fifo.read_bytes()))
+    reader.start()
+    result = stepgrad("graph", "x*2", "--at", "x=1", "-o", str(fifo), cwd=tmp_path)
+    reader.join(timeout=30)
+    assert result.returncode == 0, result.stderr
+    assert ET.fromstring(received[0]).tag == f"{SVG}svg"
+    assert f"wrote {fifo}" in result.stdout  # it did reach the pipe
+    assert fifo.is_fifo() and sorted(p.name for p in tmp_path.iterdir()) == ["pipe"]
 
 
 @needs_dot
