@@ -90,6 +90,9 @@ def test_wheel_metadata_has_the_licence_expression_urls_and_typing_markers(dists
     ):
         assert f"Project-URL: {url}" in metadata
     assert "autograd/py.typed" in names and "nn/py.typed" in names
+    with zipfile.ZipFile(wheel) as archive:  # the names data set and its source and licence note (nn.text)
+        for data in ("nn/datasets/names.txt", "nn/datasets/README.md"):
+            assert archive.read(data) == (REPO / data).read_bytes(), data
     assert not any(name.startswith(("tests/", "notebooks/")) for name in names)
 
 
