@@ -6,6 +6,9 @@ from __future__ import annotations
 
 import os
 import stat
+import threading
+from collections.abc import Callable
+from pathlib import Path
 
 from conftest import missing
 
@@ -27,3 +30,19 @@ def scratch_device(folder, name="device", kind=stat.S_IFCHR, numbers=NULL_DEVICE
     path = folder / name
     os.mknod(path, kind | 0o666, os.makedev(*numbers))
     return path
+
+
+def fifo_with_reader(folder: Path, name: str = "pipe") -> tuple[Path, Callable[[], bytes]]:
+    """A named pipe ``folder/name`` and a thread already reading it to the end; ``received()`` waits for it."""
+    fifo = folder / name
+    os.mkfifo(fifo)
+    chunks: list[bytes] = []
+    reader = threading.Thread(target=lambda: chunks.append(fifo.read_bytes()), daemon=True)
+    reader.start()
+
+    def received() -> bytes:
+        reader.join(timeout=30)
+        assert chunks, f"nothing was read from {fifo}"
+        return chunks[0]
+
+    return fifo, received

@@ -18,6 +18,7 @@ from pathlib import Path
 
 import pytest
 from oracles import close, sympy_derivative, sympy_module, sympy_value
+from scratch_files import fifo_with_reader
 
 from nn import cli
 
@@ -195,17 +196,10 @@ def test_the_steps_page_to_stdout_and_the_trace_to_stderr(tmp_path):
 
 @needs_dot
 def test_a_named_pipe_is_written_directly(tmp_path):
-    import threading
-
-    fifo = tmp_path / "pipe"
-    os.mkfifo(fifo)
-    received = []
-    reader = threading.Thread(target=lambda: received.append(fifo.read_bytes()))
-    reader.start()
+    fifo, received = fifo_with_reader(tmp_path)
     result = stepgrad("graph", "x*2", "--at", "x=1", "-o", str(fifo), cwd=tmp_path)
-    reader.join(timeout=30)
     assert result.returncode == 0, result.stderr
-    assert ET.fromstring(received[0]).tag == f"{SVG}svg"
+    assert ET.fromstring(received()).tag == f"{SVG}svg"
     assert f"wrote {fifo}" in result.stdout  # it did reach the pipe
     assert fifo.is_fifo() and sorted(p.name for p in tmp_path.iterdir()) == ["pipe"]
 
