@@ -44,6 +44,7 @@ from typing import TYPE_CHECKING, Any, Union
 
 from autograd.engine import Value, dot, no_grad, sum_values
 
+from ._check import check_int
 from .losses import softmax
 from .module import Module
 from .optim import Adam, Optimizer, Scheduler, linear_decay
@@ -625,13 +626,15 @@ def plot_gpt_losses(
 ) -> matplotlib.figure.Figure:
     """The loss at every step (one document each, so noisy), its running mean over ``window`` steps,
     and ln(vocab_size) (ln 27 ≈ 3.30), the loss of a model that guesses uniformly."""
-    from .demo import _new_axes
+    from .plots import new_figure
 
     if isinstance(window, bool) or not isinstance(window, int) or window < 1:
         raise ValueError(f"plot_gpt_losses: window must be a positive int, got {window!r}")
     if isinstance(vocab_size, bool) or not isinstance(vocab_size, int) or vocab_size < 2:
         raise ValueError(f"plot_gpt_losses: vocab_size must be an int >= 2, got {vocab_size!r}")
-    figure, ax = _new_axes(ax, (7.5, 4.2))
+    if ax is None:
+        ax = new_figure(7.5, 4.2).add_subplot(1, 1, 1)
+    figure: matplotlib.figure.Figure = ax.figure  # type: ignore[assignment]  # a Figure, never a SubFigure here
     losses = history.losses
     steps = range(1, len(losses) + 1)
     ax.plot(steps, losses, color="#92c5de", linewidth=0.8, label="loss of the step's document")
@@ -662,17 +665,17 @@ def run_gpt_demo(
     """Train microgpt's GPT eagerly for ``steps`` steps on the shipped names (shuffled by ``seed``) and write
     ``gpt_loss_curve.png`` into ``out_dir``; ``report`` gets the messages. Samples names before and after.
     """
-    from .demo import DemoError, check_steps, prepare_out_dir, save_figure
+    from .demo import output_folder
+    from .plots import save_png
 
     say = report or (lambda text: None)
     try:
         import matplotlib  # noqa: F401
     except ImportError:
-        raise DemoError("the GPT demo plots with matplotlib: install it with pip install 'stepgrad[demo]'", 1) from None
-    steps = check_steps(steps)
-    if isinstance(seed, bool) or not isinstance(seed, int):
-        raise DemoError(f"--seed must be a whole number, got {seed!r}")
-    folder = prepare_out_dir(out_dir)
+        raise ImportError("run_gpt_demo plots with matplotlib: install it with pip install 'stepgrad[demo]'") from None
+    check_int(steps, "steps", "run_gpt_demo")
+    check_int(seed, "seed", "run_gpt_demo", at_least=None)
+    folder = output_folder(out_dir, "run_gpt_demo")
 
     names = load_names()
     random.Random(seed).shuffle(names)
@@ -689,6 +692,7 @@ def run_gpt_demo(
     say(f"names before training: {', '.join(before)}")
     say(f"names after training:  {', '.join(after)}")
     figure = plot_gpt_losses(history, vocab_size=tokenizer.vocab_size)
-    files = {"gpt_loss_curve.png": save_figure(figure, folder / "gpt_loss_curve.png")}
+    folder.mkdir(parents=True, exist_ok=True)
+    files = {"gpt_loss_curve.png": save_png(figure, folder / "gpt_loss_curve.png")}
     say(f"wrote {folder / 'gpt_loss_curve.png'}: {GPT_DEMO_FILES['gpt_loss_curve.png']}")
     return GPTDemoResult(folder, files, history, before, after, model)

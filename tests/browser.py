@@ -2,11 +2,10 @@
 
 from __future__ import annotations
 
-import shutil
 import subprocess
 from pathlib import Path
 
-CHROMIUM = shutil.which("chromium")
+from conftest import require_tool
 
 # Quiet and self-contained: no sandbox (tests run as root), no GPU, no network chatter.
 FLAGS = [
@@ -23,9 +22,8 @@ FLAGS = [
 
 def run_chromium(profile: Path, *args: str, check: bool = True) -> subprocess.CompletedProcess:
     """Run headless Chromium with its own profile directory; stdout (e.g. --dump-dom) as text."""
-    assert CHROMIUM is not None, "chromium is not installed"
     return subprocess.run(
-        [CHROMIUM, *FLAGS, f"--user-data-dir={profile}", *args],
+        [require_tool("chromium"), *FLAGS, f"--user-data-dir={profile}", *args],
         capture_output=True,
         text=True,
         timeout=120,

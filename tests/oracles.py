@@ -7,9 +7,9 @@ the engine against them compares against something the engine did not produce.
 
 from __future__ import annotations
 
-import importlib
+import gc
 import math
-import os
+import random
 from collections.abc import Callable, Sequence
 from typing import Any
 
@@ -109,15 +109,6 @@ def close(a: float, b: float, rel: float = 1e-9, abs_: float = 1e-12) -> bool:
     if math.isinf(a) or math.isinf(b):
         return a == b
     return math.isclose(a, b, rel_tol=rel, abs_tol=abs_)
-
-
-def require(module: str) -> Any:
-    """Import an oracle's package: a skip on a developer's machine without it, a failure in CI (``CI=true``)."""
-    if os.environ.get("CI", "").lower() == "true":
-        return importlib.import_module(module)
-    import pytest
-
-    return pytest.importorskip(module)
 
 
 def torch_module() -> Any:
@@ -351,3 +342,59 @@ def program_strategy(max_leaves: int = 3, max_ops: int = 7) -> Any:
         st.lists(leaf_value, min_size=1, max_size=max_leaves),
         st.lists(instruction, min_size=1, max_size=max_ops),
     )
+
+
+# --------------------------------------------------------------------------- micrograd's demo loop
+
+
+def micrograd_demo_loop(
+    value_class: Any,
+    mlp_class: Any,
+    X: Sequence[Sequence[float]],
+    y: Sequence[int],
+    steps: int,
+    *,
+    schedule_steps: int | None = None,
+    collector_off: bool = True,
+) -> tuple[list[float], list[float], list[float]]:
+    """micrograd's demo notebook, as written there: ``(losses, accuracies, final parameters)``, per step.
+
+    ``random.seed(1337)``, ``MLP(2, [16, 16, 1])``, SVM max-margin loss + 1e-4·Σp², ``zero_grad``,
+    ``backward``, SGD with lr = 1.0 − 0.9·k/``schedule_steps`` (default ``steps``). Run with micrograd's
+    own ``Value`` and ``MLP`` it is an oracle for the demo's numbers. With ``collector_off`` Python's
+    cyclic GC is paused (micrograd's nodes are reference cycles and it spends most of its time there)
+    and graphs are collected every 5 steps. Python's ``random`` state is restored afterwards.
+    """
+    state = random.getstate()
+    gc_was_enabled = gc.isenabled()
+    if collector_off:
+        gc.disable()
+    try:
+        random.seed(1337)
+        model = mlp_class(2, [16, 16, 1])
+        losses, accuracies = [], []
+        for k in range(steps):
+            inputs = [list(map(value_class, xrow)) for xrow in X]
+            scores = list(map(model, inputs))
+            data_losses = [(1 + -yi * scorei).relu() for yi, scorei in zip(y, scores)]
+            data_loss = sum(data_losses) * (1.0 / len(data_losses))
+            alpha = 1e-4
+            reg_loss = alpha * sum(p * p for p in model.parameters())
+            total_loss = data_loss + reg_loss
+            accuracy = [(yi > 0) == (scorei.data > 0) for yi, scorei in zip(y, scores)]
+            model.zero_grad()
+            total_loss.backward()
+            learning_rate = 1.0 - 0.9 * k / (schedule_steps or steps)
+            for p in model.parameters():
+                p.data -= learning_rate * p.grad
+            losses.append(total_loss.data)
+            accuracies.append(sum(accuracy) / len(accuracy))
+            del inputs, scores, data_losses, data_loss, reg_loss, total_loss
+            if k % 5 == 4:
+                gc.collect()
+        return losses, accuracies, [p.data for p in model.parameters()]
+    finally:
+        random.setstate(state)
+        if gc_was_enabled:
+            gc.enable()
+        gc.collect()

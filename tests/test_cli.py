@@ -1,14 +1,13 @@
-"""Tests for the command line (autograd.cli, ``python -m autograd``), run end to end in subprocesses.
+"""Tests for the command line's graph and steps (nn.cli, run as ``python -m nn``), end to end in subprocesses.
 
 Printed values and gradients are checked against sympy's exact derivatives; SVG files are
 parsed as XML; every refusal is checked for its one-line message, its exit status, the
 absence of a traceback and the absence of the output file. Graphviz's real ``dot`` is used,
-and hidden from PATH for the missing-Graphviz case.
+and hidden from PATH for the missing-Graphviz case. The demo's tests are in test_demo.py.
 """
 
 from __future__ import annotations
 
-import argparse
 import os
 import re
 import shutil
@@ -19,22 +18,23 @@ from pathlib import Path
 
 import pytest
 from oracles import close, sympy_derivative, sympy_module, sympy_value
+from scratch_files import fifo_with_reader
 
-from autograd import cli
+from nn import cli
 
 sp = sympy_module()
 SVG = "{http://www.w3.org/2000/svg}"
 NEURON = "tanh(x1*w1 + x2*w2 + b)"
 NEURON_AT = "x1=2,w1=-3,x2=0,w2=1,b=6.8813735870195432"
-needs_dot = pytest.mark.skipif(shutil.which("dot") is None, reason="Graphviz's dot is not installed")
+needs_dot = pytest.mark.needs("dot")
 
 
 def stepgrad(*args: str, cwd: Path, env: dict[str, str] | None = None) -> subprocess.CompletedProcess:
-    """Run ``python -m autograd ARGS`` in ``cwd`` and return the finished process (text, UTF-8)."""
+    """Run ``python -m nn ARGS`` (the ``stepgrad`` command) in ``cwd``; the finished process (text, UTF-8)."""
     environment = dict(os.environ if env is None else env)
     environment["PYTHONIOENCODING"] = "utf-8"
     return subprocess.run(
-        [sys.executable, "-m", "autograd", *args],
+        [sys.executable, "-m", "nn", *args],
         cwd=cwd,
         env=environment,
         capture_output=True,
@@ -132,6 +132,79 @@ def test_graph_output_file_and_rankdir(tmp_path):
 
 
 @needs_dot
+def test_edge_labels_show_the_local_derivatives(tmp_path):
+    result = stepgrad("graph", "x*y + x", "--at", "x=2,y=-3", "--edge-labels", "-o", "g.svg", cwd=tmp_path)
+    assert result.returncode == 0, result.stderr
+    root = ET.parse(tmp_path / "g.svg").getroot()
+    labels = sorted(
+        (text.text or "").strip()
+        for group in root.iter(f"{SVG}g")
+        if group.get("class") == "edge"
+        for text in group.iter(f"{SVG}text")
+    )
+    # ∂(x·y)/∂x = y = -3, ∂(x·y)/∂y = x = 2, and 1 for each operand of the sum
+    assert labels == ["-3.0000", "1.0000", "1.0000", "2.0000"]
+    plain = stepgrad("graph", "x*y + x", "--at", "x=2,y=-3", "-o", "plain.svg", cwd=tmp_path)
+    assert plain.returncode == 0 and "-3.0000" not in (tmp_path / "plain.svg").read_text()
+
+
+@needs_dot
+@pytest.mark.parametrize("suffix, magic", [(".png", b"\x89PNG\r\n\x1a\n"), (".PDF", b"%PDF-")])
+def test_the_output_suffix_chooses_the_format(tmp_path, suffix, magic):
+    result = stepgrad("graph", "tanh(x*w + b)", "--at", "x=2,w=-3,b=6.88", "-o", f"g{suffix}", cwd=tmp_path)
+    assert result.returncode == 0, result.stderr
+    assert f"wrote g{suffix}" in result.stdout
+    data = (tmp_path / f"g{suffix}").read_bytes()
+    assert data.startswith(magic) and b"<svg" not in data
+    if suffix == ".png":
+        import matplotlib.image
+
+        image = matplotlib.image.imread(tmp_path / "g.png")
+        assert image.shape[1] > 300 and image[:, :, :3].std() > 0.05  # a real picture, not blank
+
+
+@needs_dot
+def test_unknown_suffix_is_refused_before_anything_is_drawn(tmp_path):
+    for name in ("g.jpg", "g.svg.txt", "graph"):
+        result = stepgrad("graph", "x*2", "--at", "x=1", "-o", name, cwd=tmp_path)
+        assert_refused(result, f"-o/--output {name!r}: cannot tell the format from ")
+        assert "end the name with .svg, .png, .pdf (or write SVG to stdout with -o -)" in result.stderr
+    assert list(tmp_path.iterdir()) == []
+
+
+@needs_dot
+@pytest.mark.parametrize("target", ["-", "stdout-link"])
+def test_output_to_stdout_is_the_svg_alone_and_the_numbers_go_to_stderr(tmp_path, target):
+    # "stdout-link" points at /proc/self/fd/1 as /dev/stdout does (the tests never touch the real /dev)
+    (tmp_path / "stdout-link").symlink_to("/proc/self/fd/1")
+    result = stepgrad("graph", "x*y", "--at", "x=2,y=-3", "-o", target, cwd=tmp_path)
+    assert result.returncode == 0, result.stderr
+    root = ET.fromstring(result.stdout.encode("utf-8"))  # stdout is exactly one SVG document
+    assert root.tag == f"{SVG}svg"
+    assert result.stderr == "f = -6.0\n∂f/∂x = -3.0\n∂f/∂y = 2.0\n"  # ∂(xy)/∂x = y, ∂/∂y = x; no "wrote"
+    assert (tmp_path / "stdout-link").is_symlink() and sorted(p.name for p in tmp_path.iterdir()) == ["stdout-link"]
+
+
+@needs_dot
+def test_the_steps_page_to_stdout_and_the_trace_to_stderr(tmp_path):
+    result = stepgrad("steps", "x*y", "--at", "x=2,y=-3", "--html", "-", cwd=tmp_path)
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.lstrip().lower().startswith("<!doctype html") and result.stdout.rstrip().endswith("</html>")
+    assert result.stderr.startswith("f = -6.0\n\nbackward pass of f") and "wrote" not in result.stderr
+    assert list(tmp_path.iterdir()) == []
+
+
+@needs_dot
+def test_a_named_pipe_is_written_directly(tmp_path):
+    fifo, received = fifo_with_reader(tmp_path)
+    result = stepgrad("graph", "x*2", "--at", "x=1", "-o", str(fifo), cwd=tmp_path)
+    assert result.returncode == 0, result.stderr
+    assert ET.fromstring(received()).tag == f"{SVG}svg"
+    assert f"wrote {fifo}" in result.stdout  # it did reach the pipe
+    assert fifo.is_fifo() and sorted(p.name for p in tmp_path.iterdir()) == ["pipe"]
+
+
+@needs_dot
 def test_graph_of_several_operations_matches_sympy(tmp_path):
     text = "x*y + sin(x)/exp(y) + sqrt(x**2 + y**2) - 2**x + leaky_relu(0 - x, 0.2) + abs(y)"
     result = stepgrad("graph", text, "--at", "x=1.3", "--at", "y=-0.7", cwd=tmp_path)
@@ -179,6 +252,7 @@ def test_steps_prints_the_chain_rule_trace_and_writes_the_html_page(tmp_path):
 
     page = (tmp_path / "steps.html").read_text(encoding="utf-8")
     assert page.lstrip().lower().startswith("<!doctype html")
+    assert "<title>stepgrad: the backward pass of f = tanh(x1*w1 + x2*w2 + b)</title>" in page
     assert page.count('class="frame"') == 5 and page.count("<svg") == 5
     assert "∂f/∂w1 += " in page
 
@@ -210,10 +284,14 @@ def test_constant_expression(tmp_path):
 
 
 HOSTILE = [
-    ("__import__('os').system('touch pwned')", "attribute access \"__import__('os').system\" is not allowed"),
-    ("x.__class__", "attribute access 'x.__class__' is not allowed"),
-    ("(lambda: 1)()", "lambda expression 'lambda: 1' is not allowed"),
-    ("[x][0]", "subscript '[x][0]' is not allowed"),
+    ("__import__('os').system('touch pwned')", "\"__import__('os').system\" is not allowed"),
+    ("x.__class__", "'x.__class__' is not allowed"),
+    ("(lambda: 1)()", "'lambda: 1' is not allowed"),
+    ("[x][0]", "'[x][0]' is not allowed"),
+    ("2(x+1)", "calling an expression is not allowed (did you mean 2*(x+1)?)"),
+    ("(x+1)(x-1)", "calling an expression is not allowed (did you mean (x+1)*(x-1)?)"),
+    ("sqrt(x)(x)", "calling an expression is not allowed (did you mean sqrt(x)*(x)?)"),
+    ("1if x else 2", "'1if x else 2' is not allowed"),  # and Python's SyntaxWarning is not printed
     ("open('pwned', 'w')", "calling 'open' is not allowed"),
     ("9**9**9**9", "cannot evaluate '9**9**9': '**' overflows to inf"),
     ("(" * 5000 + "x" + ")" * 5000, "the expression is 10001 characters long; the limit is 10000"),
@@ -260,6 +338,16 @@ def test_the_same_name_in_two_at_flags_is_refused(tmp_path):
     assert_refused(result, "--at binds 'x' twice")
 
 
+def test_the_length_limit_is_for_all_at_flags_together(tmp_path):
+    # 20 flags of 601 characters, each far under the limit: 12,020 characters in all
+    flags = [arg for k in range(20) for arg in ("--at", f"v{k:02d}=" + "1" * 597)]
+    result = stepgrad("steps", "v00", *flags, cwd=tmp_path)
+    assert_refused(result, "--at is 12020 characters long in all; the limit is 10000")
+    many = ",".join(f"v{k}=1" for k in range(1001))  # 1001 variables in 8,891 characters
+    result = stepgrad("steps", "v0", "--at", many, cwd=tmp_path)
+    assert_refused(result, "--at binds more than 1000 variables; the limit is 1000")
+
+
 @pytest.mark.parametrize(
     "args, message",
     [
@@ -269,7 +357,8 @@ def test_the_same_name_in_two_at_flags_is_refused(tmp_path):
         (["graph", "-x*y", "--at", "x=1,y=2"], "an EXPR that starts with '-' needs parentheses or a leading space"),
         (["graph", "x", "--at", "x=1", "--rankdir", "XY"], "argument --rankdir: invalid choice: 'XY'"),
         (["steps", "x", "--bogus"], "unrecognized arguments: --bogus"),
-        (["demo"], "the demo lives in the nn package: run `stepgrad demo` instead"),
+        (["graph", "x", "--at", "x=1", "-o", "g.jpg"], "-o/--output 'g.jpg': cannot tell the format from .jpg; end"),
+        (["graph", "x", "--at", "x=1", "-o", "graph"], "cannot tell the format from a name without a suffix"),
     ],
 )
 def test_usage_errors_are_one_line(tmp_path, args, message):
@@ -300,7 +389,7 @@ def test_output_path_errors(tmp_path):
 def test_too_big_to_draw_is_refused_before_graphviz(tmp_path):
     text = "x" + "+1" * 600  # 600 additions, each with its own constant leaf: 1201 values
     result = stepgrad("graph", text, "--at", "x=1", cwd=tmp_path)
-    assert_refused(result, "the graph of EXPR has 1201 values, more than the 1000 a drawing allows")
+    assert_refused(result, "draw_dot: the graph has 1201 nodes, more than max_nodes=1000")  # draw_dot's own check
     assert not (tmp_path / "graph.svg").exists()
     text = "x" + "*x" * 201  # 201 multiplications: 201 steps
     result = stepgrad("steps", text, "--at", "x=1", "--html", "s.html", cwd=tmp_path)
@@ -325,7 +414,7 @@ def test_missing_graphviz_gives_install_instructions_and_writes_nothing(tmp_path
     env = path_without_dot(tmp_path)
     assert shutil.which("dot", path=env["PATH"]) is None
     result = subprocess.run(
-        [sys.executable, "-m", "autograd", *command, "--at", "x=1"],
+        [sys.executable, "-m", "nn", *command, "--at", "x=1"],
         cwd=tmp_path,
         env=dict(env, PYTHONIOENCODING="utf-8"),
         capture_output=True,
@@ -341,71 +430,69 @@ def test_missing_graphviz_gives_install_instructions_and_writes_nothing(tmp_path
     assert list(tmp_path.iterdir()) == []
 
 
-# --------------------------------------------------------------------------- extending the parser (nn's demo)
-
-
-def test_another_package_can_add_a_subcommand(capsys):
-    parser, subcommands = cli.build_parser()
-    demo = subcommands.add_parser("demo", help="train and draw")
-    demo.add_argument("--steps", type=int, default=3)
-    calls = []
-
-    def run_demo(args: argparse.Namespace) -> int:
-        calls.append(args.steps)
-        if args.steps < 0:
-            raise cli.CommandError(f"--steps must be >= 0, got {args.steps}")
-        return 0
-
-    demo.set_defaults(handler=run_demo)
-    assert cli.run(parser.parse_args(["demo", "--steps", "7"])) == 0
-    assert calls == [7]
-    assert cli.run(parser.parse_args(["demo", "--steps", "-1"])) == 2
-    assert capsys.readouterr().err == "stepgrad: error: --steps must be >= 0, got -1\n"
-    # the graph and steps commands still dispatch through the same run()
-    assert cli.run(parser.parse_args(["steps", "x*3", "--at", "x=2"])) == 0
-    assert "∂f/∂x = 3.0" in capsys.readouterr().out
+# --------------------------------------------------------------------------- in process
 
 
 def test_main_returns_exit_statuses(capsys):
     assert cli.main(["steps", "x**2", "--at", "x=3"]) == 0
     assert "∂f/∂x = 6.0" in capsys.readouterr().out  # d(x²)/dx = 2x
     assert cli.main(["steps", "x.y", "--at", "x=3"]) == 2
-    assert capsys.readouterr().err == "stepgrad: error: attribute access 'x.y' is not allowed\n"
+    assert capsys.readouterr().err.startswith("stepgrad: error: 'x.y' is not allowed: use numbers")
     assert cli.main(["--help"]) == 0
-    assert "graph" in capsys.readouterr().out
+    shown = capsys.readouterr().out
+    assert all(f"    {command} " in shown for command in ("demo", "graph", "steps"))
     assert cli.main(["graph"]) == 2
 
 
-def test_run_without_a_handler(capsys):
-    assert cli.run(argparse.Namespace()) == 2
-    assert capsys.readouterr().err == "stepgrad: error: no command given: use graph or steps (see 'stepgrad --help')\n"
+def test_a_missing_viz_extra_is_one_line_with_the_pip_command(tmp_path):
+    # `pip install stepgrad` without extras has no graphviz package: the same hint as the demo's
+    code = (
+        "import sys; sys.modules['graphviz'] = None\n"  # import graphviz now raises ImportError
+        "from nn.cli import main\n"
+        "sys.exit(main(sys.argv[1:]))\n"
+    )
+    for args, what in (
+        (["graph", "x*2", "--at", "x=1", "-o", "g.svg"], "stepgrad graph"),
+        (["steps", "x*2", "--at", "x=1", "--html", "s.html"], "stepgrad steps --html"),
+    ):
+        result = subprocess.run(
+            [sys.executable, "-c", code, *args], cwd=tmp_path, capture_output=True, text=True, timeout=30
+        )
+        assert_refused(result, f"{what} needs the Python package(s) graphviz: install them with pip install", 1)
+        assert result.stderr.rstrip("\n").endswith("pip install 'stepgrad[viz]'")
+    result = subprocess.run(
+        [sys.executable, "-c", code, "steps", "x*2", "--at", "x=1"], cwd=tmp_path, capture_output=True, text=True
+    )
+    assert result.returncode == 0 and "∂f/∂x = 2.0" in result.stdout  # the text trace needs no graphviz
+    assert list(tmp_path.iterdir()) == []
 
 
 def test_a_closed_output_pipe_ends_quietly():
-    # what `stepgrad steps ... | head -1` raises once head has gone: exit 1, no traceback
+    # what `stepgrad steps ... | head -1` meets once head has gone: exit 1, no traceback, nothing on stderr
     code = (
-        "import argparse, sys\nfrom autograd import cli\n"
+        "import sys\nfrom nn import cli\n"
         "def closed(args): raise BrokenPipeError(32, 'Broken pipe')\n"
-        "sys.exit(cli.run(argparse.Namespace(handler=closed)))"
+        "cli.run_steps = closed\n"
+        "sys.exit(cli.main(['steps', 'x', '--at', 'x=1']))"
     )
     result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=30)
     assert result.returncode == 1 and result.stderr == ""
 
 
-def test_interrupt_is_one_line(capsys):
-    def interrupted(args: argparse.Namespace) -> int:
+def test_interrupt_is_one_line(capsys, monkeypatch):
+    def interrupted(args) -> int:
         raise KeyboardInterrupt
 
-    assert cli.run(argparse.Namespace(handler=interrupted)) == 130
+    monkeypatch.setattr(cli, "run_steps", interrupted)
+    assert cli.main(["steps", "x", "--at", "x=1"]) == 130
     assert capsys.readouterr().err == "stepgrad: error: interrupted\n"
 
 
-def test_cli_module_imports_only_the_standard_library_and_autograd():
+def test_graph_and_steps_import_no_optional_package():
     code = (
-        "import sys; import autograd.cli; "
-        "heavy = ('graphviz', 'nn', 'numpy', 'torch', 'ipywidgets', 'matplotlib', 'tqdm', 'sympy'); "
-        "bad = sorted(m for m in heavy if m in sys.modules); "
-        "print(bad)"
+        "import sys; from nn import cli; cli.main(['steps', 'x*y', '--at', 'x=1,y=2']); "
+        "heavy = ('graphviz', 'numpy', 'torch', 'ipywidgets', 'matplotlib', 'tqdm', 'sympy'); "
+        "print(sorted(m for m in heavy if m in sys.modules), file=sys.stderr)"
     )
     result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=30)
-    assert result.stdout.strip() == "[]", result.stderr
+    assert result.stderr.strip() == "[]", result.stderr

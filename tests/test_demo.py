@@ -1,13 +1,15 @@
 """``stepgrad demo`` end to end in a subprocess, its files opened for real, and its error paths.
 
 The demo runs once (module fixture) with the default steps and seed, exactly as a newcomer runs it.
+Its numbers are checked against micrograd 0.1.0 running its own demo loop on the same 100 points
+from the same initial weights (the ``micrograd_moons`` fixture, computed while the demo runs), never
+against numbers the engine produced.
 """
 
 from __future__ import annotations
 
 import os
 import re
-import shutil
 import subprocess
 import sys
 import xml.etree.ElementTree as ET
@@ -15,6 +17,7 @@ from pathlib import Path
 
 import pytest
 from browser import run_chromium
+from conftest import require_tool
 
 REPO = Path(__file__).resolve().parents[1]
 SVG_NS = "{http://www.w3.org/2000/svg}"
@@ -22,14 +25,9 @@ DEMO_FILES = ["decision_boundary.png", "loss_curve.png", "neuron_graph.svg", "ba
 
 
 def stepgrad(*args: str, env: dict[str, str] | None = None, timeout: float = 300) -> subprocess.CompletedProcess:
-    """Run ``python -m nn.cli ARGS`` (the ``stepgrad`` console script's entry point) from the repository."""
+    """Run ``python -m nn ARGS`` (what the ``stepgrad`` console script runs) from the repository."""
     return subprocess.run(
-        [sys.executable, "-m", "nn.cli", *args],
-        cwd=REPO,
-        capture_output=True,
-        text=True,
-        timeout=timeout,
-        env=env,
+        [sys.executable, "-m", "nn", *args], cwd=REPO, capture_output=True, text=True, timeout=timeout, env=env
     )
 
 
@@ -44,29 +42,49 @@ def assert_one_line_error(result: subprocess.CompletedProcess, status: int, *fra
 
 
 @pytest.fixture(scope="module")
-def demo_run(tmp_path_factory: pytest.TempPathFactory) -> tuple[subprocess.CompletedProcess, Path]:
+def demo_run(tmp_path_factory: pytest.TempPathFactory, request: pytest.FixtureRequest):
+    """The demo's finished process and output folder; micrograd's oracle run is computed while it trains."""
+    require_tool("dot")
     out = tmp_path_factory.mktemp("demo") / "out"
-    result = stepgrad("demo", "--out", str(out))
-    return result, out
+    process = subprocess.Popen(
+        [sys.executable, "-m", "nn", "demo", "--out", str(out)],
+        cwd=REPO,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    try:
+        request.getfixturevalue("micrograd_moons")  # the other core's work meanwhile
+        stdout, stderr = process.communicate(timeout=600)
+    finally:
+        process.kill()
+    return subprocess.CompletedProcess(process.args, process.returncode, stdout, stderr), out
 
 
 # --------------------------------------------------------------------------- the happy path
 
 
-def test_demo_exits_0_and_reports_100_percent_accuracy(demo_run):
-    result, out = demo_run
+def test_demo_prints_micrographs_final_loss_and_accuracy(demo_run, micrograd_moons):
+    result, _ = demo_run
     assert result.returncode == 0, result.stderr[-3000:]
     assert "Traceback" not in result.stderr
-    assert re.search(r"^training accuracy 100\.0 % \(100 of 100 points\)$", result.stdout, re.M), result.stdout
-    loss = re.search(r"^final loss (\S+)$", result.stdout, re.M)
-    assert loss is not None, result.stdout
-    assert 0 < float(loss.group(1)) < 0.1  # hinge + 1e-4·Σp² after 100 steps: well inside the margin
+    their_losses, their_accuracies = micrograd_moons
+    printed = re.search(r"^final loss (\S+) \(step 100's forward pass, as on the progress bar\)$", result.stdout, re.M)
+    assert printed is not None, result.stdout
+    assert abs(float(printed.group(1)) - their_losses[-1]) <= 0.5e-4  # micrograd's last loss, to the 4 decimals shown
+    correct = round(their_accuracies[-1] * 100)
+    expected = f"training accuracy {their_accuracies[-1] * 100:.1f} % ({correct} of 100 points)"
+    assert re.search(rf"^{re.escape(expected)}$", result.stdout, re.M), (expected, result.stdout)
 
 
-def test_demo_shows_a_tqdm_progress_bar(demo_run):
+def test_the_progress_bar_ends_on_the_printed_loss_and_accuracy(demo_run):
     result, _ = demo_run
-    # tqdm's bar on stderr ends at 100/100 steps with the loss and accuracy in its postfix
-    assert re.search(r"100%\|.*\| 100/100 .*loss=.*acc=100\.0%", result.stderr), result.stderr[-500:]
+    # tqdm's bar on stderr ends at 100/100 steps with the loss and accuracy of step 100's forward pass
+    bar = re.findall(r"100%\|.*\| 100/100 .*loss=(\S+), acc=(\S+)%\]", result.stderr)
+    assert bar, result.stderr[-500:]
+    loss, accuracy = bar[-1]
+    assert f"final loss {loss} " in result.stdout
+    assert f"training accuracy {accuracy} % " in result.stdout
 
 
 def test_demo_says_what_it_wrote_and_how_to_open_it(demo_run):
@@ -163,7 +181,7 @@ def test_stepper_html_has_one_frame_per_backward_step(demo_run):
     assert not re.search(r"""(src|href)\s*=\s*["']?(https?:)?//""", page)  # self-contained: no network
 
 
-@pytest.mark.skipif(shutil.which("chromium") is None, reason="Debian's chromium is not installed")
+@pytest.mark.needs("chromium")
 def test_stepper_html_renders_in_headless_chromium(demo_run, tmp_path):
     import matplotlib.image
 
@@ -178,7 +196,7 @@ def test_stepper_html_renders_in_headless_chromium(demo_run, tmp_path):
     assert _colour_share(image, (0xFF / 255, 0xD5 / 255, 0x4F / 255), 0.04) > 0.0005
 
 
-@pytest.mark.skipif(shutil.which("chromium") is None, reason="Debian's chromium is not installed")
+@pytest.mark.needs("chromium")
 def test_stepper_html_opens_at_a_requested_step_in_headless_chromium(demo_run, tmp_path):
     _, out = demo_run
     result = run_chromium(
@@ -190,6 +208,30 @@ def test_stepper_html_opens_at_a_requested_step_in_headless_chromium(demo_run, t
     shown = [number for number, attributes in sections if "hidden" not in attributes]
     assert shown == ["4"]
     assert "step 4/5: (x1*w1) = x1 * w1" in result.stdout
+
+
+@pytest.mark.needs("chromium")
+@pytest.mark.xfail(
+    strict=True,
+    reason="issue 11/13: saved SVGs fit the window with the viz rework (branch viz, fit/zoom); "
+    "when it lands this test passes and strict=True fails the run until this mark is removed",
+)
+def test_neuron_svg_opened_alone_in_a_browser_is_not_cut_off(demo_run, tmp_path):
+    import matplotlib.image
+
+    _, out = demo_run
+    shot = tmp_path / "svg.png"
+    page = (out / "neuron_graph.svg").as_uri()
+    run_chromium(tmp_path / "profile", f"--screenshot={shot}", "--window-size=1000,600", page, check=False)
+    image = matplotlib.image.imread(shot)[:, :, :3]
+    drawn = (image < 0.9).any(axis=2)  # darker than the white background: lines, text, a scrollbar
+    columns = drawn.any(axis=0).nonzero()[0]
+    rows = drawn.any(axis=1).nonzero()[0]
+    # A drawing wider than the window is cut at its right edge and Chromium adds a horizontal scrollbar
+    # along the bottom; a drawing that fits leaves the bottom rows blank. (Seen: o's record cut at "grad"
+    # with a scrollbar, before the viz rework; the whole neuron across the window after it.)
+    assert rows.max() < image.shape[0] - 16, "a horizontal scrollbar: the drawing is wider than the window"
+    assert columns.max() - columns.min() > 0.8 * image.shape[1]  # fitted to the width, not shrunk to a stamp
 
 
 # --------------------------------------------------------------------------- the command line around it
@@ -204,29 +246,19 @@ def test_installed_console_script_lists_demo_graph_and_steps():
         assert re.search(rf"^\s+{command}\s", result.stdout, re.M), result.stdout
 
 
-def test_graph_and_steps_still_work_through_the_stepgrad_entry_point(tmp_path):
-    svg = tmp_path / "g.svg"
-    result = stepgrad("graph", "x*y + x", "--at", "x=2,y=-3", "-o", str(svg), timeout=60)
-    assert result.returncode == 0, result.stderr
-    assert "∂f/∂x = -2.0" in result.stdout and "∂f/∂y = 2.0" in result.stdout  # ∂/∂x = y + 1, ∂/∂y = x
-    assert ET.parse(svg).getroot().tag == f"{SVG_NS}svg"
-    result = stepgrad("steps", "x*y", "--at", "x=2,y=-3", timeout=60)
-    assert result.returncode == 0 and "step 1/1" in result.stdout
-
-
 @pytest.mark.parametrize("steps", ["0", "-3"])
 def test_non_positive_steps_is_one_line_exit_2(tmp_path, steps):
     out = tmp_path / "out"
     result = stepgrad("demo", "--steps", steps, "--out", str(out), timeout=60)
-    assert_one_line_error(result, 2, "--steps must be a positive whole number", steps)
+    assert_one_line_error(result, 2, f"argument --steps: must be a positive whole number, got '{steps}'")
     assert not out.exists()
 
 
 def test_non_integer_steps_and_seed_are_one_line_exit_2(tmp_path):
     result = stepgrad("demo", "--steps", "ten", "--out", str(tmp_path / "out"), timeout=60)
-    assert_one_line_error(result, 2, "--steps", "'ten'")
+    assert_one_line_error(result, 2, "argument --steps: must be a positive whole number, got 'ten'")
     result = stepgrad("demo", "--seed", "1.5", "--out", str(tmp_path / "out"), timeout=60)
-    assert_one_line_error(result, 2, "--seed", "'1.5'")
+    assert_one_line_error(result, 2, "argument --seed: invalid int value: '1.5'")
     assert not (tmp_path / "out").exists()
 
 
@@ -242,10 +274,10 @@ def test_unwritable_out_is_refused_before_training(tmp_path):
     blocker = tmp_path / "plain-file"
     blocker.write_text("")
     result = stepgrad("demo", "--out", str(blocker / "inside"), timeout=60)
-    assert_one_line_error(result, 2, "is not writable", "Not a directory")
+    assert_one_line_error(result, 1, f"--out {str(blocker / 'inside')!r} is not writable: Not a directory")
     assert "training" not in result.stdout
     result = stepgrad("demo", "--out", "/proc/stepgrad-demo-test", timeout=60)  # not writable even for root
-    assert_one_line_error(result, 2, "'/proc/stepgrad-demo-test' is not writable")
+    assert_one_line_error(result, 1, "--out '/proc/stepgrad-demo-test' is not writable")
 
 
 def test_missing_matplotlib_names_the_demo_extra(tmp_path):
@@ -256,7 +288,9 @@ def test_missing_matplotlib_names_the_demo_extra(tmp_path):
         f"sys.exit(main(['demo', '--out', {str(out)!r}]))\n"
     )
     result = subprocess.run([sys.executable, "-c", code], cwd=REPO, capture_output=True, text=True, timeout=60)
-    assert_one_line_error(result, 1, "matplotlib", "pip install 'stepgrad[demo]'")
+    assert_one_line_error(
+        result, 1, "the demo needs the Python package(s) matplotlib: install them with pip install 'stepgrad[demo]'"
+    )
     assert not out.exists()
 
 
@@ -266,7 +300,8 @@ def test_missing_graphviz_dot_says_how_to_install_it(tmp_path):
     empty.mkdir()
     env = {**os.environ, "PATH": str(empty)}  # no `dot` anywhere on PATH
     result = stepgrad("demo", "--out", str(out), env=env, timeout=60)
-    assert_one_line_error(result, 1, "Graphviz's `dot` program", "apt-get install graphviz")
+    # viz's one install hint, joined into one line
+    assert_one_line_error(result, 1, "Graphviz's `dot` program was not found", "apt-get install graphviz; macOS:")
     assert not out.exists()
 
 

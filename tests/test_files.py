@@ -18,7 +18,7 @@ import threading
 import time
 
 import pytest
-from scratch_files import IS_ROOT, NO_DRIVER, NULL_DEVICE, needs_root, scratch_device
+from scratch_files import IS_ROOT, NO_DRIVER, NULL_DEVICE, fifo_with_reader, needs_root, scratch_device
 
 from autograd import files
 from autograd.files import write_atomically
@@ -189,14 +189,9 @@ def test_a_fifo_is_refused_without_blocking(tmp_path):
 
 
 def test_streams_writes_a_fifo_directly(tmp_path):
-    fifo = tmp_path / "pipe"
-    os.mkfifo(fifo)
-    received = []
-    reader = threading.Thread(target=lambda: received.append(fifo.read_bytes()))
-    reader.start()
+    fifo, received = fifo_with_reader(tmp_path)
     assert write_atomically(fifo, "<svg>∂</svg>", streams=True) == fifo
-    reader.join(timeout=10)
-    assert received == ["<svg>∂</svg>".encode()]
+    assert received() == "<svg>∂</svg>".encode()
     assert listing(tmp_path) == ["pipe"]
 
 

@@ -7,13 +7,12 @@ runs on micrograd and on this engine side by side. micrograd's published README 
 
 from __future__ import annotations
 
-import gc
 import inspect
-import math
 import random
 import re
 
 import pytest
+from oracles import micrograd_demo_loop
 
 from autograd.engine import Value
 
@@ -312,77 +311,19 @@ def test_neuron_computes_relu_of_the_affine_map():
 # --------------------------------------------------------------------------- the demo's training trajectory
 
 
-def two_moons(n: int = 100, noise: float = 0.1, seed: int = 0) -> tuple[list[list[float]], list[int]]:
-    """Two interleaving half circles (as scikit-learn's make_moons), labels ±1, from a seeded generator."""
-    rng = random.Random(seed)
-    n_outer = n // 2
-    n_inner = n - n_outer
-    X, y = [], []
-    for i in range(n_outer):
-        t = math.pi * i / (n_outer - 1)
-        X.append([math.cos(t) + rng.gauss(0, noise), math.sin(t) + rng.gauss(0, noise)])
-        y.append(-1)
-    for i in range(n_inner):
-        t = math.pi * i / (n_inner - 1)
-        X.append([1 - math.cos(t) + rng.gauss(0, noise), 1 - math.sin(t) - 0.5 + rng.gauss(0, noise)])
-        y.append(1)
-    return X, y
-
-
-def demo_training(value_class, mlp_class, X, y, steps):
-    """micrograd's demo loop: SVM max-margin loss + 1e-4·Σp², zero_grad, backward, SGD with linear decay."""
-    random.seed(1337)
-    model = mlp_class(2, [16, 16, 1])
-    losses, accuracies = [], []
-    for k in range(steps):
-        inputs = [list(map(value_class, xrow)) for xrow in X]
-        scores = list(map(model, inputs))
-        data_losses = [(1 + -yi * scorei).relu() for yi, scorei in zip(y, scores)]
-        data_loss = sum(data_losses) * (1.0 / len(data_losses))
-        alpha = 1e-4
-        reg_loss = alpha * sum(p * p for p in model.parameters())
-        total_loss = data_loss + reg_loss
-        accuracy = [(yi > 0) == (scorei.data > 0) for yi, scorei in zip(y, scores)]
-        model.zero_grad()
-        total_loss.backward()
-        learning_rate = 1.0 - 0.9 * k / 100
-        for p in model.parameters():
-            p.data -= learning_rate * p.grad
-        losses.append(total_loss.data)
-        accuracies.append(sum(accuracy) / len(accuracy))
-        del inputs, scores, data_losses, data_loss, reg_loss, total_loss
-        if k % 5 == 4:
-            gc.collect()  # micrograd's graphs are reference cycles; free them now and then
-    return losses, accuracies, [p.data for p in model.parameters()]
-
-
-def test_demo_training_follows_micrographs_trajectory():
-    micrograd_engine = pytest.importorskip("micrograd.engine")
-    micrograd_nn = pytest.importorskip("micrograd.nn")
+def test_demo_training_follows_micrographs_trajectory(micrograd_moons):
+    # micrograd's demo loop, unchanged, on this engine with nn's MLP, against micrograd's own run
     import nn
 
-    X, y = two_moons()
-    assert len(X) == 100 and sorted(set(y)) == [-1, 1]
+    X, y = nn.make_moons(100, noise=0.1, seed=1337, signed=True)
     steps = 20
-    state = random.getstate()
-    gc_was_enabled = gc.isenabled()
-    gc.disable()  # micrograd spends most of its time in the cyclic collector otherwise
-    try:
-        theirs = demo_training(micrograd_engine.Value, micrograd_nn.MLP, X, y, steps)
-    finally:
-        if gc_was_enabled:
-            gc.enable()
-        gc.collect()
-    try:
-        ours = demo_training(Value, nn.MLP, X, y, steps)  # with the interpreter's own GC setting
-    finally:
-        random.setstate(state)
-    their_losses, their_accuracies, their_params = theirs
-    our_losses, our_accuracies, our_params = ours
+    our_losses, our_accuracies, _ = micrograd_demo_loop(
+        Value, nn.MLP, X, y, steps, schedule_steps=100, collector_off=False
+    )
+    their_losses, their_accuracies = micrograd_moons
     for k in range(steps):
         assert abs(our_losses[k] - their_losses[k]) <= 1e-9, (k, our_losses[k], their_losses[k])
-    assert our_accuracies == their_accuracies
-    assert max(abs(p - q) for p, q in zip(our_params, their_params)) <= 1e-9
+    assert our_accuracies == their_accuracies[:steps]
     assert our_losses[-1] < our_losses[0]  # it trains
 
 

@@ -410,7 +410,6 @@ def test_an_interrupted_save_leaves_the_old_file_and_no_temporary(tmp_path, monk
         raise OSError("disk full (simulated at the rename)")
 
     monkeypatch.setattr(os, "replace", crash)
-    MLP(2, [2, 1], seed=3)  # a different model
     with pytest.raises(OSError, match="disk full"):
         MLP(2, [2, 1], seed=3).save(path)
     assert path.read_bytes() == before

@@ -9,19 +9,19 @@ from __future__ import annotations
 
 import math
 import re
-import shutil
 import struct
 
 import pytest
 from browser import run_chromium
 from hypothesis import given, settings
 from hypothesis import strategies as st
-from viz_svg import node_fill, node_texts, parse_svg, tanh_neuron
+from viz_svg import node_fill, node_texts, parse_svg
 
 from autograd import Op, Value, topological_order
+from autograd.examples import tanh_neuron
 from autograd.stepper import BackwardSteps, Step, backward_steps
 
-needs_dot = pytest.mark.skipif(shutil.which("dot") is None, reason="needs Graphviz's dot program")
+needs_dot = pytest.mark.needs("dot")
 
 
 def bits(x) -> bytes:
@@ -34,46 +34,46 @@ def bits(x) -> bytes:
 
 def test_neuron_gradients_after_the_last_step_match_the_hand_derivation():
     v = tanh_neuron()
-    steps = backward_steps(v["o"]).run()
-    assert v["o"].data == pytest.approx(1 / math.sqrt(2)) and f"{v['o'].data:.4f}" == "0.7071"
-    assert v["n"].grad == pytest.approx(0.5)
-    assert v["x1"].grad == pytest.approx(-1.5)
-    assert v["w1"].grad == pytest.approx(1.0)
-    assert v["x2"].grad == pytest.approx(0.5)
-    assert v["w2"].grad == 0.0
-    assert v["b"].grad == pytest.approx(0.5)
-    assert len(steps) == 5  # the non-leaf values o, n, s, x1w1, x2w2
+    steps = backward_steps(v.o).run()
+    assert v.o.data == pytest.approx(1 / math.sqrt(2)) and f"{v.o.data:.4f}" == "0.7071"
+    assert v.n.grad == pytest.approx(0.5)
+    assert v.x1.grad == pytest.approx(-1.5)
+    assert v.w1.grad == pytest.approx(1.0)
+    assert v.x2.grad == pytest.approx(0.5)
+    assert v.w2.grad == 0.0
+    assert v.b.grad == pytest.approx(0.5)
+    assert len(steps) == 5  # the non-leaf values o, n, x1*w1 + x2*w2, x1*w1, x2*w2
 
 
 def test_steps_follow_backward_order_and_record_the_chain_rule():
     v = tanh_neuron()
-    steps = backward_steps(v["o"])
-    expected = [node for node in reversed(topological_order(v["o"])) if node._parents]
+    steps = backward_steps(v.o)
+    expected = [node for node in reversed(topological_order(v.o)) if node._parents]
     assert [step.node for step in steps] == expected
     assert [step.index for step in steps] == list(range(5))
     assert all(isinstance(step, Step) for step in steps)
     first = steps[0]
-    assert first.node is v["o"] and first.upstream == 1.0
+    assert first.node is v.o and first.upstream == 1.0
     (update,) = first.updates
-    assert update.parent is v["n"] and update.local == pytest.approx(0.5)  # ∂tanh(n)/∂n = 1 − o²
+    assert update.parent is v.n and update.local == pytest.approx(0.5)  # ∂tanh(n)/∂n = 1 − o²
     assert update.contribution == pytest.approx(0.5) and update.before == 0.0 and update.after == update.contribution
-    w1_step = next(step for step in steps if step.node is v["x1w1"])
+    w1_step = next(step for step in steps if step.node is v.x1w1)
     assert w1_step.upstream == pytest.approx(0.5)
     x1_update, w1_update = w1_step.updates
-    assert (x1_update.parent, x1_update.local, x1_update.contribution) == (v["x1"], -3.0, pytest.approx(-1.5))
-    assert (w1_update.parent, w1_update.local, w1_update.contribution) == (v["w1"], 2.0, pytest.approx(1.0))
+    assert (x1_update.parent, x1_update.local, x1_update.contribution) == (v.x1, -3.0, pytest.approx(-1.5))
+    assert (w1_update.parent, w1_update.local, w1_update.contribution) == (v.w1, 2.0, pytest.approx(1.0))
     assert w1_update.before == 0.0 and w1_update.after == pytest.approx(1.0)
 
 
 def test_explanation_of_the_step_that_updates_w1():
     v = tanh_neuron()
-    steps = backward_steps(v["o"])
-    w1_step = next(step for step in steps if any(u.parent is v["w1"] for u in step.updates))
+    steps = backward_steps(v.o)
+    w1_step = next(step for step in steps if any(u.parent is v.w1 for u in step.updates))
     lines = w1_step.explain().splitlines()
-    assert lines[0] == "step 4/5: x1w1 = x1 * w1, ∂o/∂x1w1 = 0.5000"
+    assert lines[0] == "step 4/5: (x1*w1) = x1 * w1, ∂o/∂(x1*w1) = 0.5000"
     (w1_line,) = [line for line in lines if line.strip().startswith("∂o/∂w1 +=")]
     assert "0.5000" in w1_line and "2.0000" in w1_line and "1.0000" in w1_line
-    assert w1_line.strip().startswith("∂o/∂w1 += ∂o/∂x1w1 · ∂x1w1/∂w1 = 0.5000 × 2.0000 = 1.0000")
+    assert w1_line.strip().startswith("∂o/∂w1 += ∂o/∂(x1*w1) · ∂(x1*w1)/∂w1 = 0.5000 × 2.0000 = 1.0000")
     assert w1_line.strip().endswith("(∂o/∂w1: 0.0000 → 1.0000)")
     (x1_line,) = [line for line in lines if line.strip().startswith("∂o/∂x1 +=")]
     assert "0.5000 × -3.0000 = -1.5000" in x1_line
@@ -99,22 +99,22 @@ def test_unlabeled_nodes_get_the_drawing_names_and_an_unlabeled_root_is_L():
 
 def test_nothing_changes_until_a_step_is_asked_for():
     v = tanh_neuron()
-    v["n"].grad, v["o"].grad, v["w1"].grad = 3.0, 7.0, 10.0
-    steps = backward_steps(v["o"])
-    assert (v["n"].grad, v["o"].grad, v["w1"].grad, len(steps)) == (3.0, 7.0, 10.0, 5)
+    v.n.grad, v.o.grad, v.w1.grad = 3.0, 7.0, 10.0
+    steps = backward_steps(v.o)
+    assert (v.n.grad, v.o.grad, v.w1.grad, len(steps)) == (3.0, 7.0, 10.0, 5)
     steps[0]
-    assert v["o"].grad == 1.0  # intermediate: reset, then seeded
-    assert v["n"].grad == pytest.approx(0.5)
-    assert v["x1w1"].grad == 0.0 and v["w1"].grad == 10.0  # not reached yet
+    assert v.o.grad == 1.0  # intermediate: reset, then seeded
+    assert v.n.grad == pytest.approx(0.5)
+    assert v.x1w1.grad == 0.0 and v.w1.grad == 10.0  # not reached yet
     steps.run()
-    assert v["w1"].grad == pytest.approx(11.0)  # a leaf accumulates, as with backward()
+    assert v.w1.grad == pytest.approx(11.0)  # a leaf accumulates, as with backward()
     assert repr(steps) == "BackwardSteps(root='o', steps=5, done=5)"
 
 
 @needs_dot
 def test_frames_are_drawn_from_the_recorded_moment_in_any_order():
     v = tanh_neuron()
-    steps = backward_steps(v["o"])
+    steps = backward_steps(v.o)
     first_before_run = steps[0].to_svg()
     frame4 = steps[3].to_svg()
     steps.run()
@@ -122,12 +122,12 @@ def test_frames_are_drawn_from_the_recorded_moment_in_any_order():
     assert steps[3].to_svg() == frame4
     nodes = node_texts(first_before_run)
     assert nodes["o"][2] == "grad 1.0000" and nodes["n"][2] == "grad 0.5000"
-    assert all(nodes[name][2] == "grad ?" for name in ("s", "b", "x1w1", "x1", "w1", "x2", "w2"))
+    assert all(nodes[name][2] == "grad ?" for name in ("x1*w1 + x2*w2", "b", "x1*w1", "x1", "w1", "x2", "w2"))
     assert node_fill(first_before_run, "o") == "#ffd54f" and node_fill(first_before_run, "n") == "#a5d6a7"
     nodes = node_texts(frame4)  # the step of x1w1: x1 and w1 just updated, x2w2 not processed yet
     assert nodes["x1"][2] == "grad -1.5000" and nodes["w1"][2] == "grad 1.0000"
-    assert nodes["x2w2"][2] == "grad 0.5000" and nodes["x2"][2] == "grad ?" and nodes["w2"][2] == "grad ?"
-    assert node_fill(frame4, "x1w1") == "#ffd54f"
+    assert nodes["x2*w2"][2] == "grad 0.5000" and nodes["x2"][2] == "grad ?" and nodes["w2"][2] == "grad ?"
+    assert node_fill(frame4, "x1*w1") == "#ffd54f"
     assert node_fill(frame4, "x1") == node_fill(frame4, "w1") == "#a5d6a7"
     assert node_fill(frame4, "n") == "#ffffff"
     last = node_texts(steps[-1].to_svg())
@@ -296,8 +296,8 @@ def test_bad_arguments_are_named():
     with pytest.raises(TypeError, match=r"backward_steps\(\) needs an autograd.Value as root, got float"):
         backward_steps(1.0)
     with pytest.raises(TypeError, match=r"backward_steps\(gradient=\.\.\.\) needs a real number, got str '1'"):
-        backward_steps(v["o"], "1")
-    steps = backward_steps(v["o"])
+        backward_steps(v.o, "1")
+    steps = backward_steps(v.o)
     with pytest.raises(IndexError, match="step index 5 out of range: this backward pass has 5 steps"):
         steps[5]
     with pytest.raises(TypeError, match="step index must be an int, got str"):
@@ -313,7 +313,7 @@ def test_widget_scrubs_frames_with_the_slider():
     import ipywidgets
 
     v = tanh_neuron()
-    box = backward_steps(v["o"]).widget()
+    box = backward_steps(v.o).widget()
     assert isinstance(box, ipywidgets.VBox)
     controls, frame, text = box.children
     assert controls.children == (box.play, box.slider) and frame is box.frame and text is box.text
@@ -325,8 +325,8 @@ def test_widget_scrubs_frames_with_the_slider():
     assert box.frame.value != first
     nodes = node_texts(box.frame.value)
     assert nodes["x1"][2] == "grad -1.5000" and nodes["w1"][2] == "grad 1.0000" and nodes["x2"][2] == "grad ?"
-    assert node_fill(box.frame.value, "x1w1") == "#ffd54f"
-    assert "step 4/5: x1w1 = x1 * w1" in box.text.value
+    assert node_fill(box.frame.value, "x1*w1") == "#ffd54f"
+    assert "step 4/5: (x1*w1) = x1 * w1" in box.text.value
     assert "0.5000 × 2.0000 = 1.0000" in box.text.value
     box.slider.value = 0
     assert box.frame.value == first
@@ -344,7 +344,7 @@ def frame_sections(page: str) -> list[str]:
 @needs_dot
 def test_html_page_is_self_contained_with_every_frame_inline(tmp_path):
     v = tanh_neuron()
-    steps = backward_steps(v["o"])
+    steps = backward_steps(v.o)
     page = steps.to_html()
     sections = frame_sections(page)
     assert len(sections) == 5
@@ -366,13 +366,13 @@ def test_html_page_is_self_contained_with_every_frame_inline(tmp_path):
 
 
 @needs_dot
-@pytest.mark.skipif(shutil.which("chromium") is None, reason="needs Debian's chromium")
+@pytest.mark.needs("dot", "chromium")
 def test_html_page_renders_in_headless_chromium(tmp_path):
     import numpy as np
     from matplotlib import image
 
     v = tanh_neuron()
-    page = backward_steps(v["o"]).save_html(tmp_path / "steps.html")
+    page = backward_steps(v.o).save_html(tmp_path / "steps.html")
     url = page.resolve().as_uri()
     shot = tmp_path / "shot.png"
     run_chromium(tmp_path / "profile1", "--window-size=1200,900", f"--screenshot={shot}", url)
@@ -391,7 +391,7 @@ def test_html_page_renders_in_headless_chromium(tmp_path):
     visible = [s for s in sections if "hidden" not in s.split(">")[0]]
     assert len(visible) == 1 and 'id="step-4"' in visible[0]  # the script showed the step named in the URL
     assert "<svg" in visible[0] and "data -3.0000" in visible[0]
-    assert "step 4/5: x1w1 = x1 * w1" in visible[0] and "0.5000 × 2.0000 = 1.0000" in visible[0]
+    assert "step 4/5: (x1*w1) = x1 * w1" in visible[0] and "0.5000 × 2.0000 = 1.0000" in visible[0]
     assert 'id="counter">step 4 / 5<' in dom
 
 
@@ -419,10 +419,10 @@ def test_html_page_escapes_labels():
 
 
 @needs_dot
-@pytest.mark.skipif(shutil.which("chromium") is None, reason="needs Debian's chromium")
+@pytest.mark.needs("dot", "chromium")
 def test_html_page_keys_slider_and_play_work_in_headless_chromium(tmp_path):
     v = tanh_neuron()
-    page = backward_steps(v["o"]).to_html()
+    page = backward_steps(v.o).to_html()
 
     def visible_step_after(actions: str, budget_ms: int = 0) -> tuple[str, str]:
         """Run ``actions`` (JavaScript) after the page's own script in a test copy; the visible frame's id."""

@@ -8,29 +8,30 @@ o = tanh(n) = 0.7071 (b was chosen so that o = 1/√2), ∂o/∂n = 1 − o² = 
 from __future__ import annotations
 
 import os
-import shutil
 import subprocess
 import sys
 import textwrap
 
 import pytest
-from viz_svg import groups, node_fill, node_texts, parse_svg, tanh_neuron, texts
+from viz_svg import groups, node_fill, node_texts, parse_svg, texts
 
 from autograd import Op, Value
+from autograd.examples import tanh_neuron
 from autograd.viz import GraphvizNotFound, draw_dot, save_svg, to_svg
 
-pytestmark = pytest.mark.skipif(shutil.which("dot") is None, reason="needs Graphviz's dot program")
+needs_dot = pytest.mark.needs("dot")  # the tests that render; draw_dot(...).source needs no dot program
 
 
 def neuron_after_backward():
     v = tanh_neuron()
-    v["o"].backward()
+    v.o.backward()
     return v
 
 
+@needs_dot
 def test_svg_contains_labels_data_and_gradients_per_node():
     v = neuron_after_backward()
-    nodes = node_texts(to_svg(v["o"]))
+    nodes = node_texts(to_svg(v.o))
     assert nodes["x1"] == ["x1", "data 2.0000", "grad -1.5000"]
     assert nodes["w1"] == ["w1", "data -3.0000", "grad 1.0000"]
     assert nodes["x2"] == ["x2", "data 0.0000", "grad 0.5000"]
@@ -39,22 +40,24 @@ def test_svg_contains_labels_data_and_gradients_per_node():
     assert nodes["n"] == ["n", "data 0.8814", "grad 0.5000"]
     assert nodes["o"] == ["o", "data 0.7071", "grad 1.0000"]
     # one op node per non-leaf value: 2 products, 2 sums, 1 tanh
-    op_nodes = [texts(g)[0] for g in groups(to_svg(v["o"]), "node").values() if len(texts(g)) == 1]
+    op_nodes = [texts(g)[0] for g in groups(to_svg(v.o), "node").values() if len(texts(g)) == 1]
     assert sorted(op_nodes) == ["*", "*", "+", "+", "tanh"]
 
 
+@needs_dot
 def test_edges_follow_data_flow_through_op_nodes():
     v = neuron_after_backward()
-    svg = to_svg(v["o"])
+    svg = to_svg(v.o)
     name_of = {title: texts(g)[0] for title, g in groups(svg, "node").items()}
     edges = {(name_of[a], name_of[b]) for a, b in (t.split("->") for t in groups(svg, "edge"))}
-    assert ("x1", "*") in edges and ("w1", "*") in edges and ("*", "x1w1") in edges
+    assert ("x1", "*") in edges and ("w1", "*") in edges and ("*", "x1*w1") in edges
     assert ("n", "tanh") in edges and ("tanh", "o") in edges
     assert not any(b in ("x1", "w1", "x2", "w2", "b") for _, b in edges)  # nothing flows into a leaf
     # each of the 5 non-leaf values: one op -> value edge plus one edge per operand (2+2+2+2+1)
     assert len(groups(svg, "edge")) == 5 + 9
 
 
+@needs_dot
 def test_unlabeled_values_get_short_names_from_the_topological_counter():
     a = Value(2.0)
     b = Value(3.0)
@@ -67,9 +70,10 @@ def test_unlabeled_values_get_short_names_from_the_topological_counter():
     assert nodes["v3"] == ["v3", "data 8.0000", "grad 1.0000"]
 
 
+@needs_dot
 def test_same_graph_renders_byte_identical_svg_twice_and_across_rebuilds():
-    first = neuron_after_backward()["o"]
-    second = neuron_after_backward()["o"]  # a new graph with other ids
+    first = neuron_after_backward().o
+    second = neuron_after_backward().o  # a new graph with other ids
     assert to_svg(first) == to_svg(first)
     assert to_svg(first) == to_svg(second)
     assert "id(" not in draw_dot(first).source
@@ -77,23 +81,25 @@ def test_same_graph_renders_byte_identical_svg_twice_and_across_rebuilds():
         assert title.startswith("n") and len(title) < 8  # counter names, never id()s
 
 
+@needs_dot
 def test_rankdir_and_hidden_gradients():
     v = neuron_after_backward()
-    tb = draw_dot(v["o"], rankdir="TB")
+    tb = draw_dot(v.o, rankdir="TB")
     assert "rankdir=TB" in tb.source
-    svg = to_svg(v["o"], rankdir="TB", show_grad=False)
+    svg = to_svg(v.o, rankdir="TB", show_grad=False)
     nodes = node_texts(svg)
     assert nodes["x1"] == ["x1", "data 2.0000"]
     assert not any(t.startswith("grad") for ts in nodes.values() for t in ts)
     with pytest.raises(ValueError, match=r"rankdir=\.\.\.\) must be one of LR, TB, RL, BT, got 'XY'"):
-        draw_dot(v["o"], rankdir="XY")
+        draw_dot(v.o, rankdir="XY")
 
 
+@needs_dot
 def test_highlight_mark_and_unknown_gradients():
     v = neuron_after_backward()
-    svg = to_svg(v["o"], highlight=[v["n"]], mark=[v["s"], v["b"]], unknown_grad=[v["x1"], v["w1"]])
+    svg = to_svg(v.o, highlight=[v.n], mark=[v.x1w1x2w2, v.b], unknown_grad=[v.x1, v.w1])
     assert node_fill(svg, "n") == "#ffd54f"
-    assert node_fill(svg, "s") == node_fill(svg, "b") == "#a5d6a7"
+    assert node_fill(svg, "x1*w1 + x2*w2") == node_fill(svg, "b") == "#a5d6a7"
     assert node_fill(svg, "o") == "#ffffff"
     nodes = node_texts(svg)
     assert nodes["x1"] == ["x1", "data 2.0000", "grad ?"]
@@ -101,16 +107,18 @@ def test_highlight_mark_and_unknown_gradients():
     assert nodes["x2"][2] == "grad 0.5000"
 
 
+@needs_dot
 def test_grads_mapping_overrides_the_live_gradient():
     v = neuron_after_backward()
-    nodes = node_texts(to_svg(v["o"], grads={v["x1"]: 42.0}))
+    nodes = node_texts(to_svg(v.o, grads={v.x1: 42.0}))
     assert nodes["x1"][2] == "grad 42.0000"
-    assert v["x1"].grad == pytest.approx(-1.5)  # the live gradient is untouched
+    assert v.x1.grad == pytest.approx(-1.5)  # the live gradient is untouched
 
 
+@needs_dot
 def test_tint_shades_by_gradient_magnitude():
     v = neuron_after_backward()
-    svg = to_svg(v["o"], tint=True)
+    svg = to_svg(v.o, tint=True)
     # largest |grad| is x1's 1.5: full blue; w2's 0 stays white; |grad| 0.5 is a third of the way
     assert node_fill(svg, "x1") == "#6495ed"
     assert node_fill(svg, "w2") == "#ffffff"
@@ -119,9 +127,10 @@ def test_tint_shades_by_gradient_magnitude():
     assert third == f"#{red:02x}{green:02x}{blue:02x}"
 
 
+@needs_dot
 def test_edge_labels_are_local_derivatives():
     v = neuron_after_backward()
-    svg = to_svg(v["o"], edge_labels=True)
+    svg = to_svg(v.o, edge_labels=True)
     name_of = {title: texts(g)[0] for title, g in groups(svg, "node").items()}
     labels = {}
     for title, g in groups(svg, "edge").items():
@@ -129,9 +138,9 @@ def test_edge_labels_are_local_derivatives():
         if texts(g):
             labels[(name_of[a], b)] = texts(g)[0]
     op_of = {name: title + "op" for title, name in name_of.items()}  # a value's op node is "<name>op"
-    assert labels[("x1", op_of["x1w1"])] == "-3.0000"  # ∂(x1·w1)/∂x1 = w1
-    assert labels[("w1", op_of["x1w1"])] == "2.0000"  # ∂(x1·w1)/∂w1 = x1
-    assert labels[("x2", op_of["x2w2"])] == "1.0000"  # ∂(x2·w2)/∂x2 = w2
+    assert labels[("x1", op_of["x1*w1"])] == "-3.0000"  # ∂(x1·w1)/∂x1 = w1
+    assert labels[("w1", op_of["x1*w1"])] == "2.0000"  # ∂(x1·w1)/∂w1 = x1
+    assert labels[("x2", op_of["x2*w2"])] == "1.0000"  # ∂(x2·w2)/∂x2 = w2
     assert labels[("n", op_of["o"])] == "0.5000"  # ∂tanh(n)/∂n = 1 − o² = 0.5
     assert labels[("b", op_of["n"])] == "1.0000"  # ∂(s + b)/∂b = 1
     assert len(labels) == 9  # every operand edge is labeled, op -> value edges are not
@@ -155,9 +164,10 @@ def test_max_nodes_refusal_names_count_limit_and_how_to_draw_a_subgraph():
         draw_dot(chain(100), depth=3, max_nodes=5)
 
 
+@needs_dot
 def test_depth_draws_the_last_levels_with_stubs_for_the_rest():
     v = neuron_after_backward()
-    svg = to_svg(v["o"], depth=1)
+    svg = to_svg(v.o, depth=1)
     nodes = node_texts(svg)
     assert set(nodes) == {"o", "n", "tanh", "+", "…"}
     stubs = [g for g in groups(svg, "node").values() if texts(g) == ["…"]]
@@ -172,6 +182,7 @@ def test_depth_draws_the_last_levels_with_stubs_for_the_rest():
     assert ["v10000", "data " + format(0.5 * 1.0001**5000, ".4f"), "grad 1.0000"] in records
 
 
+@needs_dot
 def test_user_defined_op_draws_with_its_symbol():
     softsign = Op("softsign", lambda x: x / (1 + abs(x)), lambda x, out: (1 / (1 + abs(x)) ** 2,))
     x = Value(1.0, label="x")
@@ -184,6 +195,7 @@ def test_user_defined_op_draws_with_its_symbol():
     assert nodes["x"] == ["x", "data 1.0000", "grad 0.2500"]  # 1/(1+|x|)² = 1/4
 
 
+@needs_dot
 def test_labels_with_record_special_characters_are_escaped():
     a = Value(1.0, label='{a|<b>}"q"')
     c = a * 2
@@ -194,27 +206,30 @@ def test_labels_with_record_special_characters_are_escaped():
     assert "c\\d" in first_texts
 
 
+@needs_dot
 def test_save_svg_writes_atomically_and_refuses_a_missing_directory(tmp_path):
     v = neuron_after_backward()
-    path = save_svg(v["o"], tmp_path / "graph.svg", rankdir="TB")
+    path = save_svg(v.o, tmp_path / "graph.svg", rankdir="TB")
     assert path == tmp_path / "graph.svg"
     assert node_texts(path.read_text(encoding="utf-8"))["w1"] == ["w1", "data -3.0000", "grad 1.0000"]
     assert sorted(p.name for p in tmp_path.iterdir()) == ["graph.svg"]  # no temporary file left
     with pytest.raises(FileNotFoundError, match="does not exist"):
-        save_svg(v["o"], tmp_path / "nope" / "graph.svg")
+        save_svg(v.o, tmp_path / "nope" / "graph.svg")
     assert sorted(p.name for p in tmp_path.iterdir()) == ["graph.svg"]
 
 
+@needs_dot
 def test_digraph_helpers_and_jupyter_display():
     v = neuron_after_backward()
-    g = draw_dot(v["o"])
-    assert to_svg(g) == to_svg(v["o"])
+    g = draw_dot(v.o)
+    assert to_svg(g) == to_svg(v.o)
     bundle = g._repr_mimebundle_()
     parse_svg(bundle["image/svg+xml"])
     with pytest.raises(TypeError, match=r"drawing options \['rankdir'\] need a Value"):
         to_svg(g, rankdir="TB")
 
 
+@needs_dot
 def test_bad_arguments_are_named():
     v = neuron_after_backward()
     with pytest.raises(TypeError, match="draw_dot\\(\\) needs an autograd.Value as root, got float"):
@@ -222,9 +237,9 @@ def test_bad_arguments_are_named():
     with pytest.raises(TypeError, match="to_svg\\(\\) needs an autograd.Value or a graphviz.Digraph, got str"):
         to_svg("x*y")
     with pytest.raises(ValueError, match=r"max_nodes=\.\.\.\) must be a positive int, got 0"):
-        draw_dot(v["o"], max_nodes=0)
+        draw_dot(v.o, max_nodes=0)
     with pytest.raises(ValueError, match=r"depth=\.\.\.\) must be None or an int >= 0, got -1"):
-        draw_dot(v["o"], depth=-1)
+        draw_dot(v.o, depth=-1)
 
 
 MISSING_DOT_SCRIPT = textwrap.dedent(
@@ -303,6 +318,7 @@ def test_importing_viz_and_stepper_loads_no_optional_package():
     assert result.stdout.strip() == "[]"
 
 
+@needs_dot
 def test_op_symbols_and_labels_are_never_read_as_markup():
     odd = Op('<b>"q"\\', lambda x: 2 * x, lambda x, out: (2.0,))
     x = Value(1.0, label="<script>alert(1)</script>")
@@ -315,6 +331,7 @@ def test_op_symbols_and_labels_are_never_read_as_markup():
     assert "<script" not in svg and "<b>" not in svg  # present only as escaped text
 
 
+@needs_dot
 def test_non_finite_and_tiny_numbers_stay_readable():
     x = Value(0.0, label="x")
     y = x.sqrt() + Value(1e-9, label="tiny")  # d√x/dx = 1/(2√x) is infinite at 0
@@ -327,13 +344,14 @@ def test_non_finite_and_tiny_numbers_stay_readable():
     assert node_fill(svg, "x") == "#6495ed"  # an infinite gradient gets the strongest tint
 
 
+@needs_dot
 def test_bad_format_and_bad_gradient_values_are_named():
     v = neuron_after_backward()
     with pytest.raises(ValueError, match=r"fmt=\.\.\.\) must be a Graphviz output format such as 'svg', got ''"):
-        draw_dot(v["o"], fmt="")
+        draw_dot(v.o, fmt="")
     with pytest.raises(TypeError, match="a gradient must be a number or a Value, got str"):
-        draw_dot(v["o"], tint=True, grads={v["x1"]: "big"})
+        draw_dot(v.o, tint=True, grads={v.x1: "big"})
     with pytest.raises(TypeError, match="a gradient must be a number or a Value, got NoneType"):
-        draw_dot(v["o"], grads={v["x1"]: None})
-    png = draw_dot(v["o"], fmt="png").pipe()
+        draw_dot(v.o, grads={v.x1: None})
+    png = draw_dot(v.o, fmt="png").pipe()
     assert png[:8] == b"\x89PNG\r\n\x1a\n"

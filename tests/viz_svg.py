@@ -4,8 +4,6 @@ from __future__ import annotations
 
 import xml.etree.ElementTree as ET
 
-from autograd import Value
-
 SVG = "{http://www.w3.org/2000/svg}"
 
 
@@ -44,23 +42,3 @@ def node_fill(svg: str, first_text: str) -> str:
                 shape = g.find(SVG + "ellipse")
             return shape.get("fill")
     raise AssertionError(f"no node {first_text!r} in the SVG")
-
-
-def tanh_neuron() -> dict[str, Value]:
-    """The hand-computed neuron of issue 4: o = tanh(x1·w1 + x2·w2 + b)."""
-    x1 = Value(2.0, label="x1")
-    w1 = Value(-3.0, label="w1")
-    x2 = Value(0.0, label="x2")
-    w2 = Value(1.0, label="w2")
-    b = Value(6.8813735870195432, label="b")
-    x1w1 = x1 * w1
-    x1w1.label = "x1w1"
-    x2w2 = x2 * w2
-    x2w2.label = "x2w2"
-    s = x1w1 + x2w2
-    s.label = "s"
-    n = s + b
-    n.label = "n"
-    o = n.tanh()
-    o.label = "o"
-    return dict(x1=x1, w1=w1, x2=x2, w2=w2, b=b, x1w1=x1w1, x2w2=x2w2, s=s, n=n, o=o)
