@@ -27,29 +27,50 @@ step 1/1: c = a * b, ∂c/∂c = 1.0000
 The sequence is lazy (nothing changes until a step is asked for) and replayable: steps
 are recorded as they run, so any step can be read or drawn again, in any order, and is
 drawn from the gradients recorded for that moment, not from the live ``.grad``.
+
+Drawing: the graph is laid out once (one ``dot`` run per set of drawing options, see
+``Drawing``), with every gradient field as wide as the widest text it will show; a step
+is a state of that one drawing (the current node, the parents it just updated, the
+gradients known so far), so nodes never move from one step to the next. The notebook
+widget and the HTML page (``autograd.player``) apply those states in the browser.
 """
 
 from __future__ import annotations
 
 import html
+import math
 import numbers
 import os
 import pathlib
+import re
 from collections.abc import Iterator, Sequence
-from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, overload
 
 from .engine import Value
 from .files import write_atomically
 from .graph import topological_order
-from .viz import draw_dot, format_number, node_names, render_svg
+from .layout import LAYOUT_TIMEOUT, fit_svg
+from .viz import (
+    HIGHLIGHT_FILL,
+    MARK_FILL,
+    PLAIN_FILL,
+    Scene,
+    _as_float,
+    _check_options,
+    _tint,
+    build_digraph,
+    format_number,
+    is_constant,
+    negated,
+    node_names,
+    render_svg,
+)
 
 if TYPE_CHECKING:  # pragma: no cover
-    import graphviz
-    import ipywidgets
+    from .player import StepperWidget
 
-__all__ = ["BackwardSteps", "Step", "Update", "backward_steps"]
+__all__ = ["BackwardSteps", "Drawing", "Picture", "Step", "Update", "backward_steps"]
 
 
 @dataclass(frozen=True)
@@ -78,25 +99,40 @@ class Step:
     def __repr__(self) -> str:
         return f"Step(index={self.index}, node={self.name!r}, op={str(self.node._op)!r}, upstream={self.upstream!r})"
 
+    @property
+    def number(self) -> int:
+        """The step's number as a person reads it: 1 for the first step (``index + 1``)."""
+        return self.index + 1
+
+    def formula(self) -> str:
+        """How this node was computed, in its operands' names: ``x1w1 = x1 * w1``, ``v2 = -x``, ``o = tanh(n)``."""
+        names = self._steps.names
+        x = negated(self.node)
+        if x is not None:
+            return f"{self.name} = -{names[x]}"
+        operands = [names[p] for p in self.node._parents]
+        op = str(self.node._op)
+        if (len(operands) == 2 and op == "**") or (len(operands) >= 2 and op in ("+", "*")):
+            return f"{self.name} = {f' {op} '.join(operands)}"
+        if len(operands) == 1 and op.startswith("**"):  # a constant power, micrograd's symbol '**k'
+            return f"{self.name} = {operands[0]}{op}"
+        return f"{self.name} = {op}({', '.join(operands)})"
+
     def explain(self) -> str:
         """The chain-rule lines of this step with numbers, e.g.
         ``∂o/∂w1 += ∂o/∂n · ∂n/∂w1 = 0.5000 × 2.0000 = 1.0000   (∂o/∂w1: 0.0000 → 1.0000)``.
+
+        Constants (the ``2`` in ``x*2``) get their gradient too, as in ``backward()``, but it
+        means nothing to anyone, so it is not listed.
         """
         root = self._steps.root_name
         node = self.name
-        operands = [u.parent_name for u in self.updates]
-        op = str(self.node._op)
-        if len(operands) == 2 and op in ("+", "*", "**"):
-            formula = f"{operands[0]} {op} {operands[1]}"
-        elif len(operands) == 1 and op.startswith("**"):  # a constant power, micrograd's symbol '**k'
-            formula = f"{operands[0]}{op}"
-        else:
-            formula = f"{op}({', '.join(operands)})"
         lines = [
-            f"step {self.index + 1}/{len(self._steps)}: {node} = {formula}, "
-            f"∂{root}/∂{node} = {format_number(self.upstream)}"
+            f"step {self.number}/{len(self._steps)}: {self.formula()}, ∂{root}/∂{node} = {format_number(self.upstream)}"
         ]
         for u in self.updates:
+            if is_constant(u.parent):
+                continue
             target = f"∂{root}/∂{u.parent_name}"
             change = f"({target}: {format_number(u.before)} → {format_number(u.after)})"
             if u.local is None:
@@ -112,24 +148,16 @@ class Step:
         """The gradients right after this step and the nodes reached so far in this pass (the rest are unknown)."""
         return self._steps._state_after(self.index)
 
-    def draw(self, **kwargs: Any) -> "graphviz.Digraph":
+    def draw(self, **kwargs: Any) -> "Picture":
         """The graph right after this step: this node highlighted, its just-updated parents marked,
-        gradients not yet reached in this pass shown as ``?``. Keyword arguments go to ``draw_dot``.
+        gradients not yet reached in this pass shown as ``?``. Every step is drawn on the same layout
+        (``BackwardSteps.drawing(**kwargs)``); keyword arguments are ``Drawing``'s options.
         """
-        grads, reached = self.grads()
-        unknown = [node for node in self._steps.order if node not in reached]
-        options: dict[str, Any] = {
-            "highlight": (self.node,),
-            "mark": tuple(u.parent for u in self.updates),
-            "unknown_grad": unknown,
-            "grads": grads,
-        }
-        options.update(kwargs)
-        return draw_dot(self._steps.root, **options)
+        return Picture(self._steps.drawing(**kwargs).frame_svg(self.index))
 
     def to_svg(self, **kwargs: Any) -> str:
-        """SVG text of ``draw(**kwargs)``."""
-        return render_svg(self.draw(**kwargs))
+        """SVG text of ``draw(**kwargs)``, at its natural size."""
+        return self._steps.drawing(**kwargs).frame_svg(self.index)
 
 
 def _gradient_seed(gradient: Any) -> float:
@@ -149,11 +177,14 @@ class BackwardSteps(Sequence[Step]):
         self.root = root
         self.gradient = _gradient_seed(gradient)
         self.order = topological_order(root)
-        self.names = {node: _math_name(name) for node, name in node_names(self.order).items()}
+        self.names = {
+            node: name if is_constant(node) else _math_name(name) for node, name in node_names(self.order).items()
+        }
         self.root_name = _math_name(root.label) if root.label else "L"
         self._pending = [node for node in reversed(self.order) if node._parents]
         self._done: list[Step] = []
         self._initial: dict[Value, Any] | None = None
+        self._drawings: dict[tuple[Any, ...], Drawing] = {}
 
     # ---- running
 
@@ -254,71 +285,200 @@ class BackwardSteps(Sequence[Step]):
             return head + f"\n({self.root_name} is a leaf: there are no steps)"
         return "\n".join([head] + [step.explain() for step in self])
 
-    def widget(self, **draw_kwargs: Any) -> "ipywidgets.VBox":
-        """A notebook widget to scrub through the steps: Play button, slider, the SVG frame and the explanation.
+    def drawing(self, **options: Any) -> "Drawing":
+        """The graph of this pass laid out once for these drawing options (cached): every step is a state of it."""
+        key = tuple(sorted(options.items()))
+        if key not in self._drawings:
+            self._drawings[key] = Drawing(self, **options)
+        return self._drawings[key]
 
-        Returns a ``VBox`` whose children are ``(HBox(play, slider), frame, text)``; the same widgets are
-        also attributes ``box.play``, ``box.slider``, ``box.frame`` (HTML with the SVG), ``box.text``.
-        Frames are rendered when first shown. Keyword arguments go to ``draw_dot``.
+    def widget(self, **options: Any) -> "StepperWidget":
+        """A notebook widget to step through the pass: slider (1-based), prev/next, Play, zoom and pan,
+        the drawing (laid out once, the current node kept in view) and the explanation.
+
+        Set or read ``widget.step`` (1 to ``len(steps)``); ``widget.text`` is that step's explanation.
+        Keyword arguments are ``Drawing``'s options.
         """
-        import ipywidgets as widgets
+        from .player import StepperWidget
 
         if not len(self):
             raise ValueError(f"backward_steps({self.root_name}): the root is a leaf, there are no steps to show")
-        last = len(self) - 1
-        play = widgets.Play(value=0, min=0, max=last, step=1, interval=1200, description="Play")
-        slider = widgets.IntSlider(value=0, min=0, max=last, step=1, description="step", continuous_update=True)
-        widgets.jslink((play, "value"), (slider, "value"))
-        frame = widgets.HTML()
-        text = widgets.HTML()
-        cache: dict[int, str] = {}
+        return StepperWidget(self.drawing(**options))
 
-        def show(index: int) -> None:
-            if index not in cache:
-                cache[index] = _strip_xml_prolog(self[index].to_svg(**draw_kwargs))
-            frame.value = cache[index]
-            text.value = "<pre>" + html.escape(self[index].explain()) + "</pre>"
+    def to_html(self, title: str | None = None, **options: Any) -> str:
+        """One self-contained HTML page: the drawing laid out once, a slider over every step (no cap),
+        Play, ←/→ keys, zoom and pan, ``page.html#step-3`` opens at step 3; no network."""
+        from .player import page
 
-        slider.observe(lambda change: show(change["new"]), names="value")
-        show(0)
-        box = widgets.VBox([widgets.HBox([play, slider]), frame, text])
-        box.play, box.slider, box.frame, box.text = play, slider, frame, text
-        return box
-
-    def to_html(self, title: str | None = None, **draw_kwargs: Any) -> str:
-        """One self-contained HTML page with every step's SVG inline, a slider, Play and ←/→ keys; no network."""
         if title is None:
             title = f"stepgrad: backward pass of {self.root_name}"
-        steps = list(self.run())
-        digraphs = [step.draw(**draw_kwargs) for step in steps]  # built here, in order: Values are not thread-safe
-        # each frame is one `dot` process; run them side by side (they release the GIL while they wait)
-        with ThreadPoolExecutor(max_workers=max(1, min(8, os.cpu_count() or 1))) as pool:
-            svgs = list(pool.map(render_svg, digraphs))
-        frames = []
-        for step, svg in zip(steps, svgs):
-            svg = _strip_xml_prolog(svg)
-            frames.append(
-                f'<section class="frame" id="step-{step.index + 1}"{" hidden" if step.index else ""}>\n'
-                f'<div class="graph">{svg}</div>\n'
-                f'<pre class="explain">{html.escape(step.explain())}</pre>\n</section>'
-            )
-        if not frames:
-            frames.append(
-                f'<section class="frame" id="step-0"><pre class="explain">{html.escape(self.explain())}</pre></section>'
-            )
-        return _PAGE.format(
-            title=html.escape(title),
-            heading=html.escape(title),
-            seed=html.escape(self.explain().splitlines()[0]),
-            count=len(frames),
-            last=len(frames),
-            frames="\n".join(frames),
-            script=_SCRIPT,
-        )
+        if not len(self):
+            raise ValueError(f"backward_steps({self.root_name}): the root is a leaf, there are no steps to show")
+        return page(self.drawing(**options), title)
 
     def save_html(self, path: str | os.PathLike[str], **kwargs: Any) -> pathlib.Path:
         """Write ``to_html(**kwargs)`` to ``path`` atomically (nothing written if rendering fails); returns the path."""
         return write_atomically(path, self.to_html(**kwargs))
+
+
+class Picture:
+    """One drawn frame: its SVG text (``.svg``), shown in Jupyter at the cell's width."""
+
+    def __init__(self, svg: str):
+        self.svg = svg
+
+    def _repr_mimebundle_(self, include: Any = None, exclude: Any = None, **_: Any) -> dict[str, str]:
+        return {"image/svg+xml": fit_svg(self.svg)}
+
+    def __repr__(self) -> str:
+        return f"Picture({len(self.svg)} characters of SVG)"
+
+
+_GROUP = re.compile(r'<g id="[^"]*" class="node">\s*<title>([^<]*)</title>.*?</g>', re.S)
+
+
+def _text_width(text: str) -> int:
+    """Roughly how wide ``text`` is in Helvetica (thousandths of an em), to find the widest gradient text."""
+    narrow = {".": 278, ",": 278, "-": 333, " ": 278, "i": 222, "f": 278, "?": 556}
+    return sum(narrow.get(ch, 556) for ch in text)
+
+
+class Drawing:
+    """The graph of a backward pass laid out once (one ``dot`` run); each step is a state of it.
+
+    A state gives each drawn value a fill (yellow: the step's node, green: the parents it just
+    updated), a border width and a gradient text (``grad ?`` until the pass reaches it). The
+    gradient fields are laid out as wide as the widest text they will show, so applying a state
+    changes colours and texts only: nothing moves.
+
+    Options: ``rankdir``, ``show_grad``, ``tint``, ``edge_labels``, ``depth``, ``max_nodes``,
+    ``timeout`` (as in ``draw_dot``). A graph too big to draw is refused before the pass runs.
+    """
+
+    def __init__(
+        self,
+        steps: BackwardSteps,
+        *,
+        rankdir: str = "LR",
+        show_grad: bool = True,
+        tint: bool = False,
+        edge_labels: bool = False,
+        depth: int | None = None,
+        max_nodes: int = 1000,
+        timeout: float | None = LAYOUT_TIMEOUT,
+    ):
+        _check_options(rankdir, max_nodes, depth, "svg")
+        self.steps = steps
+        self.scene = Scene(steps.root, depth, max_nodes)  # refuses a graph too big to draw, at once
+        self.show_grad = show_grad
+        self.tint = tint
+        steps.run()
+        widest: dict[Value, str] = {}
+        for node in self.scene.records:
+            texts = ["grad ?", self._grad_text(steps._initial[node] if steps._initial else node.grad)]
+            widest[node] = max(texts, key=_text_width)
+        for step in steps:
+            for u in step.updates:
+                if u.parent in widest:
+                    widest[u.parent] = max(widest[u.parent], self._grad_text(u.after), key=_text_width)
+        digraph = build_digraph(
+            self.scene, rankdir=rankdir, show_grad=show_grad, grad_text=widest.__getitem__,
+            edge_labels=edge_labels, timeout=timeout,
+        )  # fmt: skip
+        self.svg = render_svg(digraph)  # the one layout
+        self.records = self.scene.records
+        self._record_index = {node: k for k, node in enumerate(self.records)}
+        self._split(self.svg)
+
+    @staticmethod
+    def _grad_text(g: Any) -> str:
+        return f"grad {format_number(g)}"
+
+    def _split(self, svg: str) -> None:
+        """Cut the SVG into fixed text and, per record, the places of its fill, border width and gradient text."""
+        by_ident = {self.scene.ident[node]: node for node in self.records}
+        self._pieces: list[str] = []
+        self._slots: list[tuple[Value, str]] = []  # (node, "fill" | "text") between consecutive pieces
+        last = 0
+        for match in _GROUP.finditer(svg):
+            node = by_ident.get(html.unescape(match.group(1)))
+            if node is None:
+                continue
+            group_start = match.start()
+            fill = svg.index('fill="', group_start) + len('fill="')
+            fill_end = svg.index('"', fill)
+            self._pieces.append(svg[last:fill])
+            self._slots.append((node, "fill"))
+            last = fill_end
+            if self.show_grad:
+                text = svg.rindex("<text", group_start, match.end())
+                text_start = svg.index(">", text) + 1
+                text_end = svg.index("</text>", text_start)
+                self._pieces.append(svg[last:text_start])
+                self._slots.append((node, "text"))
+                last = text_end
+        self._pieces.append(svg[last:])
+
+    # ---- states
+
+    def states(self) -> Iterator[dict[Value, tuple[str, str, str | None]]]:
+        """For each step in order, the records whose state changed (all of them at the first step):
+        ``{node: (fill, border width, gradient text or None)}``."""
+        steps = self.steps
+        assert steps._initial is not None
+        grads = dict(steps._initial)
+        reached = {steps.root}
+        previous: set[Value] = set(self.records)
+        for step in steps:
+            marks = set()
+            for u in step.updates:
+                grads[u.parent] = u.after
+                reached.add(u.parent)
+                marks.add(u.parent)
+            touched = previous | marks | {step.node}
+            if self.tint:
+                touched = set(self.records)
+            largest = self._largest(grads, reached) if self.tint else 0.0
+            yield {
+                node: self._state(node, step.node, marks, grads, reached, largest)
+                for node in self.records
+                if node in touched
+            }
+            previous = marks | {step.node}
+
+    def state(self, index: int) -> dict[Value, tuple[str, str, str | None]]:
+        """Every record's state right after step ``index`` (0-based)."""
+        step = self.steps[index]
+        grads, reached = step.grads()
+        marks = {u.parent for u in step.updates}
+        largest = self._largest(grads, reached) if self.tint else 0.0
+        return {node: self._state(node, step.node, marks, grads, reached, largest) for node in self.records}
+
+    def _largest(self, grads: dict[Value, Any], reached: set[Value]) -> float:
+        mags = [abs(_as_float(grads[n])) for n in self.records if n in reached]
+        return max((m for m in mags if math.isfinite(m)), default=0.0)
+
+    def _state(
+        self, node: Value, current: Value, marks: set[Value], grads: dict[Value, Any], reached: set[Value], largest: float
+    ) -> tuple[str, str, str | None]:
+        text = (self._grad_text(grads[node]) if node in reached else "grad ?") if self.show_grad else None
+        if node is current:
+            return HIGHLIGHT_FILL, "2.5", text
+        if node in marks:
+            return MARK_FILL, "2", text
+        if self.tint and node in reached:
+            return _tint(abs(_as_float(grads[node])), largest), "1", text
+        return PLAIN_FILL, "1", text
+
+    def frame_svg(self, index: int) -> str:
+        """The SVG of the drawing in the state right after step ``index`` (0-based)."""
+        state = self.state(index)
+        out = [self._pieces[0]]
+        for (node, slot), piece in zip(self._slots, self._pieces[1:]):
+            fill, pen, text = state[node]
+            out.append(f'{fill}" stroke-width="{pen}' if slot == "fill" else html.escape(text or ""))
+            out.append(piece)
+        return "".join(out)
 
 
 def backward_steps(root: Value, gradient: float = 1.0) -> BackwardSteps:
@@ -335,78 +495,3 @@ def backward_steps(root: Value, gradient: float = 1.0) -> BackwardSteps:
 def _math_name(name: str) -> str:
     """A node name as it reads inside ∂L/∂name: parenthesized unless it is a simple identifier like ``w1``."""
     return name if name.isidentifier() else f"({name})"
-
-
-def _strip_xml_prolog(svg: str) -> str:
-    """The ``<svg>`` element alone (no XML declaration, DOCTYPE or comments before it), for inlining in HTML."""
-    start = svg.find("<svg")
-    return svg[start:] if start >= 0 else svg
-
-
-_PAGE = """<!DOCTYPE html>
-<html lang="en">
-<head>
-<meta charset="utf-8">
-<title>{title}</title>
-<style>
-body {{ font-family: Helvetica, Arial, sans-serif; margin: 1em; }}
-.controls {{ display: flex; gap: 0.6em; align-items: center; margin: 0.5em 0; }}
-.controls input[type=range] {{ width: 40em; max-width: 70vw; }}
-.graph svg {{ max-width: 100%; height: auto; }}
-pre.explain {{ font-size: 15px; background: #f5f5f5; padding: 0.6em; border-radius: 4px; white-space: pre-wrap; }}
-.legend span {{ padding: 0 0.4em; margin-right: 0.6em; border: 1px solid #999; }}
-</style>
-</head>
-<body>
-<h1 style="font-size: 1.2em">{heading}</h1>
-<p>{seed}. Use the slider, the buttons or the ←/→ keys.
-<span class="legend"><span style="background:#ffd54f">current node</span>
-<span style="background:#a5d6a7">just updated</span><span>grad ? = not computed yet</span></span></p>
-<div class="controls">
-<button id="prev" type="button">← prev</button>
-<input id="slider" type="range" min="1" max="{last}" value="1" step="1" aria-label="step">
-<button id="next" type="button">next →</button>
-<button id="play" type="button">play</button>
-<span id="counter">step 1 / {count}</span>
-</div>
-{frames}
-<script>
-{script}
-</script>
-</body>
-</html>
-"""
-
-_SCRIPT = """(function () {
-  var frames = document.querySelectorAll("section.frame");
-  var slider = document.getElementById("slider");
-  var counter = document.getElementById("counter");
-  var playButton = document.getElementById("play");
-  var timer = null;
-  function show(k) {
-    k = Math.max(1, Math.min(frames.length, k));
-    for (var i = 0; i < frames.length; i++) { frames[i].hidden = (i !== k - 1); }
-    slider.value = String(k);
-    counter.textContent = "step " + k + " / " + frames.length;
-  }
-  function current() { return parseInt(slider.value, 10); }
-  slider.addEventListener("input", function () { show(current()); });
-  document.getElementById("prev").addEventListener("click", function () { show(current() - 1); });
-  document.getElementById("next").addEventListener("click", function () { show(current() + 1); });
-  playButton.addEventListener("click", function () {
-    if (timer) { clearInterval(timer); timer = null; playButton.textContent = "play"; return; }
-    if (current() >= frames.length) { show(1); }
-    playButton.textContent = "pause";
-    timer = setInterval(function () {
-      if (current() >= frames.length) { clearInterval(timer); timer = null; playButton.textContent = "play"; return; }
-      show(current() + 1);
-    }, 1200);
-  });
-  document.addEventListener("keydown", function (e) {
-    if (e.target === slider) { return; }  // the focused slider moves itself on arrow keys
-    if (e.key === "ArrowRight") { show(current() + 1); e.preventDefault(); }
-    if (e.key === "ArrowLeft") { show(current() - 1); e.preventDefault(); }
-  });
-  var wanted = /^#step-(\\d+)$/.exec(window.location.hash);  // open at a step: page.html#step-3
-  show(wanted ? parseInt(wanted[1], 10) : 1);
-})();"""

@@ -1,0 +1,181 @@
+"""The stepper in a browser: one drawing, a slider over the steps — as an HTML page or a notebook widget.
+
+Both show the same player (``player.js``, styled by ``player.css``): the drawing of a
+``stepper.Drawing`` laid out once, and per step the change of state Python computed
+(``Drawing.states()``), applied in the browser. The player fits the width it is given,
+starts at a readable size (node text ≥ 12 px) and brings the current node into view at
+every step; zoom with the buttons or ctrl + wheel, pan by dragging or scrolling. Step
+numbers are 1-based everywhere: the slider, the counter, the explanation, ``#step-3``.
+
+Why a custom widget (``anywidget``) and not ipywidgets' HTML: an HTML widget cannot run
+scripts, so it could not measure the cell, follow the current node or pan; with a small
+ES module the widget and the page share one player instead of two implementations.
+"""
+
+from __future__ import annotations
+
+import html
+import json
+from functools import cache
+from importlib import resources
+from typing import TYPE_CHECKING, Any
+
+from .layout import strip_prolog
+from .viz import MARK_FILL
+
+if TYPE_CHECKING:  # pragma: no cover
+    from .stepper import Drawing
+
+__all__ = ["StepperWidget", "page", "player_data"]
+
+WIDGET_HEIGHT = 520  # px: the widget's drawing window at most (the controls and explanation stay in view)
+
+
+@cache
+def asset(name: str) -> str:
+    """The text of ``player.js`` or ``player.css`` (shipped inside the package)."""
+    return resources.files("autograd").joinpath(name).read_text(encoding="utf-8")
+
+
+def player_data(drawing: Drawing, max_height: int | None = None) -> dict[str, Any]:
+    """What the player needs: the drawing's SVG, the records, the first step's full state and each later
+    step's changes, each step's node and explanation."""
+    steps = drawing.steps
+    index = {node: k for k, node in enumerate(drawing.records)}
+    states = drawing.states()
+    first = next(states)
+    return {
+        "svg": strip_prolog(drawing.svg),
+        "count": len(steps),
+        "records": [drawing.scene.ident[node] for node in drawing.records],
+        "initial": [list(first[node]) for node in drawing.records],
+        "diffs": [[]] + [[[index[node], *state] for node, state in changes.items()] for changes in states],
+        "current": [index.get(step.node, -1) for step in steps],
+        "texts": [step.explain() for step in steps],
+        "markFill": MARK_FILL,
+        "maxHeight": max_height,
+    }
+
+
+def _json_for_script(data: Any) -> str:
+    """JSON that is safe inside a ``<script>`` element (no ``<``, ``>`` or ``&`` characters)."""
+    text = json.dumps(data, ensure_ascii=False, separators=(",", ":"))
+    return text.replace("<", "\\u003c").replace(">", "\\u003e").replace("&", "\\u0026")
+
+
+def page(drawing: Drawing, title: str) -> str:
+    """The self-contained HTML page of a drawing's steps (no network)."""
+    steps = drawing.steps
+    seed = steps.explain().splitlines()[0]
+    return _PAGE.format(
+        title=html.escape(title),
+        seed=html.escape(seed),
+        css=asset("player.css"),
+        data=_json_for_script(player_data(drawing)),
+        player=asset("player.js"),
+        count=len(steps),
+    )
+
+
+_PAGE = """<!DOCTYPE html>
+<html lang="en">
+<head>
+<meta charset="utf-8">
+<meta name="viewport" content="width=device-width, initial-scale=1">
+<title>{title}</title>
+<style>
+{css}
+html, body {{ height: 100%; margin: 0; }}
+body {{ font-family: Helvetica, Arial, sans-serif; font-size: 15px; display: flex; flex-direction: column;
+  box-sizing: border-box; padding: 10px 14px; }}
+h1 {{ font-size: 18px; margin: 0 0 4px 0; }}
+p.help {{ margin: 0 0 6px 0; }}
+.legend span {{ padding: 0 0.4em; margin-right: 0.6em; border: 1px solid #999; }}
+#player {{ flex: 1 1 auto; min-height: 0; }}
+#player .sg-viewport {{ flex: 1 1 auto; height: auto; min-height: 240px; }}
+</style>
+</head>
+<body>
+<h1>{title}</h1>
+<p class="help">{seed}. {count} steps: use the slider, the buttons or the ←/→ keys; drag to pan, ctrl + wheel
+to zoom. <span class="legend"><span style="background:#ffd54f">current node</span>
+<span style="background:#a5d6a7">just updated</span><span>grad ? = not computed yet</span></span></p>
+<div id="player"></div>
+<script type="application/json" id="stepgrad-data">{data}</script>
+<script>
+{player}
+(function () {{
+  var data = JSON.parse(document.getElementById("stepgrad-data").textContent);
+  var el = document.getElementById("player");
+  function wanted() {{ var m = /^#step-(\\d+)$/.exec(window.location.hash); return m ? parseInt(m[1], 10) : 1; }}
+  function remember(k) {{ history.replaceState(null, "", "#step-" + k); }}
+  var player = stepgradPlayer(el, data, {{ onStep: remember }});
+  player.start(wanted());
+  window.addEventListener("hashchange", function () {{ player.show(wanted()); }});
+  document.addEventListener("keydown", function (e) {{ if (!el.contains(e.target)) {{ player.keydown(e); }} }});
+}})();
+</script>
+</body>
+</html>
+"""
+
+_WIDGET_ESM = """
+export default {
+  render({ model, el }) {
+    var data = JSON.parse(model.get("data"));
+    var player = stepgradPlayer(el, data, {
+      onStep: function (k) { model.set("step", k); model.save_changes(); },
+    });
+    player.start(model.get("step"));
+    model.on("change:step", function () {
+      if (model.get("step") !== player.step()) { player.show(model.get("step")); }
+    });
+  },
+};
+"""
+
+
+def _widget_class() -> Any:
+    import anywidget
+    import traitlets
+
+    class StepperWidget(anywidget.AnyWidget):  # type: ignore[misc]
+        """The stepper in a notebook: set or read ``.step`` (1-based); ``.text`` is that step's explanation,
+        ``.svg`` the drawing in that step's state."""
+
+        _esm = asset("player.js") + _WIDGET_ESM
+        _css = asset("player.css")
+        step = traitlets.Int(1).tag(sync=True)
+        data = traitlets.Unicode("").tag(sync=True)
+
+        def __init__(self, drawing: Drawing, **kwargs: Any) -> None:
+            self.drawing = drawing
+            self.count = len(drawing.steps)
+            super().__init__(data=json.dumps(player_data(drawing, WIDGET_HEIGHT)), **kwargs)
+
+        @traitlets.validate("step")
+        def _valid_step(self, proposal: Any) -> int:
+            k = proposal["value"]
+            if not 1 <= k <= self.count:
+                raise traitlets.TraitError(f"step must be between 1 and {self.count} (steps are numbered from 1), got {k}")
+            return int(k)
+
+        @property
+        def text(self) -> str:
+            """The explanation of the step shown (``step``, 1-based)."""
+            return str(self.drawing.steps[self.step - 1].explain())
+
+        @property
+        def svg(self) -> str:
+            """The drawing in the state of the step shown."""
+            return self.drawing.frame_svg(self.step - 1)
+
+    return StepperWidget
+
+
+def __getattr__(name: str) -> Any:  # StepperWidget is built on first use: anywidget is optional
+    if name == "StepperWidget":
+        cls = _widget_class()
+        globals()["StepperWidget"] = cls
+        return cls
+    raise AttributeError(name)
