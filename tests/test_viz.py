@@ -144,15 +144,32 @@ def chain(length: int) -> Value:
     return x
 
 
-def test_max_nodes_refusal_names_count_limit_and_how_to_draw_a_subgraph():
+def test_max_nodes_refusal_names_the_limit_and_how_to_draw_a_subgraph():
     y = chain(600)  # 1 input + 600 constants + 600 products
     with pytest.raises(ValueError) as info:
         draw_dot(y)
     message = str(info.value)
-    assert "1201 nodes" in message and "max_nodes=1000" in message
-    assert "depth=" in message and "single neuron" in message
-    with pytest.raises(ValueError, match="the graph has 7 nodes, more than max_nodes=5.*a smaller depth=... than 3"):
+    assert "more than max_nodes=1000 nodes" in message
+    assert "depth=" in message and "single neuron" in message and "auto_scope()" in message
+    with pytest.raises(ValueError, match="more than max_nodes=5 nodes.*a smaller depth=... than 3"):
         draw_dot(chain(100), depth=3, max_nodes=5)
+
+
+def test_a_refusal_never_walks_or_lays_out_the_whole_graph(monkeypatch):
+    import autograd.layout
+    import autograd.viz
+
+    def forbidden(*args, **kwargs):
+        raise AssertionError("a refusal must not walk the whole graph or start a layout")
+
+    y = chain(200_000)
+    monkeypatch.setattr(autograd.viz, "topological_order", forbidden)
+    monkeypatch.setattr(autograd.viz, "run_dot", forbidden)
+    monkeypatch.setattr(autograd.layout, "run_dot", forbidden)
+    with pytest.raises(ValueError, match="more than max_nodes=1000 nodes"):
+        draw_dot(y)
+    with pytest.raises(ValueError, match="more than max_nodes=10 nodes"):
+        draw_dot(y, depth=50, max_nodes=10)
 
 
 def test_depth_draws_the_last_levels_with_stubs_for_the_rest():
