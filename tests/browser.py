@@ -84,3 +84,67 @@ def chromium_page(profile: Path, width: int = 1400, height: int = 900) -> Iterat
             yield context.pages[0] if context.pages else context.new_page()
         finally:
             context.close()
+
+
+def _free_port() -> int:
+    import socket
+
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+@contextmanager
+def jupyterlab(root_dir: Path, state_dir: Path) -> Iterator[str]:
+    """A JupyterLab server on 127.0.0.1 serving ``root_dir``; yields its base URL with the token as query.
+
+    Its configuration, runtime files and workspaces live in ``state_dir`` (nothing of the user's is read);
+    ``--expose-app-in-browser`` lets a test run commands such as Run All (``window.jupyterapp``).
+    The server is stopped (its process group killed) when the block ends.
+    """
+    import secrets
+    import signal
+    import sys
+    import time
+    import urllib.request
+
+    port, token = _free_port(), secrets.token_hex(16)
+    env = dict(
+        os.environ,
+        JUPYTER_CONFIG_DIR=str(state_dir / "config"),
+        JUPYTER_RUNTIME_DIR=str(state_dir / "runtime"),
+        IPYTHONDIR=str(state_dir / "ipython"),
+    )
+    command = [
+        sys.executable, "-m", "jupyterlab", "--no-browser", "--allow-root", "--ip=127.0.0.1", f"--port={port}",
+        f"--IdentityProvider.token={token}", f"--ServerApp.root_dir={root_dir}", "--expose-app-in-browser",
+        f"--LabApp.workspaces_dir={state_dir / 'workspaces'}", f"--LabApp.user_settings_dir={state_dir / 'user'}",
+        "--LabApp.check_for_updates_class=jupyterlab.NeverCheckForUpdate",
+    ]  # fmt: skip
+    notification = state_dir / "user" / "@jupyterlab" / "apputils-extension" / "notification.jupyterlab-settings"
+    notification.parent.mkdir(parents=True, exist_ok=True)
+    notification.write_text('{"fetchNews": "false", "checkForUpdates": false}')  # no news pop-up over the cells
+    log = open(state_dir / "jupyterlab.log", "wb")
+    server = subprocess.Popen(command, env=env, stdout=log, stderr=subprocess.STDOUT, start_new_session=True)
+    base = f"http://127.0.0.1:{port}"
+    try:
+        deadline = time.monotonic() + 90
+        while True:
+            try:
+                with urllib.request.urlopen(f"{base}/api/status?token={token}", timeout=5) as response:
+                    if response.status == 200:
+                        break
+            except OSError:
+                pass
+            if server.poll() is not None or time.monotonic() > deadline:
+                raise RuntimeError(f"JupyterLab did not start: see {state_dir / 'jupyterlab.log'}")
+            time.sleep(0.3)
+        yield f"{base}/lab/tree/{{path}}?token={token}"
+    finally:
+        try:
+            os.killpg(server.pid, signal.SIGTERM)
+            server.wait(timeout=20)
+        except (ProcessLookupError, subprocess.TimeoutExpired):
+            os.killpg(server.pid, signal.SIGKILL)
+            server.wait()
+        log.close()
