@@ -16,12 +16,13 @@ from __future__ import annotations
 
 import html
 import json
+import re
 from functools import cache
 from importlib import resources
 from typing import TYPE_CHECKING, Any
 
 from .layout import strip_prolog
-from .viz import MARK_FILL
+from .viz import FONT_SIZE, MARK_FILL
 
 if TYPE_CHECKING:  # pragma: no cover
     from .stepper import Drawing
@@ -37,6 +38,19 @@ def asset(name: str) -> str:
     return resources.files("autograd").joinpath(name).read_text(encoding="utf-8")
 
 
+_COMMENT = re.compile(r"<!--.*?-->\n?", re.S)
+_NODE_FONT = f' font-family="Helvetica,sans-Serif" font-size="{FONT_SIZE}.00"'
+
+
+def compact_svg(svg: str) -> str:
+    """The drawing for the player, smaller: no XML prolog or comments, and the node font set once
+    (a ``<style>`` rule) instead of on each of thousands of ``<text>`` elements."""
+    svg = _COMMENT.sub("", strip_prolog(svg)).replace(_NODE_FONT, "")
+    head = svg.index(">") + 1
+    rule = f"<style>text{{font-family:Helvetica,sans-Serif;font-size:{FONT_SIZE}px}}</style>"
+    return svg[:head] + rule + svg[head:]
+
+
 def player_data(drawing: Drawing, max_height: int | None = None) -> dict[str, Any]:
     """What the player needs: the drawing's SVG, the records, the first step's full state and each later
     step's changes, each step's node and explanation."""
@@ -45,7 +59,7 @@ def player_data(drawing: Drawing, max_height: int | None = None) -> dict[str, An
     states = drawing.states()
     first = next(states)
     return {
-        "svg": strip_prolog(drawing.svg),
+        "svg": compact_svg(drawing.svg),
         "count": len(steps),
         "records": [drawing.scene.ident[node] for node in drawing.records],
         "initial": [list(first[node]) for node in drawing.records],
@@ -67,11 +81,14 @@ def page(drawing: Drawing, title: str) -> str:
     """The self-contained HTML page of a drawing's steps (no network)."""
     steps = drawing.steps
     seed = steps.explain().splitlines()[0]
+    data = player_data(drawing)
+    svg = data.pop("svg")  # as markup, not inside the JSON, where every < and " would be escaped
     return _PAGE.format(
         title=html.escape(title),
         seed=html.escape(seed),
         css=asset("player.css"),
-        data=_json_for_script(player_data(drawing)),
+        svg=svg,
+        data=_json_for_script(data),
         player=asset("player.js"),
         count=len(steps),
     )
@@ -101,11 +118,13 @@ p.help {{ margin: 0 0 6px 0; }}
 to zoom. <span class="legend"><span style="background:#ffd54f">current node</span>
 <span style="background:#a5d6a7">just updated</span><span>grad ? = not computed yet</span></span></p>
 <div id="player"></div>
+<template id="stepgrad-drawing">{svg}</template>
 <script type="application/json" id="stepgrad-data">{data}</script>
 <script>
 {player}
 (function () {{
   var data = JSON.parse(document.getElementById("stepgrad-data").textContent);
+  data.svg = document.getElementById("stepgrad-drawing").innerHTML;
   var el = document.getElementById("player");
   function wanted() {{ var m = /^#step-(\\d+)$/.exec(window.location.hash); return m ? parseInt(m[1], 10) : 1; }}
   function remember(k) {{ history.replaceState(null, "", "#step-" + k); }}

@@ -385,8 +385,10 @@ XMLNS = re.compile(r'xmlns(?::\w+)?=\\?"http://www\.w3\.org/(?:2000/svg|1999/xli
 
 
 def page_data(page: str) -> dict:
-    """The player's data inside a stepper page."""
-    return json.loads(re.search(r'<script type="application/json" id="stepgrad-data">(.*?)</script>', page, re.S)[1])
+    """The player's data inside a stepper page, with the drawing (kept as markup in a <template>)."""
+    data = json.loads(re.search(r'<script type="application/json" id="stepgrad-data">(.*?)</script>', page, re.S)[1])
+    data["svg"] = re.search(r'<template id="stepgrad-drawing">(.*?)</template>', page, re.S)[1]
+    return data
 
 
 @needs_dot
@@ -399,7 +401,8 @@ def test_html_page_is_self_contained_one_drawing_and_every_step(tmp_path):
     assert data["count"] == 5 and data["texts"] == [step.explain() for step in steps]
     assert data["texts"][3].startswith("step 4/5: x1w1 = x1 * w1") and "0.5000 × 2.0000 = 1.0000" in data["texts"][3]
     assert len(data["diffs"]) == 5 and len(data["initial"]) == len(data["records"]) == 10
-    assert 'type="application/json"' in page and "ArrowLeft" in page and "#step-" in page
+    assert page.count("<svg") == 1 and page.count("<script") == 2  # one drawing; the data and the player
+    assert "ArrowLeft" in page and "#step-" in page
     without_namespaces = XMLNS.sub("", page)
     assert "http://" not in without_namespaces and "https://" not in without_namespaces
     assert not re.search(r"<(?:link|img|iframe)\b|<script[^>]*\bsrc=|@import|url\(", page)
@@ -452,6 +455,7 @@ def test_html_page_escapes_labels():
     page = backward_steps(y).to_html()
     assert page.count("<script") == 2  # the page's data and its player
     assert "<img" not in page and "</pre>" not in page and "alert(1)" in page
+    assert "&lt;script&gt;alert(1)&lt;/script&gt;" in page_data(page)["svg"]  # the drawing, escaped by Graphviz
     assert "&lt;/pre&gt;&lt;img src=x&gt;" in page  # the title
     data = page_data(page)
     assert "</pre><img src=x>" in data["texts"][0]  # the JSON carries the text; the player sets it as text
