@@ -4,7 +4,7 @@
 // (BackwardSteps.widget, an anywidget); Python computes every state, this file only applies them.
 //
 // data = {
-//   svg: the drawing (Graphviz SVG),
+//   svg: the drawing (Graphviz SVG) in the state of step 1, or svgNode: that drawing as an element,
 //   count: number of steps,
 //   records: DOT names of the nodes whose state changes,
 //   initial: [[fill, penwidth, gradText], ...] per record at step 1,
@@ -52,7 +52,7 @@ function stepgradPlayer(el, data, hooks) {
   var readable = button("1:1", "readable size, centred on the current node");
   [prev, slider, next, play, counter, zoomOut, zoomIn, fit, readable].forEach(function (c) { controls.appendChild(c); });
   var viewport = make("div", "sg-viewport");
-  viewport.innerHTML = data.svg;
+  if (data.svgNode) { viewport.appendChild(data.svgNode); } else { viewport.innerHTML = data.svg; }
   var svg = viewport.querySelector("svg");
   var explain = make("pre", "sg-explain");
   el.appendChild(controls);
@@ -108,10 +108,28 @@ function stepgradPlayer(el, data, hooks) {
     view.vx = vw >= W ? (W - vw) / 2 : Math.max(0, Math.min(W - vw, view.vx));
     view.vy = vh >= H ? (H - vh) / 2 : Math.max(0, Math.min(H - vh, view.vy));
   }
+  // node boxes from the shapes' own coordinates (no layout needed), shifted by Graphviz's translate()
+  var shift = /translate\(([-\d.]+)[ ,]+([-\d.]+)\)/.exec(svg.querySelector("g.graph").getAttribute("transform") || "");
+  var tx = shift ? parseFloat(shift[1]) : 0, ty = shift ? parseFloat(shift[2]) : 0;
   function nodeBox(g) {  // the node's box in user units
-    var r = g.getBoundingClientRect(), o = svg.getBoundingClientRect();
-    return { x: view.vx + (r.left - o.left) / view.s, y: view.vy + (r.top - o.top) / view.s,
-             w: r.width / view.s, h: r.height / view.s };
+    if (g.sgBox) { return g.sgBox; }
+    var shape = g.querySelector("polygon, ellipse"), b;
+    if (shape.tagName === "ellipse") {
+      var cx = +shape.getAttribute("cx"), cy = +shape.getAttribute("cy");
+      var rx = +shape.getAttribute("rx"), ry = +shape.getAttribute("ry");
+      b = { x: cx - rx + tx, y: cy - ry + ty, w: 2 * rx, h: 2 * ry };
+    } else {
+      var xs = [], ys = [];
+      shape.getAttribute("points").trim().split(/\s+/).forEach(function (p) {
+        var xy = p.split(",");
+        xs.push(+xy[0]);
+        ys.push(+xy[1]);
+      });
+      var x0 = Math.min.apply(null, xs), y0 = Math.min.apply(null, ys);
+      b = { x: x0 + tx, y: y0 + ty, w: Math.max.apply(null, xs) - x0, h: Math.max.apply(null, ys) - y0 };
+    }
+    g.sgBox = b;
+    return b;
   }
   function union(nodes) {  // the box around some nodes, in user units
     var boxes = nodes.map(nodeBox);
@@ -173,16 +191,20 @@ function stepgradPlayer(el, data, hooks) {
     }
     return nodes;
   }
+  // the state shown (the SVG arrives in the state of step 1); only records that differ are touched
+  var shown = data.initial.map(function (st) { return st.slice(); });
   function show(k, quiet) {
     k = Math.max(1, Math.min(data.count, k | 0));
-    for (var r = 0; r < records.length; r++) {
-      var s0 = data.initial[r];
-      setRecord(r, s0[0], s0[1], s0[2]);
-    }
+    var target = data.initial.map(function (st) { return st; });
     for (var j = 1; j < k; j++) {
       var changes = data.diffs[j];
-      for (var c = 0; c < changes.length; c++) {
-        setRecord(changes[c][0], changes[c][1], changes[c][2], changes[c][3]);
+      for (var c = 0; c < changes.length; c++) { target[changes[c][0]] = changes[c].slice(1); }
+    }
+    for (var r = 0; r < records.length; r++) {
+      var want = target[r], have = shown[r];
+      if (want[0] !== have[0] || want[1] !== have[1] || want[2] !== have[2]) {
+        setRecord(r, want[0], want[1], want[2]);
+        shown[r] = want.slice();
       }
     }
     step = k;

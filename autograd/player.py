@@ -39,13 +39,14 @@ def asset(name: str) -> str:
 
 
 _COMMENT = re.compile(r"<!--.*?-->\n?", re.S)
+_EDGE_TITLE = re.compile(r'(<g id="edge\d+" class="edge">)\n?<title>[^<]*</title>')
 _NODE_FONT = f' font-family="Helvetica,sans-Serif" font-size="{FONT_SIZE}.00"'
 
 
 def compact_svg(svg: str) -> str:
-    """The drawing for the player, smaller: no XML prolog or comments, and the node font set once
-    (a ``<style>`` rule) instead of on each of thousands of ``<text>`` elements."""
-    svg = _COMMENT.sub("", strip_prolog(svg)).replace(_NODE_FONT, "")
+    """The drawing for the player, smaller: no XML prolog, comments or edge titles ("n0->n3op"), and the
+    node font set once (a ``<style>`` rule) instead of on each of thousands of ``<text>`` elements."""
+    svg = _EDGE_TITLE.sub(r"\1", _COMMENT.sub("", strip_prolog(svg))).replace(_NODE_FONT, "")
     head = svg.index(">") + 1
     rule = f"<style>text{{font-family:Helvetica,sans-Serif;font-size:{FONT_SIZE}px}}</style>"
     return svg[:head] + rule + svg[head:]
@@ -59,7 +60,7 @@ def player_data(drawing: Drawing, max_height: int | None = None) -> dict[str, An
     states = drawing.states()
     first = next(states)
     return {
-        "svg": compact_svg(drawing.svg),
+        "svg": compact_svg(drawing.frame_svg(0)),
         "count": len(steps),
         "records": [drawing.scene.ident[node] for node in drawing.records],
         "initial": [list(first[node]) for node in drawing.records],
@@ -124,7 +125,7 @@ to zoom. <span class="legend"><span style="background:#ffd54f">current node</spa
 {player}
 (function () {{
   var data = JSON.parse(document.getElementById("stepgrad-data").textContent);
-  data.svg = document.getElementById("stepgrad-drawing").innerHTML;
+  data.svgNode = document.getElementById("stepgrad-drawing").content.querySelector("svg");
   var el = document.getElementById("player");
   function wanted() {{ var m = /^#step-(\\d+)$/.exec(window.location.hash); return m ? parseInt(m[1], 10) : 1; }}
   function remember(k) {{ history.replaceState(null, "", "#step-" + k); }}

@@ -43,8 +43,9 @@ import numbers
 import os
 import pathlib
 import re
-from collections.abc import Iterator, Sequence
+from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass
+from functools import cached_property
 from typing import TYPE_CHECKING, Any, overload
 
 from .engine import Value
@@ -176,15 +177,26 @@ class BackwardSteps(Sequence[Step]):
             raise TypeError(f"backward_steps() needs an autograd.Value as root, got {type(root).__name__}")
         self.root = root
         self.gradient = _gradient_seed(gradient)
-        self.order = topological_order(root)
-        self.names = {
-            node: name if is_constant(node) else _math_name(name) for node, name in node_names(self.order).items()
-        }
         self.root_name = _math_name(root.label) if root.label else "L"
-        self._pending = [node for node in reversed(self.order) if node._parents]
         self._done: list[Step] = []
         self._initial: dict[Value, Any] | None = None
         self._drawings: dict[tuple[Any, ...], Drawing] = {}
+
+    # ---- the graph, read when first needed (a drawing too big to make is refused before this walk)
+
+    @cached_property
+    def order(self) -> list[Value]:
+        """``topological_order(root)``: the order of ``backward()``; the steps are its non-leaves, reversed."""
+        return topological_order(self.root)
+
+    @cached_property
+    def _pending(self) -> list[Value]:
+        return [node for node in reversed(self.order) if node._parents]
+
+    @cached_property
+    def names(self) -> Mapping[Value, str]:
+        """Each node's name inside ∂L/∂name: the drawing's name, parenthesized unless a simple identifier."""
+        return _MathNames(node_names(self.order))
 
     # ---- running
 
@@ -301,7 +313,7 @@ class BackwardSteps(Sequence[Step]):
         """
         from .player import StepperWidget
 
-        if not len(self):
+        if not self.root._parents:
             raise ValueError(f"backward_steps({self.root_name}): the root is a leaf, there are no steps to show")
         return StepperWidget(self.drawing(**options))
 
@@ -312,7 +324,7 @@ class BackwardSteps(Sequence[Step]):
 
         if title is None:
             title = f"stepgrad: backward pass of {self.root_name}"
-        if not len(self):
+        if not self.root._parents:
             raise ValueError(f"backward_steps({self.root_name}): the root is a leaf, there are no steps to show")
         return page(self.drawing(**options), title)
 
@@ -490,6 +502,23 @@ def backward_steps(root: Value, gradient: float = 1.0) -> BackwardSteps:
     >>> print(steps[0].explain()); steps[0].draw()   # doctest: +SKIP
     """
     return BackwardSteps(root, gradient)
+
+
+class _MathNames(Mapping[Value, str]):
+    """``NodeNames`` as they read inside ∂L/∂name (constants stay as they are: ``2``, ``-1``)."""
+
+    def __init__(self, names: Mapping[Value, str]):
+        self._names = names
+
+    def __getitem__(self, node: Value) -> str:
+        name = self._names[node]
+        return name if is_constant(node) else _math_name(name)
+
+    def __iter__(self) -> Iterator[Value]:
+        return iter(self._names)
+
+    def __len__(self) -> int:
+        return len(self._names)
 
 
 def _math_name(name: str) -> str:

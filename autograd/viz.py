@@ -27,7 +27,7 @@ import math
 import numbers
 import os
 import pathlib
-from collections.abc import Callable, Iterable, Mapping
+from collections.abc import Callable, Iterable, Iterator, Mapping
 from typing import TYPE_CHECKING, Any
 
 from .engine import Value
@@ -84,13 +84,30 @@ def negated(node: Value) -> Value | None:
     return None
 
 
-def node_names(order: list[Value]) -> dict[Value, str]:
+class NodeNames(Mapping[Value, str]):
     """Display names for the nodes of a topological order: the label, a constant's value, or ``v<k>``
-    with k the node's position."""
-    return {
-        node: (node.label or (constant_text(node.data) if is_constant(node) else f"v{k}"))
-        for k, node in enumerate(order)
-    }
+    with k the node's position. Each name is made when first read (a huge graph pays only for what it shows)."""
+
+    def __init__(self, order: list[Value]):
+        self._order = order
+        self._position: dict[Value, int] | None = None
+
+    def __getitem__(self, node: Value) -> str:
+        if self._position is None:
+            self._position = {n: k for k, n in enumerate(self._order)}
+        k = self._position[node]
+        return node.label or (constant_text(node.data) if is_constant(node) else f"v{k}")
+
+    def __iter__(self) -> Iterator[Value]:
+        return iter(self._order)
+
+    def __len__(self) -> int:
+        return len(self._order)
+
+
+def node_names(order: list[Value]) -> NodeNames:
+    """The display names of the nodes of a topological order (see ``NodeNames``)."""
+    return NodeNames(order)
 
 
 def _escape_record(text: str) -> str:
