@@ -177,7 +177,9 @@ def _widget_class() -> Any:
         def _valid_step(self, proposal: Any) -> int:
             k = proposal["value"]
             if not 1 <= k <= self.count:
-                raise traitlets.TraitError(f"step must be between 1 and {self.count} (steps are numbered from 1), got {k}")
+                raise traitlets.TraitError(
+                    f"step must be between 1 and {self.count} (steps are numbered from 1), got {k}"
+                )
             return int(k)
 
         @property

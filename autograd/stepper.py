@@ -471,7 +471,13 @@ class Drawing:
         return max((m for m in mags if math.isfinite(m)), default=0.0)
 
     def _state(
-        self, node: Value, current: Value, marks: set[Value], grads: dict[Value, Any], reached: set[Value], largest: float
+        self,
+        node: Value,
+        current: Value,
+        marks: set[Value],
+        grads: dict[Value, Any],
+        reached: set[Value],
+        largest: float,
     ) -> tuple[str, str, str | None]:
         text = (self._grad_text(grads[node]) if node in reached else "grad ?") if self.show_grad else None
         if node is current:

@@ -33,6 +33,7 @@ from typing import TYPE_CHECKING, Any
 from .engine import Value
 from .files import write_atomically
 from .graph import topological_order
+from .groups import Group, Grouping, has_scopes
 from .layout import LAYOUT_TIMEOUT, GraphvizNotFound, LayoutTimeout, fit_svg, run_dot
 
 if TYPE_CHECKING:  # pragma: no cover
@@ -48,6 +49,7 @@ MARK_FILL = "#a5d6a7"  # a node whose gradient was just updated (stepper)
 PLAIN_FILL = "#ffffff"
 OP_FILL = "#eceff1"
 CONSTANT_FILL = "#f5f5f5"
+GROUP_FILL = "#e3f2fd"  # a box standing for the nodes of a closed scope
 STUB_FONT = "#757575"
 FONT_SIZE = 14  # points of the node text: 14 px at the natural size, ≥ 12 px at the players' smallest default zoom
 
@@ -195,9 +197,10 @@ def _check_options(rankdir: Any, max_nodes: Any, depth: Any, fmt: Any) -> None:
         raise ValueError(f"draw_dot(fmt=...) must be a Graphviz output format such as 'svg', got {fmt!r}")
 
 
-def _nodes_within(root: Value, depth: int | None, limit: int) -> list[Value] | None:
-    """The nodes at most ``depth`` edges upstream of ``root`` (all when None), or None as soon as there
-    are more than ``limit``: a refusal costs O(limit), never a walk of a huge graph."""
+def _nodes_within(root: Value, depth: int | None, limit: int) -> tuple[set[Value], bool]:
+    """The nodes at most ``depth`` edges upstream of ``root`` (all when None), nearest first, and True;
+    or, as soon as there are more than ``limit``, the ``limit + 1`` seen so far and False: a refusal
+    costs O(limit), never a walk of a huge graph."""
     seen = {root}
     frontier = [root]
     level = 0
@@ -208,30 +211,33 @@ def _nodes_within(root: Value, depth: int | None, limit: int) -> list[Value] | N
                 if parent not in seen:
                     seen.add(parent)
                     if len(seen) > limit:
-                        return None
+                        return seen, False
                     nxt.append(parent)
         frontier = nxt
         level += 1
-    return list(seen)
+    return seen, True
 
 
 class Scene:
     """What one drawing shows, before any layout: the values drawn (in topological order), their
-    names and DOT identifiers, op nodes, ``…`` stubs for operands outside ``depth``.
+    names and DOT identifiers, op nodes, ``…`` stubs for operands outside ``depth``, and in a grouped
+    view the boxes (``autograd.groups``) that stand for the nodes of closed scopes.
 
-    Built in O(max_nodes) for a graph too big to draw (then it raises), so a refusal is instant.
+    A graph over ``max_nodes`` values is drawn grouped when its nodes carry scopes, else refused;
+    the refusal is decided in O(max_nodes), without walking or laying out the whole graph.
     """
 
-    def __init__(self, root: Value, depth: int | None = None, max_nodes: int = 1000):
-        kept = _nodes_within(root, depth, max_nodes)
-        if kept is None:
+    def __init__(self, root: Value, depth: int | None = None, max_nodes: int = 1000, open: Any = None):
+        near, complete = _nodes_within(root, depth, max_nodes)
+        if not complete and open is None and not has_scopes(near):
             smaller = f"a smaller depth=... than {depth}" if depth is not None else "depth=3"
             raise ValueError(
-                f"draw_dot: the graph has more than max_nodes={max_nodes} nodes; Graphviz layout "
-                f"becomes slow and the picture unreadable at this size. Draw a sub-graph instead: pass {smaller} "
-                "to draw only the last levels before the root (e.g. draw_dot(root, depth=3)), or group the graph "
-                "with autograd.scope(...)/auto_scope(), or draw a smaller expression (e.g. a single neuron's "
-                "output); pass a larger max_nodes=... only if you must."
+                f"draw_dot: the graph has more than max_nodes={max_nodes} nodes and no scopes to group them by; "
+                f"Graphviz layout becomes slow and the picture unreadable at this size. Group the graph: build it "
+                "inside `with autograd.auto_scope():` (boxes per function or module, e.g. MLP/Layer/Neuron) or "
+                '`with autograd.scope("name"):`; or draw a sub-graph: pass '
+                f"{smaller} to draw only the last levels before the root (e.g. draw_dot(root, depth=3)), or draw "
+                "a smaller expression (e.g. a single neuron's output); pass a larger max_nodes=... only if you must."
             )
         self.root = root
         self.depth = depth
@@ -239,18 +245,82 @@ class Scene:
         self.names = node_names(full)
         self.ident = {node: f"n{k}" for k, node in enumerate(full)}
         self.stub_ident = {node: f"s{k}" for k, node in enumerate(full)}
-        kept_set = set(kept)
-        self.order = full if depth is None else [node for node in full if node in kept_set]
+        if depth is None:
+            self.order = full
+        else:
+            kept = near if complete else _nodes_within(root, depth, len(full))[0]
+            self.order = [node for node in full if node in kept]
+        self.groups: list[Group] = []
+        self.group_of: dict[Value, Group] = {}
+        self._calls: dict[str, list[Group]] = {}
+        shown = self.order
+        if open is not None or not complete:
+            grouping = Grouping(self.order, open)
+            self.groups, self.group_of, shown = grouping.groups, grouping.group_of, grouping.loose
+            for group in self.groups:
+                self._calls.setdefault(group.path, []).append(group)
+            if len(shown) + len(self.groups) > max_nodes:
+                raise ValueError(
+                    f"draw_dot: even grouped, the drawing has {len(shown) + len(self.groups)} items, more than "
+                    f"max_nodes={max_nodes}: open fewer scopes (open=...), or group the graph more finely"
+                )
         # -x is drawn as one "-" op from x: the constant -1 is not drawn unless something else uses it
-        self.negation = {node: x for node in self.order if (x := negated(node)) is not None}
+        self.negation = {node: x for node in shown if (x := negated(node)) is not None}
         hidden_constants = {p for node in self.negation for p in node._parents if is_constant(p) and p.data == -1.0}
         used_elsewhere = {
-            p for node in self.order if node not in self.negation for p in node._parents if p in hidden_constants
+            p for node in shown if node not in self.negation for p in node._parents if p in hidden_constants
         }
-        self.values = [node for node in self.order if node not in hidden_constants - used_elsewhere]
+        self.values = [node for node in shown if node not in hidden_constants - used_elsewhere]
         self.drawn = set(self.values)
         self.constants = {node for node in self.values if is_constant(node)}
         self.records = [node for node in self.values if node not in self.constants]
+
+    def group_label(self, group: Group) -> str:
+        """A box's label: its name, ``MLP ×100`` for stacked calls, ``gpt 3`` for the 3rd of several calls."""
+        calls = self._calls.get(group.path, [])
+        return group.label if len(calls) < 2 or len(group.scopes) > 1 else f"{group.label} {calls.index(group) + 1}"
+
+    def box_inputs(self) -> list[tuple[str, str]]:
+        """The edges into boxes, less those implied by a longer path (``gpt 1 → gpt 3`` when ``gpt 1 → gpt 2
+        → gpt 3`` is drawn): a box's inputs are all upstream of it, the picture shows the nearest."""
+        successors: dict[str, set[str]] = {}
+        candidates: list[tuple[str, str]] = []
+        for node in self.values:
+            for parent in node._parents:
+                source = self.source_of(parent)
+                if source is not None:
+                    successors.setdefault(source, set()).add(self.ident[node])
+        for group in self.groups:
+            seen: set[str] = set()
+            for member in group.members:
+                for parent in member._parents:
+                    source = self.source_of(parent)
+                    if source is not None and source != group.ident and source not in seen:
+                        seen.add(source)
+                        candidates.append((source, group.ident))
+                        successors.setdefault(source, set()).add(group.ident)
+
+        def reachable_around(source: str, target: str) -> bool:
+            stack = [s for s in successors.get(source, ()) if s != target]
+            seen = set(stack)
+            while stack:
+                item = stack.pop()
+                if item == target:
+                    return True
+                for nxt in successors.get(item, ()):
+                    if nxt not in seen:
+                        seen.add(nxt)
+                        stack.append(nxt)
+            return False
+
+        return [(source, target) for source, target in candidates if not reachable_around(source, target)]
+
+    def source_of(self, node: Value) -> str | None:
+        """The DOT name that stands for ``node`` as an operand: itself, its group's box, or None (a stub)."""
+        if node in self.drawn:
+            return self.ident[node]
+        group = self.group_of.get(node)
+        return group.ident if group is not None else None
 
     def operands(self, node: Value) -> list[tuple[int, Value]]:
         """The (operand index, operand) pairs drawn as edges into ``node``'s op node."""
@@ -270,7 +340,7 @@ def build_digraph(
     fmt: str = "svg",
     show_grad: bool = True,
     grad_text: Callable[[Value], str] | None = None,
-    fill: Callable[[Value], str] | None = None,
+    fill: Callable[[Any], str] | None = None,
     pen: Callable[[Value], str | None] | None = None,
     edge_labels: bool = False,
     timeout: float | None = LAYOUT_TIMEOUT,
@@ -310,10 +380,15 @@ def build_digraph(
         dot.node(op_ident, label=_escape_plain(scene.op_text(node)), shape="ellipse", style="filled", fillcolor=OP_FILL)
         dot.edge(op_ident, ident)
         local = node._local if node._local is not None else ()
+        drawn_edges: set[str] = set()
         for k, parent in scene.operands(node):
-            if parent in scene.drawn:
-                source = scene.ident[parent]
-            else:
+            source = scene.source_of(parent)
+            if source is not None and not source.startswith("n"):  # a box: one edge, however many operands
+                if source not in drawn_edges:
+                    drawn_edges.add(source)
+                    dot.edge(source, op_ident)
+                continue
+            if source is None:
                 source = scene.stub_ident[parent]
                 if parent not in stubs:
                     stubs.add(parent)
@@ -325,6 +400,15 @@ def build_digraph(
             if edge_labels and k < len(local):
                 edge_attrs["label"] = _escape_plain(format_number(local[k]))
             dot.edge(source, op_ident, **edge_attrs)
+    for group in scene.groups:
+        how_many = f"{len(group.members)} values" + (f" in {len(group.scopes)} calls" if len(group.scopes) > 1 else "")
+        dot.node(
+            group.ident, label=_escape_plain(scene.group_label(group)), shape="box3d" if len(group.scopes) > 1 else "box",
+            style="rounded,filled" if len(group.scopes) == 1 else "filled", fillcolor=fill(group) if fill else GROUP_FILL,
+            tooltip=_escape_plain(f"{group.path}: {how_many}; draw_dot(root, open=[{group.path!r}]) opens it"),
+        )  # fmt: skip
+    for source, target in scene.box_inputs():
+        dot.edge(source, target)
     return dot
 
 
@@ -340,6 +424,7 @@ def draw_dot(
     tint: bool = False,
     edge_labels: bool = False,
     depth: int | None = None,
+    open: Any = None,
     max_nodes: int = 1000,
     fmt: str = "svg",
     timeout: float | None = LAYOUT_TIMEOUT,
@@ -358,7 +443,11 @@ def draw_dot(
     - ``edge_labels=True`` labels each operand → op edge with the local derivative ∂result/∂operand.
     - ``depth=k`` draws only the nodes at most k edges upstream of the root; operands
       outside are shown as small ``…`` stubs.
-    - More than ``max_nodes`` values raise ``ValueError`` at once (no layout is tried).
+    - Grouped views (nodes built under ``autograd.scope``/``auto_scope``): a graph over ``max_nodes``
+      values is drawn as boxes, one per call of a scope (``MLP ×100`` for calls side by side),
+      opened level by level while the picture stays small; ``open=["softmax", "gpt/attn"]`` opens
+      those scopes (and closes the rest), ``open=True`` opens all. Without scopes, more than
+      ``max_nodes`` values raise ``ValueError`` at once (no layout is tried).
     - ``timeout``: seconds Graphviz may take to lay it out (``LayoutTimeout`` after that).
 
     In Jupyter the drawing shows at the cell's width (never above its natural size).
@@ -368,7 +457,7 @@ def draw_dot(
     """
     _require_value(root, "draw_dot()")
     _check_options(rankdir, max_nodes, depth, fmt)
-    scene = Scene(root, depth, max_nodes)
+    scene = Scene(root, depth, max_nodes, open)
     highlight_set = set(highlight)
     mark_set = set(mark)
     unknown_set = set(unknown_grad)
@@ -387,7 +476,9 @@ def draw_dot(
     def grad_text(node: Value) -> str:
         return "grad ?" if node in unknown_set else f"grad {format_number(grad_of(node))}"
 
-    def fill(node: Value) -> str:
+    def fill(node: Any) -> str:
+        if isinstance(node, Group):
+            return GROUP_FILL
         if node in highlight_set:
             return HIGHLIGHT_FILL
         if node in mark_set:

@@ -49,7 +49,9 @@ needs_playwright = _needs(
     "Debian's chromium and the playwright package (sudo apt-get install chromium; pip install -e '.[dev]')",
 )
 needs_jupyterlab = _needs(
-    CHROMIUM is None or importlib.util.find_spec("playwright") is None or importlib.util.find_spec("jupyterlab") is None,
+    CHROMIUM is None
+    or importlib.util.find_spec("playwright") is None
+    or importlib.util.find_spec("jupyterlab") is None,
     "chromium, playwright and jupyterlab (sudo apt-get install chromium; pip install -e '.[dev]')",
 )
 

@@ -23,7 +23,8 @@ from autograd.layout import BOUNDS, LayoutTimeout, fit_svg, run_dot
 from autograd.viz import to_svg
 
 pytestmark = pytest.mark.skipif(
-    shutil.which("dot") is None and os.environ.get("CI") != "true", reason="needs Graphviz's dot (apt-get install graphviz)"
+    shutil.which("dot") is None and os.environ.get("CI") != "true",
+    reason="needs Graphviz's dot (apt-get install graphviz)",
 )
 
 

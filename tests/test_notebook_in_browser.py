@@ -88,7 +88,9 @@ def test_notebook_02_in_jupyterlab_steps_with_the_current_node_in_view(tmp_path)
             "() => [...document.querySelectorAll('.jp-InputPrompt')].every((p) => !p.textContent.includes('*'))",
             timeout=300_000,
         )
-        errors = page.locator(".jp-OutputArea-output[data-mime-type='application/vnd.jupyter.stderr']").all_text_contents()
+        errors = page.locator(
+            ".jp-OutputArea-output[data-mime-type='application/vnd.jupyter.stderr']"
+        ).all_text_contents()
         assert not [e for e in errors if "Error" in e or "Traceback" in e], errors
         players = page.locator(".sg-player")
         assert players.count() == 2
@@ -125,5 +127,7 @@ def test_notebook_02_in_jupyterlab_steps_with_the_current_node_in_view(tmp_path)
         for image in page.locator(".jp-RenderedSVG img, .jp-RenderedImage img").all():
             image.scroll_into_view_if_needed()
             drawn = image.bounding_box()
-            cell = image.evaluate("(e) => { const r = e.closest('.jp-OutputArea').getBoundingClientRect(); return {x: r.x, width: r.width}; }")
+            cell = image.evaluate(
+                "(e) => { const r = e.closest('.jp-OutputArea').getBoundingClientRect(); return {x: r.x, width: r.width}; }"
+            )
             assert drawn["x"] + drawn["width"] <= cell["x"] + cell["width"] + 1, (drawn, cell)
