@@ -27,7 +27,7 @@ from .viz import FONT_SIZE, MARK_FILL
 if TYPE_CHECKING:  # pragma: no cover
     from .stepper import Drawing
 
-__all__ = ["StepperWidget", "page", "player_data"]
+__all__ = ["page", "player_data"]  # and StepperWidget, made on first use (anywidget is optional)
 
 WIDGET_HEIGHT = 520  # px: the widget's drawing window at most (the controls and explanation stay in view)
 

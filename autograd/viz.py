@@ -392,19 +392,18 @@ def build_digraph(
                 source = scene.stub_ident[parent]
                 if parent not in stubs:
                     stubs.add(parent)
-                    dot.node(
-                        source, label="…", shape="plaintext", fontcolor=STUB_FONT,
-                        tooltip=_escape_plain(f"{scene.names.get(parent, 'a value')} (not drawn: outside depth={scene.depth})"),
-                    )  # fmt: skip
+                    where = f"{scene.names[parent]} (not drawn: outside depth={scene.depth})"
+                    dot.node(source, label="…", shape="plaintext", fontcolor=STUB_FONT, tooltip=_escape_plain(where))
             edge_attrs = {}
             if edge_labels and k < len(local):
                 edge_attrs["label"] = _escape_plain(format_number(local[k]))
             dot.edge(source, op_ident, **edge_attrs)
     for group in scene.groups:
         how_many = f"{len(group.members)} values" + (f" in {len(group.scopes)} calls" if len(group.scopes) > 1 else "")
+        stacked = len(group.scopes) > 1
         dot.node(
-            group.ident, label=_escape_plain(scene.group_label(group)), shape="box3d" if len(group.scopes) > 1 else "box",
-            style="rounded,filled" if len(group.scopes) == 1 else "filled", fillcolor=fill(group) if fill else GROUP_FILL,
+            group.ident, label=_escape_plain(scene.group_label(group)), shape="box3d" if stacked else "box",
+            style="filled" if stacked else "rounded,filled", fillcolor=fill(group) if fill else GROUP_FILL,
             tooltip=_escape_plain(f"{group.path}: {how_many}; draw_dot(root, open=[{group.path!r}]) opens it"),
         )  # fmt: skip
     for source, target in scene.box_inputs():

@@ -128,6 +128,7 @@ def test_notebook_02_in_jupyterlab_steps_with_the_current_node_in_view(tmp_path)
             image.scroll_into_view_if_needed()
             drawn = image.bounding_box()
             cell = image.evaluate(
-                "(e) => { const r = e.closest('.jp-OutputArea').getBoundingClientRect(); return {x: r.x, width: r.width}; }"
+                "(e) => { const r = e.closest('.jp-OutputArea').getBoundingClientRect();"
+                " return {x: r.x, width: r.width}; }"
             )
             assert drawn["x"] + drawn["width"] <= cell["x"] + cell["width"] + 1, (drawn, cell)

@@ -56,32 +56,26 @@ def main() -> None:
         row(f"layout x{op}x{op}…{op}x (80 factors)", timed(lambda: to_svg(y))[0])
 
     big = chain(1_000_000)
-    for name, call in (("refuse 10^6 nodes", lambda: draw_dot(big)), ("refuse 10^6, depth=3", None)):
-        def attempt(call=call):
-            try:
-                (call or (lambda: draw_dot(big, depth=3, max_nodes=5)))()
-            except ValueError:
-                return "refused"
-            return "drawn"
 
-        seconds, outcome = timed(attempt)
-        row(name, seconds, outcome)
-
-    def refuse_page():
+    def attempt(call):
         try:
-            backward_steps(big).save_html(Path(tempfile.mkdtemp()) / "p.html")
+            call()
         except ValueError:
             return "refused"
-        return "written"
+        return "drawn"
 
-    seconds, outcome = timed(refuse_page)
-    row("save_html 10^6 nodes", seconds, outcome)
-    del big
+    folder = Path(tempfile.mkdtemp())
+    for name, call in (
+        ("refuse 10^6 nodes", lambda: draw_dot(big)),
+        ("refuse 10^6 nodes, depth=3", lambda: draw_dot(big, depth=3, max_nodes=5)),
+        ("save_html 10^6 nodes", lambda: backward_steps(big).save_html(folder / "p.html")),
+    ):
+        seconds, outcome = timed(lambda call=call: attempt(call))
+        row(name, seconds, outcome)
 
     from test_pages_in_browser import thousand_node_loss
 
     loss = thousand_node_loss()
-    folder = Path(tempfile.mkdtemp())
     seconds, path = timed(lambda: backward_steps(loss).save_html(folder / "big.html"))
     row("save_html 952 values, 744 steps", seconds, f"{path.stat().st_size / 1e6:.2f} MB")
     from browser import CHROMIUM, chromium_page
