@@ -98,6 +98,10 @@ class Grouping:
 
     def __init__(self, order: list[Value], open: Any = None, budget: int = BUDGET):
         self.order = order
+        self.loose: list[Value] = []  # the values drawn as themselves
+        self.groups: list[Group] = []  # the boxes
+        self.group_of: dict[Value, Group] = {}  # each node inside a box -> that box
+        self.hidden: set[Value] = set()  # scope-less leaves that only boxes use (not drawn)
         cache: dict[Any, tuple[Any, ...]] = {}
         self._members: dict[Any, list[Value]] = defaultdict(list)  # scope activation -> its nodes
         self._free: list[Value] = []  # non-leaf nodes outside every scope
@@ -211,11 +215,11 @@ class Grouping:
             else:
                 opened_nodes += len(nodes)
         if limit is not None and opened_nodes + len(self._free) > limit:
-            self.loose, self.groups, self.group_of, self.hidden = [None] * (limit + 1), [], {}, set()
+            self.loose, self.groups, self.group_of, self.hidden = [self.order[-1]] * (limit + 1), [], {}, set()
             return
         stacks = self._stacks(box, members)
         self.groups = []
-        self.group_of: dict[Value, Group] = {}
+        self.group_of = {}
         group_of_box: dict[Any, Group] = {}
         for k, scopes in enumerate(stacks):
             first = scopes[0]

@@ -27,7 +27,7 @@ from .viz import FONT_SIZE, MARK_FILL
 if TYPE_CHECKING:  # pragma: no cover
     from .stepper import Drawing
 
-__all__ = ["page", "player_data"]  # and StepperWidget, made on first use (anywidget is optional)
+__all__ = ["page", "player_data", "widget_class"]
 
 WIDGET_HEIGHT = 520  # px: the widget's drawing window at most (the controls and explanation stay in view)
 
@@ -155,11 +155,13 @@ export default {
 """
 
 
-def _widget_class() -> Any:
+@cache
+def widget_class() -> Any:
+    """The ``StepperWidget`` class, made on first use (anywidget and traitlets are optional)."""
     import anywidget
     import traitlets
 
-    class StepperWidget(anywidget.AnyWidget):  # type: ignore[misc]
+    class StepperWidget(anywidget.AnyWidget):
         """The stepper in a notebook: set or read ``.step`` (1-based); ``.text`` is that step's explanation,
         ``.svg`` the drawing in that step's state."""
 
@@ -193,11 +195,3 @@ def _widget_class() -> Any:
             return self.drawing.frame_svg(self.step - 1)
 
     return StepperWidget
-
-
-def __getattr__(name: str) -> Any:  # StepperWidget is built on first use: anywidget is optional
-    if name == "StepperWidget":
-        cls = _widget_class()
-        globals()["StepperWidget"] = cls
-        return cls
-    raise AttributeError(name)

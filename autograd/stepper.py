@@ -46,7 +46,7 @@ import re
 from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from functools import cached_property
-from typing import TYPE_CHECKING, Any, overload
+from typing import Any, overload
 
 from .engine import Value
 from .files import write_atomically
@@ -67,9 +67,6 @@ from .viz import (
     node_names,
     render_svg,
 )
-
-if TYPE_CHECKING:  # pragma: no cover
-    from .player import StepperWidget
 
 __all__ = ["BackwardSteps", "Drawing", "Picture", "Step", "Update", "backward_steps"]
 
@@ -304,18 +301,18 @@ class BackwardSteps(Sequence[Step]):
             self._drawings[key] = Drawing(self, **options)
         return self._drawings[key]
 
-    def widget(self, **options: Any) -> "StepperWidget":
+    def widget(self, **options: Any) -> Any:
         """A notebook widget to step through the pass: slider (1-based), prev/next, Play, zoom and pan,
         the drawing (laid out once, the current node kept in view) and the explanation.
 
         Set or read ``widget.step`` (1 to ``len(steps)``); ``widget.text`` is that step's explanation.
         Keyword arguments are ``Drawing``'s options.
         """
-        from .player import StepperWidget
+        from .player import widget_class
 
         if not self.root._parents:
             raise ValueError(f"backward_steps({self.root_name}): the root is a leaf, there are no steps to show")
-        return StepperWidget(self.drawing(**options))
+        return widget_class()(self.drawing(**options))
 
     def to_html(self, title: str | None = None, **options: Any) -> str:
         """One self-contained HTML page: the drawing laid out once, a slider over every step (no cap),

@@ -129,7 +129,8 @@ def _escape_plain(text: str) -> str:
     """Text safe as a plain Graphviz label: backslashes and quotes escaped, never read as an HTML-like label."""
     import graphviz
 
-    return graphviz.nohtml(text.replace("\\", "\\\\").replace('"', '\\"').replace("\n", "\\n"))
+    escaped: str = graphviz.nohtml(text.replace("\\", "\\\\").replace('"', '\\"').replace("\n", "\\n"))
+    return escaped
 
 
 def _require_value(root: Any, where: str) -> Value:
@@ -161,7 +162,7 @@ def _stepgrad_digraph_class() -> Any:
     if _digraph_class is None:
         import graphviz
 
-        class StepgradDigraph(graphviz.Digraph):
+        class StepgradDigraph(graphviz.Digraph):  # type: ignore[misc]  # graphviz ships no type hints
             """A ``graphviz.Digraph`` rendered by ``autograd.layout.run_dot``; shown in Jupyter at the cell's width."""
 
             layout_timeout: float | None = LAYOUT_TIMEOUT
