@@ -79,7 +79,7 @@ function stepgradPlayer(el, data, hooks) {
   var records = data.records.map(function (name) {
     var g = byName[name];
     var texts = g.querySelectorAll("text");
-    return { g: g, shape: g.querySelector("polygon"), grad: texts.length ? texts[texts.length - 1] : null };
+    return { g: g, shape: g.querySelector("polygon, path, ellipse"), grad: texts.length ? texts[texts.length - 1] : null };
   });
   function setRecord(r, fill, pen, text) {
     var rec = records[r];
@@ -113,8 +113,11 @@ function stepgradPlayer(el, data, hooks) {
   var tx = shift ? parseFloat(shift[1]) : 0, ty = shift ? parseFloat(shift[2]) : 0;
   function nodeBox(g) {  // the node's box in user units
     if (g.sgBox) { return g.sgBox; }
-    var shape = g.querySelector("polygon, ellipse"), b;
-    if (shape.tagName === "ellipse") {
+    var shape = g.querySelector("polygon, ellipse, path"), b;
+    if (shape.tagName === "path") {  // a rounded box: ask the browser
+      var bb = shape.getBBox();
+      b = { x: bb.x + tx, y: bb.y + ty, w: bb.width, h: bb.height };
+    } else if (shape.tagName === "ellipse") {
       var cx = +shape.getAttribute("cx"), cy = +shape.getAttribute("cy");
       var rx = +shape.getAttribute("rx"), ry = +shape.getAttribute("ry");
       b = { x: cx - rx + tx, y: cy - ry + ty, w: 2 * rx, h: 2 * ry };

@@ -55,18 +55,17 @@ def compact_svg(svg: str) -> str:
 def player_data(drawing: Drawing, max_height: int | None = None) -> dict[str, Any]:
     """What the player needs: the drawing's SVG, the records, the first step's full state and each later
     step's changes, each step's node and explanation."""
-    steps = drawing.steps
-    index = {node: k for k, node in enumerate(drawing.records)}
+    index = {item: k for k, item in enumerate(drawing.items)}
     states = drawing.states()
     first = next(states)
     return {
         "svg": compact_svg(drawing.frame_svg(0)),
-        "count": len(steps),
-        "records": [drawing.scene.ident[node] for node in drawing.records],
-        "initial": [list(first[node]) for node in drawing.records],
-        "diffs": [[]] + [[[index[node], *state] for node, state in changes.items()] for changes in states],
-        "current": [index.get(step.node, -1) for step in steps],
-        "texts": [step.explain() for step in steps],
+        "count": len(drawing.frames),
+        "records": [drawing.ident(item) for item in drawing.items],
+        "initial": [list(first[item]) for item in drawing.items],
+        "diffs": [[]] + [[[index[item], *state] for item, state in changes.items()] for changes in states],
+        "current": [index.get(frame.item, -1) for frame in drawing.frames],
+        "texts": [frame.explain() for frame in drawing.frames],
         "markFill": MARK_FILL,
         "maxHeight": max_height,
     }
@@ -80,8 +79,7 @@ def _json_for_script(data: Any) -> str:
 
 def page(drawing: Drawing, title: str) -> str:
     """The self-contained HTML page of a drawing's steps (no network)."""
-    steps = drawing.steps
-    seed = steps.explain().splitlines()[0]
+    seed = drawing.steps.seed_line()
     data = player_data(drawing)
     svg = data.pop("svg")  # as markup, not inside the JSON, where every < and " would be escaped
     return _PAGE.format(
@@ -91,7 +89,7 @@ def page(drawing: Drawing, title: str) -> str:
         svg=svg,
         data=_json_for_script(data),
         player=asset("player.js"),
-        count=len(steps),
+        count=len(drawing.frames),
     )
 
 
@@ -172,7 +170,7 @@ def widget_class() -> Any:
 
         def __init__(self, drawing: Drawing, **kwargs: Any) -> None:
             self.drawing = drawing
-            self.count = len(drawing.steps)
+            self.count = len(drawing.frames)
             super().__init__(data=json.dumps(player_data(drawing, WIDGET_HEIGHT)), **kwargs)
 
         @traitlets.validate("step")
@@ -187,7 +185,7 @@ def widget_class() -> Any:
         @property
         def text(self) -> str:
             """The explanation of the step shown (``step``, 1-based)."""
-            return str(self.drawing.steps[self.step - 1].explain())
+            return str(self.drawing.frames[self.step - 1].explain())
 
         @property
         def svg(self) -> str:

@@ -52,7 +52,9 @@ from .engine import Value
 from .files import write_atomically
 from .graph import topological_order
 from .layout import LAYOUT_TIMEOUT, fit_svg
+from .groups import Group
 from .viz import (
+    GROUP_FILL,
     HIGHLIGHT_FILL,
     MARK_FILL,
     PLAIN_FILL,
@@ -116,18 +118,18 @@ class Step:
             return f"{self.name} = {operands[0]}{op}"
         return f"{self.name} = {op}({', '.join(operands)})"
 
-    def explain(self) -> str:
+    def explain(self, number: int | None = None, total: int | None = None) -> str:
         """The chain-rule lines of this step with numbers, e.g.
         ``∂o/∂w1 += ∂o/∂n · ∂n/∂w1 = 0.5000 × 2.0000 = 1.0000   (∂o/∂w1: 0.0000 → 1.0000)``.
 
         Constants (the ``2`` in ``x*2``) get their gradient too, as in ``backward()``, but it
-        means nothing to anyone, so it is not listed.
+        means nothing to anyone, so it is not listed. ``number``/``total`` renumber the step (a
+        grouped drawing counts its frames, not the steps inside its boxes).
         """
         root = self._steps.root_name
         node = self.name
-        lines = [
-            f"step {self.number}/{len(self._steps)}: {self.formula()}, ∂{root}/∂{node} = {format_number(self.upstream)}"
-        ]
+        where = f"step {number or self.number}/{total or len(self._steps)}"
+        lines = [f"{where}: {self.formula()}, ∂{root}/∂{node} = {format_number(self.upstream)}"]
         for u in self.updates:
             if is_constant(u.parent):
                 continue
@@ -151,11 +153,12 @@ class Step:
         gradients not yet reached in this pass shown as ``?``. Every step is drawn on the same layout
         (``BackwardSteps.drawing(**kwargs)``); keyword arguments are ``Drawing``'s options.
         """
-        return Picture(self._steps.drawing(**kwargs).frame_svg(self.index))
+        return Picture(self.to_svg(**kwargs))
 
     def to_svg(self, **kwargs: Any) -> str:
         """SVG text of ``draw(**kwargs)``, at its natural size."""
-        return self._steps.drawing(**kwargs).frame_svg(self.index)
+        drawing = self._steps.drawing(**kwargs)
+        return drawing.frame_svg(drawing.frame_of_step[self.index])
 
 
 def _gradient_seed(gradient: Any) -> float:
@@ -284,12 +287,15 @@ class BackwardSteps(Sequence[Step]):
 
     # ---- text, notebook and HTML
 
+    def seed_line(self) -> str:
+        """``backward pass of L: seed ∂L/∂L = 1.0000``."""
+        root = self.root_name
+        return f"backward pass of {root}: seed ∂{root}/∂{root} = {format_number(self.gradient)}"
+
     def explain(self) -> str:
         """Every step's explanation, one block per step (runs the whole pass)."""
         self.run()
-        head = f"backward pass of {self.root_name}: seed ∂{self.root_name}/∂{self.root_name} = " + format_number(
-            self.gradient
-        )
+        head = self.seed_line()
         if not len(self):
             return head + f"\n({self.root_name} is a leaf: there are no steps)"
         return "\n".join([head] + [step.explain() for step in self])
@@ -352,16 +358,65 @@ def _text_width(text: str) -> int:
     return sum(narrow.get(ch, 556) for ch in text)
 
 
+class Frame:
+    """What the player shows at once: one step, or, in a grouped drawing, every step through one box,
+    shown when the last of them is done (the pass interleaves boxes; a frame is a true moment of it)."""
+
+    def __init__(self, drawing: Drawing, item: Any, steps: list[Step]):
+        self.drawing = drawing
+        self.index = 0  # set once the frames are in order
+        self.item = item  # the drawn value or Group the steps go through (None: outside the drawing)
+        self.steps = steps
+        self.last = steps[-1].index  # the step of the pass after which this frame is shown
+
+    @property
+    def number(self) -> int:
+        return self.index + 1
+
+    def explain(self) -> str:
+        """The step's explanation, or for a box: how many steps went through it and what they updated."""
+        total = len(self.drawing.frames)
+        if not isinstance(self.item, Group):
+            return self.steps[0].explain(self.number, total)
+        names = self.drawing.steps.names
+        root = self.drawing.steps.root_name
+        label = self.drawing.scene.group_label(self.item)
+        lines = [
+            f"step {self.number}/{total}: backward through {label}: {len(self.steps)} steps "
+            f"(the last is step {self.last + 1} of the pass)"
+        ]
+        into: dict[Any, list[Any]] = {}
+        for step in self.steps:
+            for u in step.updates:
+                item = self.drawing.item_of(u.parent)
+                if item is not None and item is not self.item and not is_constant(u.parent):
+                    into.setdefault(item, []).append(u)
+        for item, updates in list(into.items())[:MAX_LINES]:
+            if isinstance(item, Group):
+                lines.append(f"  into {self.drawing.scene.group_label(item)}: {len(updates)} gradient updates")
+            else:
+                before, after = updates[0].before, updates[-1].after
+                lines.append(f"  ∂{root}/∂{names[item]}: {format_number(before)} → {format_number(after)}")
+        if len(into) > MAX_LINES:
+            lines.append(f"  … and {len(into) - MAX_LINES} more")
+        return "\n".join(lines)
+
+
+MAX_LINES = 12  # gradients listed for a box's frame
+
+
 class Drawing:
-    """The graph of a backward pass laid out once (one ``dot`` run); each step is a state of it.
+    """The graph of a backward pass laid out once (one ``dot`` run); each frame is a state of it.
 
-    A state gives each drawn value a fill (yellow: the step's node, green: the parents it just
-    updated), a border width and a gradient text (``grad ?`` until the pass reaches it). The
-    gradient fields are laid out as wide as the widest text they will show, so applying a state
-    changes colours and texts only: nothing moves.
+    A frame is one step, or, in a grouped drawing (``autograd.groups``), the run of steps that go
+    through one box ("backward through softmax"). A state gives each drawn value a fill (yellow:
+    the frame's node or box, green: what it just updated), a border width and a gradient text
+    (``grad ?`` until the pass reaches it). The gradient fields are laid out as wide as the widest
+    text they will show, so applying a state changes colours and texts only: nothing moves.
 
-    Options: ``rankdir``, ``show_grad``, ``tint``, ``edge_labels``, ``depth``, ``max_nodes``,
-    ``timeout`` (as in ``draw_dot``). A graph too big to draw is refused before the pass runs.
+    Options: ``rankdir``, ``show_grad``, ``tint``, ``edge_labels``, ``depth``, ``open``,
+    ``max_nodes``, ``timeout`` (as in ``draw_dot``). A graph too big to draw is refused before the
+    pass runs.
     """
 
     def __init__(
@@ -373,17 +428,37 @@ class Drawing:
         tint: bool = False,
         edge_labels: bool = False,
         depth: int | None = None,
+        open: Any = None,
         max_nodes: int = 1000,
         timeout: float | None = LAYOUT_TIMEOUT,
     ):
         _check_options(rankdir, max_nodes, depth, "svg")
         self.steps = steps
-        self.scene = Scene(steps.root, depth, max_nodes)  # refuses a graph too big to draw, at once
+        self.scene = Scene(steps.root, depth, max_nodes, open)  # refuses a graph too big to draw, at once
         self.show_grad = show_grad
         self.tint = tint
         steps.run()
+        self.records = self.scene.records
+        self._record_set = set(self.records)
+        self.items: list[Any] = [*self.records, *self.scene.groups]
+        through: dict[Any, list[Step]] = {}  # the steps through each box (a value not drawn: its own key)
+        for step in steps:
+            item = self.item_of(step.node)
+            through.setdefault(item if isinstance(item, Group) else step, []).append(step)
+        self.frames = sorted(
+            (
+                Frame(self, key if isinstance(key, Group) else self.item_of(key.node), group)
+                for key, group in through.items()
+            ),
+            key=lambda frame: frame.last,
+        )
+        self.frame_of_step = [0] * len(steps)
+        for k, frame in enumerate(self.frames):
+            frame.index = k
+            for step in frame.steps:
+                self.frame_of_step[step.index] = k
         widest: dict[Value, str] = {}
-        for node in self.scene.records:
+        for node in self.records:
             texts = ["grad ?", self._grad_text(steps._initial[node] if steps._initial else node.grad)]
             widest[node] = max(texts, key=_text_width)
         for step in steps:
@@ -395,73 +470,85 @@ class Drawing:
             edge_labels=edge_labels, timeout=timeout,
         )  # fmt: skip
         self.svg = render_svg(digraph)  # the one layout
-        self.records = self.scene.records
-        self._record_index = {node: k for k, node in enumerate(self.records)}
         self._split(self.svg)
+
+    def item_of(self, node: Value) -> Any:
+        """What stands for ``node`` in the drawing: itself, its box, or None (not drawn)."""
+        return node if node in self._record_set else self.scene.group_of.get(node)
+
+    def ident(self, item: Any) -> str:
+        """The DOT name of a drawn value or box."""
+        return item.ident if isinstance(item, Group) else self.scene.ident[item]
 
     @staticmethod
     def _grad_text(g: Any) -> str:
         return f"grad {format_number(g)}"
 
     def _split(self, svg: str) -> None:
-        """Cut the SVG into fixed text and, per record, the places of its fill, border width and gradient text."""
-        by_ident = {self.scene.ident[node]: node for node in self.records}
+        """Cut the SVG into fixed text and, per item, the places of its fill, border width and gradient text."""
+        by_ident = {self.ident(item): item for item in self.items}
         self._pieces: list[str] = []
-        self._slots: list[tuple[Value, str]] = []  # (node, "fill" | "text") between consecutive pieces
+        self._slots: list[tuple[Any, str]] = []  # (item, "fill" | "text") between consecutive pieces
         last = 0
         for match in _GROUP.finditer(svg):
-            node = by_ident.get(html.unescape(match.group(1)))
-            if node is None:
+            item = by_ident.get(html.unescape(match.group(1)))
+            if item is None:
                 continue
             group_start = match.start()
             fill = svg.index('fill="', group_start) + len('fill="')
             fill_end = svg.index('"', fill)
             self._pieces.append(svg[last:fill])
-            self._slots.append((node, "fill"))
+            self._slots.append((item, "fill"))
             last = fill_end
-            if self.show_grad:
+            if self.show_grad and not isinstance(item, Group):
                 text = svg.rindex("<text", group_start, match.end())
                 text_start = svg.index(">", text) + 1
                 text_end = svg.index("</text>", text_start)
                 self._pieces.append(svg[last:text_start])
-                self._slots.append((node, "text"))
+                self._slots.append((item, "text"))
                 last = text_end
         self._pieces.append(svg[last:])
 
     # ---- states
 
-    def states(self) -> Iterator[dict[Value, tuple[str, str, str | None]]]:
-        """For each step in order, the records whose state changed (all of them at the first step):
-        ``{node: (fill, border width, gradient text or None)}``."""
+    def states(self) -> Iterator[dict[Any, tuple[str, str, str | None]]]:
+        """For each frame in order, the items whose state changed (all of them at the first frame):
+        ``{item: (fill, border width, gradient text or None)}``."""
         steps = self.steps
         assert steps._initial is not None
         grads = dict(steps._initial)
         reached = {steps.root}
-        previous: set[Value] = set(self.records)
-        for step in steps:
-            marks = set()
-            for u in step.updates:
-                grads[u.parent] = u.after
-                reached.add(u.parent)
-                marks.add(u.parent)
-            touched = previous | marks | {step.node}
+        previous: set[Any] = set(self.items)
+        done = 0  # steps of the pass applied so far
+        for frame in self.frames:
+            for step in steps[done : frame.last + 1]:
+                for u in step.updates:
+                    grads[u.parent] = u.after
+                    reached.add(u.parent)
+            done = frame.last + 1
+            marks = self._marks(frame)
+            touched = previous | marks | {frame.item}
             if self.tint:
-                touched = set(self.records)
+                touched = set(self.items)
             largest = self._largest(grads, reached) if self.tint else 0.0
             yield {
-                node: self._state(node, step.node, marks, grads, reached, largest)
-                for node in self.records
-                if node in touched
+                item: self._state(item, frame.item, marks, grads, reached, largest)
+                for item in self.items
+                if item in touched
             }
-            previous = marks | {step.node}
+            previous = marks | {frame.item}
 
-    def state(self, index: int) -> dict[Value, tuple[str, str, str | None]]:
-        """Every record's state right after step ``index`` (0-based)."""
-        step = self.steps[index]
-        grads, reached = step.grads()
-        marks = {u.parent for u in step.updates}
+    def _marks(self, frame: Frame) -> set[Any]:
+        """The items a frame's steps updated, other than its own."""
+        return {self.item_of(u.parent) for step in frame.steps for u in step.updates} - {None, frame.item}
+
+    def state(self, index: int) -> dict[Any, tuple[str, str, str | None]]:
+        """Every item's state in frame ``index`` (0-based)."""
+        frame = self.frames[index]
+        grads, reached = self.steps._state_after(frame.last)
+        marks = self._marks(frame)
         largest = self._largest(grads, reached) if self.tint else 0.0
-        return {node: self._state(node, step.node, marks, grads, reached, largest) for node in self.records}
+        return {item: self._state(item, frame.item, marks, grads, reached, largest) for item in self.items}
 
     def _largest(self, grads: dict[Value, Any], reached: set[Value]) -> float:
         mags = [abs(_as_float(grads[n])) for n in self.records if n in reached]
@@ -469,28 +556,31 @@ class Drawing:
 
     def _state(
         self,
-        node: Value,
-        current: Value,
-        marks: set[Value],
+        item: Any,
+        current: Any,
+        marks: set[Any],
         grads: dict[Value, Any],
         reached: set[Value],
         largest: float,
     ) -> tuple[str, str, str | None]:
-        text = (self._grad_text(grads[node]) if node in reached else "grad ?") if self.show_grad else None
-        if node is current:
+        plain = GROUP_FILL if isinstance(item, Group) else PLAIN_FILL
+        text = None
+        if self.show_grad and not isinstance(item, Group):
+            text = self._grad_text(grads[item]) if item in reached else "grad ?"
+        if item is current:
             return HIGHLIGHT_FILL, "2.5", text
-        if node in marks:
+        if item in marks:
             return MARK_FILL, "2", text
-        if self.tint and node in reached:
-            return _tint(abs(_as_float(grads[node])), largest), "1", text
-        return PLAIN_FILL, "1", text
+        if self.tint and item in reached and not isinstance(item, Group):
+            return _tint(abs(_as_float(grads[item])), largest), "1", text
+        return plain, "1", text
 
     def frame_svg(self, index: int) -> str:
-        """The SVG of the drawing in the state right after step ``index`` (0-based)."""
+        """The SVG of the drawing in the state of frame ``index`` (0-based)."""
         state = self.state(index)
         out = [self._pieces[0]]
-        for (node, slot), piece in zip(self._slots, self._pieces[1:]):
-            fill, pen, text = state[node]
+        for (item, slot), piece in zip(self._slots, self._pieces[1:]):
+            fill, pen, text = state[item]
             out.append(f'{fill}" stroke-width="{pen}' if slot == "fill" else html.escape(text or ""))
             out.append(piece)
         return "".join(out)

@@ -277,9 +277,13 @@ class Scene:
         self.records = [node for node in self.values if node not in self.constants]
 
     def group_label(self, group: Group) -> str:
-        """A box's label: its name, ``MLP ×100`` for stacked calls, ``gpt 3`` for the 3rd of several calls."""
+        """A box's label: its name, ``MLP ×100`` for stacked calls, ``gpt 3`` for the 3rd of several calls in
+        turn, ``Layer 2 ×100`` for the 2nd of several stacks."""
         calls = self._calls.get(group.path, [])
-        return group.label if len(calls) < 2 or len(group.scopes) > 1 else f"{group.label} {calls.index(group) + 1}"
+        if len(calls) < 2:
+            return group.label
+        number = f"{group.name} {calls.index(group) + 1}"
+        return number if len(group.scopes) == 1 else f"{number} ×{len(group.scopes)}"
 
     def box_inputs(self) -> list[tuple[str, str]]:
         """The edges into boxes, less those implied by a longer path (``gpt 1 → gpt 3`` when ``gpt 1 → gpt 2

@@ -61,8 +61,8 @@ def test_micrograd_demo_step_draws_as_three_layer_stacks_hinge_and_l2(demo):
     assert len(topological_order(loss)) > 38_000  # far above max_nodes: grouped, not refused
     g = draw_dot(loss)
     labels = boxes(g)
-    assert sorted(labels.values()) == ["Layer ×100"] * 3 + ["hinge", "l2_penalty"]
-    layers = sorted(k for k, v in labels.items() if v == "Layer ×100")
+    assert sorted(labels.values()) == ["Layer 1 ×100", "Layer 2 ×100", "Layer 3 ×100", "hinge", "l2_penalty"]
+    layers = [next(k for k, v in labels.items() if v == f"Layer {n} ×100") for n in (1, 2, 3)]
     hinge = next(k for k, v in labels.items() if v == "hinge")
     assert box_edges(g) == {(layers[0], layers[1]), (layers[1], layers[2]), (layers[2], hinge)}
     assert "tooltip=\"MLP/Layer: " in g.source and "open=['MLP/Layer']" in g.source
@@ -72,7 +72,7 @@ def test_micrograd_demo_step_draws_as_three_layer_stacks_hinge_and_l2(demo):
 def test_open_names_which_scopes_to_show_inside(demo):
     loss, _ = demo
     labels = boxes(draw_dot(loss, open=["MLP", "Layer"]))
-    assert sorted(labels.values()) == ["Neuron ×100", "Neuron ×1600", "Neuron ×1600", "hinge", "l2_penalty"]
+    assert sorted(labels.values()) == ["Neuron 1 ×1600", "Neuron 2 ×1600", "Neuron 3 ×100", "hinge", "l2_penalty"]
     closed = boxes(draw_dot(loss, open=[]))  # everything closed: one stack of MLP calls
     assert sorted(closed.values()) == ["MLP ×100", "hinge", "l2_penalty"]
     with pytest.raises(ValueError, match=r"even grouped, the drawing has \d+ items, more than max_nodes=1000"):
@@ -103,7 +103,7 @@ def test_grouped_drawings_render_and_are_the_same_every_time(demo, gpt):
     first = to_svg(loss)
     assert first == to_svg(loss)
     drawn = {texts(g)[0] for g in svg_groups(first, "node").values() if texts(g)}
-    assert {"Layer ×100", "hinge", "l2_penalty", "+"} <= drawn
+    assert {"Layer 1 ×100", "Layer 3 ×100", "hinge", "l2_penalty", "+"} <= drawn
     assert "gpt 16" in to_svg(gpt)
 
 
