@@ -44,15 +44,15 @@ import os
 import pathlib
 import re
 from collections.abc import Iterator, Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from functools import cached_property
 from typing import Any, overload
 
 from .engine import Value
 from .files import write_atomically
 from .graph import topological_order
-from .layout import LAYOUT_TIMEOUT, fit_svg
 from .groups import Group
+from .layout import LAYOUT_TIMEOUT, fit_svg
 from .viz import (
     GROUP_FILL,
     HIGHLIGHT_FILL,
@@ -78,11 +78,16 @@ class Update:
     """One chain-rule update of a parent: ``after = before + contribution``, ``contribution = upstream · local``."""
 
     parent: Value
-    parent_name: str
     local: Any  # ∂node/∂parent (None for a node with a hand-written micrograd _backward)
     contribution: Any
     before: Any
     after: Any
+    names: Mapping[Value, str] = field(repr=False, compare=False)
+
+    @property
+    def parent_name(self) -> str:
+        """The parent's name as it reads in ∂L/∂name (made when first read: a big pass names few nodes)."""
+        return self.names[self.parent]
 
 
 class Step:
@@ -92,12 +97,16 @@ class Step:
         self._steps = steps
         self.index = index
         self.node = node
-        self.name = steps.names[node]
         self.upstream = upstream
         self.updates = updates
 
     def __repr__(self) -> str:
         return f"Step(index={self.index}, node={self.name!r}, op={str(self.node._op)!r}, upstream={self.upstream!r})"
+
+    @property
+    def name(self) -> str:
+        """The node's name as it reads in ∂L/∂name."""
+        return self._steps.names[self.node]
 
     @property
     def number(self) -> int:
@@ -217,18 +226,19 @@ class BackwardSteps(Sequence[Step]):
         node = self._pending[index]
         g = node.grad
         updates = []
+        names = self.names
         local = node._local_grads
         if local is None:  # micrograd-style node with a hand-written _backward: run it as backward() does
             before = [parent.grad for parent in node._parents]
             node._backward()
             for parent, b in zip(node._parents, before):
-                updates.append(Update(parent, self.names[parent], None, parent.grad - b, b, parent.grad))
+                updates.append(Update(parent, None, parent.grad - b, b, parent.grad, names))
         else:
             for parent, d in zip(node._parents, local):
                 before = parent.grad
                 contribution = g * d
                 parent.grad += contribution  # the same operation as backward(): parent.grad += g * d
-                updates.append(Update(parent, self.names[parent], d, contribution, before, parent.grad))
+                updates.append(Update(parent, d, contribution, before, parent.grad, names))
         step = Step(self, index, node, g, tuple(updates))
         self._done.append(step)
         return step
