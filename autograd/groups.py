@@ -102,6 +102,7 @@ class Grouping:
         self.groups: list[Group] = []  # the boxes
         self.group_of: dict[Value, Group] = {}  # each node inside a box -> that box
         self.hidden: set[Value] = set()  # scope-less leaves that only boxes use (not drawn)
+        self.opened: list[Any] = []  # what is open: name paths, Scope objects (or [True])
         cache: dict[Any, tuple[Any, ...]] = {}
         self._members: dict[Any, list[Value]] = defaultdict(list)  # scope activation -> its nodes
         self._free: list[Value] = []  # non-leaf nodes outside every scope
@@ -146,6 +147,7 @@ class Grouping:
                             f"draw_dot(open=...) takes scope names or paths (str), Scope objects or True, "
                             f"got {type(wanted).__name__}"
                         )
+            self.opened = [True] if open is True else list(open)
             self._build(lambda scope: _is_open(scope, open))
 
     def _auto_open(self, budget: int) -> None:
@@ -166,6 +168,7 @@ class Grouping:
                 self._build(lambda scope, trial=trial: _path(scope) in trial, limit=budget)
                 if shown < len(self.loose) + len(self.groups) <= budget:
                     opened = trial
+                    self.opened = sorted(opened)
                     break
                 self.loose, self.groups, self.group_of, self.hidden = previous
             else:

@@ -164,17 +164,34 @@ function stepgradPlayer(el, data, hooks) {
   // pan: drag with the mouse, or scroll; zoom: ctrl + wheel
   var drag = null;
   viewport.addEventListener("pointerdown", function (e) {
-    drag = { x: e.clientX, y: e.clientY, vx: view.vx, vy: view.vy };
+    drag = { x: e.clientX, y: e.clientY, vx: view.vx, vy: view.vy, target: e.target, moved: false };
     viewport.setPointerCapture(e.pointerId);
   });
   viewport.addEventListener("pointermove", function (e) {
     if (!drag) { return; }
+    if (Math.abs(e.clientX - drag.x) + Math.abs(e.clientY - drag.y) > 4) { drag.moved = true; }
     view.vx = drag.vx - (e.clientX - drag.x) / view.s;
     view.vy = drag.vy - (e.clientY - drag.y) / view.s;
     clamp();
     applyView();
   });
-  viewport.addEventListener("pointerup", function () { drag = null; });
+  viewport.addEventListener("pointerup", function () {
+    if (drag && !drag.moved) { clicked(drag.target); }
+    drag = null;
+  });
+  // a click on a box: the widget opens it (Python lays the graph out again); the page says what it holds
+  function clicked(target) {
+    var g = target && target.closest ? target.closest("g.node") : null;
+    if (!g) { return; }
+    for (var r = 0; r < records.length; r++) {
+      if (records[r].g === g && data.boxes && data.boxes[r] !== undefined) {
+        if (hooks.onOpen) { hooks.onOpen(data.records[r]); return; }
+        explain.textContent = data.boxes[r] + ". To step inside it: steps.widget(open=[...]) in a notebook " +
+          "(or click it there), or draw it with draw_dot(root, open=[...]).\n\n" + data.texts[step - 1];
+        return;
+      }
+    }
+  }
   viewport.addEventListener("wheel", function (e) {
     e.preventDefault();
     if (e.ctrlKey) { zoom(e.deltaY < 0 ? 1.1 : 1 / 1.1); return; }

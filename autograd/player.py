@@ -21,6 +21,7 @@ from functools import cache
 from importlib import resources
 from typing import TYPE_CHECKING, Any
 
+from .groups import Group
 from .layout import strip_prolog
 from .viz import FONT_SIZE, MARK_FILL
 
@@ -67,6 +68,12 @@ def player_data(drawing: Drawing, max_height: int | None = None) -> dict[str, An
         "current": [index.get(frame.item, -1) for frame in drawing.frames],
         "texts": [frame.explain() for frame in drawing.frames],
         "markFill": MARK_FILL,
+        "boxes": {
+            str(k): f"{drawing.scene.group_label(item)} ({item.path}): {len(item.members)} values"
+            + (f" in {len(item.scopes)} calls" if len(item.scopes) > 1 else "")
+            for k, item in enumerate(drawing.items)
+            if isinstance(item, Group)
+        },
         "maxHeight": max_height,
     }
 
@@ -141,10 +148,17 @@ _WIDGET_ESM = """
 export default {
   render({ model, el }) {
     var data = JSON.parse(model.get("data"));
-    var player = stepgradPlayer(el, data, {
+    var hooks = {
       onStep: function (k) { model.set("step", k); model.save_changes(); },
-    });
+      onOpen: function (name) { model.send({ open: name }); },  // Python lays the graph out again, opened
+    };
+    var player = stepgradPlayer(el, data, hooks);
     player.start(model.get("step"));
+    model.on("change:data", function () {
+      el.innerHTML = "";
+      player = stepgradPlayer(el, JSON.parse(model.get("data")), hooks);
+      player.start(model.get("step"));
+    });
     model.on("change:step", function () {
       if (model.get("step") !== player.step()) { player.show(model.get("step")); }
     });
@@ -168,10 +182,34 @@ def widget_class() -> Any:
         step = traitlets.Int(1).tag(sync=True)
         data = traitlets.Unicode("").tag(sync=True)
 
-        def __init__(self, drawing: Drawing, **kwargs: Any) -> None:
+        def __init__(self, drawing: Drawing, options: dict[str, Any] | None = None, **kwargs: Any) -> None:
             self.drawing = drawing
+            self.options = dict(options or {})
             self.count = len(drawing.frames)
             super().__init__(data=json.dumps(player_data(drawing, WIDGET_HEIGHT)), **kwargs)
+            self.on_msg(self._message)
+
+        def _message(self, widget: Any, content: Any, buffers: Any) -> None:
+            if isinstance(content, dict) and isinstance(content.get("open"), str):
+                self.expand(content["open"])
+
+        def expand(self, *boxes: str) -> None:
+            """Open boxes (by their DOT name, e.g. ``"g3"`` — what a click sends — or by scope name or path)
+            and step inside them: the drawing is laid out again with those scopes open."""
+            opened = list(self.drawing.scene.opened or [])
+            by_ident = {group.ident: group for group in self.drawing.scene.groups}
+            for box in boxes:
+                group = by_ident.get(box)
+                if group is not None and group.scopes != [None]:
+                    opened.append(group.path)
+                elif group is None:
+                    opened.append(box)
+            drawing = self.drawing.steps.drawing(**{**self.options, "open": opened})
+            self.drawing, self.count = drawing, len(drawing.frames)
+            self.options["open"] = opened
+            step = min(self.step, self.count)
+            self.data = json.dumps(player_data(drawing, WIDGET_HEIGHT))
+            self.step = step
 
         @traitlets.validate("step")
         def _valid_step(self, proposal: Any) -> int:

@@ -312,7 +312,7 @@ class BackwardSteps(Sequence[Step]):
 
     def drawing(self, **options: Any) -> "Drawing":
         """The graph of this pass laid out once for these drawing options (cached): every step is a state of it."""
-        key = tuple(sorted(options.items()))
+        key = tuple(sorted((name, _frozen(value)) for name, value in options.items()))
         if key not in self._drawings:
             self._drawings[key] = Drawing(self, **options)
         return self._drawings[key]
@@ -328,7 +328,7 @@ class BackwardSteps(Sequence[Step]):
 
         if not self.root._parents:
             raise ValueError(f"backward_steps({self.root_name}): the root is a leaf, there are no steps to show")
-        return widget_class()(self.drawing(**options))
+        return widget_class()(self.drawing(**options), options)
 
     def to_html(self, title: str | None = None, **options: Any) -> str:
         """One self-contained HTML page: the drawing laid out once, a slider over every step (no cap),
@@ -622,6 +622,13 @@ class _MathNames(Mapping[Value, str]):
 
     def __len__(self) -> int:
         return len(self._names)
+
+
+def _frozen(value: Any) -> Any:
+    """A drawing option as a dictionary key (``open=[...]`` is a list)."""
+    if isinstance(value, (list, tuple, set)):
+        return tuple(_frozen(v) for v in value)
+    return value
 
 
 def _math_name(name: str) -> str:

@@ -254,10 +254,12 @@ class Scene:
         self.groups: list[Group] = []
         self.group_of: dict[Value, Group] = {}
         self._calls: dict[str, list[Group]] = {}
+        self.opened: list[Any] | None = None  # in a grouped view: the scopes open (names, paths, Scope objects)
         shown = self.order
         if open is not None or not complete:
             grouping = Grouping(self.order, open)
             self.groups, self.group_of, shown = grouping.groups, grouping.group_of, grouping.loose
+            self.opened = grouping.opened
             for group in self.groups:
                 self._calls.setdefault(group.path, []).append(group)
             if len(shown) + len(self.groups) > max_nodes:

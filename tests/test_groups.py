@@ -65,7 +65,7 @@ def test_micrograd_demo_step_draws_as_three_layer_stacks_hinge_and_l2(demo):
     layers = [next(k for k, v in labels.items() if v == f"Layer {n} ×100") for n in (1, 2, 3)]
     hinge = next(k for k, v in labels.items() if v == "hinge")
     assert box_edges(g) == {(layers[0], layers[1]), (layers[1], layers[2]), (layers[2], hinge)}
-    assert "tooltip=\"MLP/Layer: " in g.source and "open=['MLP/Layer']" in g.source
+    assert 'tooltip="MLP/Layer: ' in g.source and "open=['MLP/Layer']" in g.source
     assert len(model.parameters()) == 337 and "data 0.0000" not in g.source  # parameters live in the boxes
 
 
@@ -113,3 +113,46 @@ def test_small_graphs_with_scopes_are_drawn_whole_unless_asked():
     y.label = "y"
     assert "g0" not in draw_dot(y).source  # under max_nodes: every value drawn
     assert boxes(draw_dot(y, open=[])) == {"g0": "square"}
+
+
+@needs_dot
+def test_the_stepper_goes_box_by_box_and_a_box_opens_to_step_inside_it():
+    import json
+
+    from autograd.stepper import backward_steps
+
+    loss, model = scoped.micrograd_demo_step()
+    steps = backward_steps(loss)
+    drawing = steps.drawing()
+    firsts = [frame.explain().splitlines()[0] for frame in drawing.frames]
+    assert firsts[0].startswith("step 1/6: ")  # the output's + node
+    assert [line.split(": ")[1] for line in firsts[1:]] == [
+        "backward through hinge",
+        "backward through Layer 3 ×100",
+        "backward through Layer 2 ×100",
+        "backward through Layer 1 ×100",
+        "backward through l2_penalty",
+    ]
+    assert sum(len(frame.steps) for frame in drawing.frames) == len(steps)  # every step, once
+    assert [frame.last for frame in drawing.frames] == sorted(frame.last for frame in drawing.frames)
+    twin, twin_model = scoped.micrograd_demo_step()
+    twin.backward()
+    assert [p.grad for p in model.parameters()] == [q.grad for q in twin_model.parameters()]  # the same pass
+
+    w = steps.widget()
+    assert w.count == 6
+    w.step = 3
+    assert w.text.startswith("step 3/6: backward through Layer 3 ×100: 1700 steps")
+    assert "into Layer 2 ×100: 1600 gradient updates" in w.text  # 16 hidden units × 100 points
+    layer3 = next(k for k, v in boxes_of(w).items() if v == "Layer 3 ×100")
+    w.expand(layer3)  # what a click on the box sends: every Layer call opens, showing its neurons
+    assert "MLP/Layer" in w.options["open"]
+    assert sorted(boxes_of(w).values()) == ["Neuron 1 ×1600", "Neuron 2 ×1600", "Neuron 3 ×100", "hinge", "l2_penalty"]
+    assert "step 3/6: backward through Neuron 3 ×100: 1700 steps" in w.drawing.frames[2].explain()
+    assert json.loads(w.data)["count"] == w.count and 1 <= w.step <= w.count
+
+
+def boxes_of(widget) -> dict[str, str]:
+    """The boxes a stepper widget shows: DOT name -> label."""
+    drawing = widget.drawing
+    return {group.ident: drawing.scene.group_label(group) for group in drawing.scene.groups}
