@@ -113,7 +113,7 @@ body {{ font-family: Helvetica, Arial, sans-serif; font-size: 15px; display: fle
   box-sizing: border-box; padding: 10px 14px; }}
 h1 {{ font-size: 18px; margin: 0 0 4px 0; }}
 p.help {{ margin: 0 0 6px 0; }}
-.legend span {{ padding: 0 0.4em; margin-right: 0.6em; border: 1px solid #999; }}
+.legend span {{ padding: 0 0.4em; margin-right: 0.6em; border: 1px solid #999; white-space: nowrap; }}
 #player {{ flex: 1 1 auto; min-height: 0; }}
 #player .sg-viewport {{ flex: 1 1 auto; height: auto; min-height: 240px; }}
 </style>
