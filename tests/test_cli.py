@@ -75,8 +75,9 @@ def svg_texts(path: Path) -> list[str]:
 
 
 def svg_size(path: Path) -> tuple[float, float]:
-    root = ET.parse(path).getroot()
-    return float(root.get("width").removesuffix("pt")), float(root.get("height").removesuffix("pt"))
+    """The drawing's natural width and height (its viewBox: saved SVGs are width="100%", fitting the window)."""
+    _, _, width, height = (float(v) for v in ET.parse(path).getroot().get("viewBox").split())
+    return width, height
 
 
 def assert_refused(result: subprocess.CompletedProcess, message: str, status: int = 2) -> None:
@@ -127,7 +128,7 @@ def test_graph_output_file_and_rankdir(tmp_path):
     width, height = svg_size(tmp_path / "lr.svg")
     assert width > 2 * height  # left to right
     width, height = svg_size(tmp_path / "sub" / "tb.svg")
-    assert height > 2 * width  # top to bottom
+    assert height > 1.5 * width  # top to bottom
     assert "x" in svg_texts(tmp_path / "sub" / "tb.svg")
 
 
@@ -179,7 +180,7 @@ def test_steps_prints_the_chain_rule_trace_and_writes_the_html_page(tmp_path):
 
     page = (tmp_path / "steps.html").read_text(encoding="utf-8")
     assert page.lstrip().lower().startswith("<!doctype html")
-    assert page.count('class="frame"') == 5 and page.count("<svg") == 5
+    assert '"count":5,' in page and page.count("<svg") == 1  # one drawing, five steps applied to it
     assert "∂f/∂w1 += " in page
 
 
