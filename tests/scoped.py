@@ -10,6 +10,7 @@ made outside ``auto_scope``; the drawings hide such leaves when only boxes use t
 
 from __future__ import annotations
 
+import contextlib
 import math
 import random
 from typing import Any
@@ -141,9 +142,20 @@ def micrograd_demo_step() -> tuple[Value, Any]:
 # --------------------------------------------------------------------------- a microgpt step
 
 
-def gpt_step(tokens: list[int], n_embd: int = 16, n_head: int = 4, block: int = 16, vocab: int = 27) -> Value:
+def gpt_step(
+    tokens: list[int], n_embd: int = 16, n_head: int = 4, block: int = 16, vocab: int = 27, auto: bool = False
+) -> Value:
     """One training step's loss of a microgpt-shaped GPT on ``tokens``: token + position embedding,
-    rmsnorm, causal attention with a KV cache (4 heads), relu MLP, residuals, lm_head, softmax, −log p."""
+    rmsnorm, causal attention with a KV cache (4 heads), relu MLP, residuals, lm_head, softmax, −log p.
+
+    Each function call is a scope (``call``); with ``auto=True`` the functions are called plainly inside
+    ``autograd.auto_scope()``, as unchanged microgpt code would be (scopes named after the functions)."""
+    if auto:
+        call = lambda name, fn, *args: fn(*args)  # noqa: E731
+        scopes = autograd.auto_scope()
+    else:
+        call = globals()["call"]
+        scopes = contextlib.nullcontext()
     rng = random.Random(42)
 
     def matrix(rows: int, cols: int) -> list[list[Value]]:
@@ -167,7 +179,7 @@ def gpt_step(tokens: list[int], n_embd: int = 16, n_head: int = 4, block: int = 
         total = sum(exps, Value(0.0))
         return [e / total for e in exps]
 
-    def attention(q: list[Value], keys: list[list[Value]], values: list[list[Value]], h: int) -> list[Value]:
+    def attn(q: list[Value], keys: list[list[Value]], values: list[list[Value]], h: int) -> list[Value]:
         lo, hi = h * head, (h + 1) * head
         scores = [sum((q[i] * k[i] for i in range(lo, hi)), Value(0.0)) / head**0.5 for k in keys]
         weights = call("softmax", softmax, scores)
@@ -183,7 +195,7 @@ def gpt_step(tokens: list[int], n_embd: int = 16, n_head: int = 4, block: int = 
         values.append(v)
         heads: list[Value] = []
         for h in range(n_head):
-            heads.extend(call("attn", attention, q, keys, values, h))
+            heads.extend(call("attn", attn, q, keys, values, h))
         x = [a + b for a, b in zip(call("linear", linear, heads, wo), skip)]
         skip = x
         x = call("rmsnorm", rmsnorm, x)
@@ -194,8 +206,9 @@ def gpt_step(tokens: list[int], n_embd: int = 16, n_head: int = 4, block: int = 
     keys: list[list[Value]] = []
     values: list[list[Value]] = []
     losses = []
-    for pos in range(min(len(tokens) - 1, block)):
-        logits = call("gpt", gpt, tokens[pos], pos, keys, values)
-        probs = call("softmax", softmax, logits)
-        losses.append(-probs[tokens[pos + 1]].log())
-    return sum(losses, Value(0.0)) / len(losses)
+    with scopes:  # microgpt's training step, written inline as microgpt does
+        for pos in range(min(len(tokens) - 1, block)):
+            logits = call("gpt", gpt, tokens[pos], pos, keys, values)
+            probs = call("softmax", softmax, logits)
+            losses.append(-probs[tokens[pos + 1]].log())
+        return sum(losses, Value(0.0)) / len(losses)

@@ -526,3 +526,42 @@ def test_a_node_with_its_own_backward_method_steps_like_backward():
     (update,) = steps[1].updates
     assert update.local is None and update.contribution == 10.0
     assert "∂L/∂x += (hand-written _backward of d) = 10.0000   (∂L/∂x: 0.0000 → 10.0000)" in steps[1].explain()
+
+
+# --------------------------------------------------------------------------- names a student can read
+
+needs_constants = pytest.mark.xfail(
+    not hasattr(Value, "is_constant"), reason="needs Value.is_constant from the engine", strict=True
+)
+
+
+@needs_constants
+def test_constants_are_named_by_their_value_and_minus_x_reads_minus_x():
+    x = Value(3.0, label="x")
+    f = x * 2
+    f.label = "f"
+    lines = backward_steps(f).explain().splitlines()
+    assert lines[1] == "step 1/1: f = x * 2, ∂f/∂f = 1.0000"
+    assert lines[2].startswith("  ∂f/∂x += ∂f/∂f · ∂f/∂x = 1.0000 × 2.0000 = 2.0000")
+    assert len(lines) == 3  # no line for the constant's gradient
+    w = Value(-2.0, label="w")
+    y = -x * w  # -x is x * -1 in the graph
+    y.label = "y"
+    steps = backward_steps(y)
+    assert steps[1].formula().endswith(" = -x")
+    assert steps[0].formula() == f"y = {steps[1].name} * w"
+    steps.run()
+    assert x.grad == 2.0 and w.grad == -3.0  # ∂(-x·w)/∂x = -w, ∂/∂w = -x
+
+
+@needs_constants
+def test_the_command_line_names_constants_by_their_value():
+    import subprocess
+    import sys
+
+    out = subprocess.run(
+        [sys.executable, "-m", "nn.cli", "steps", "x*2", "--at", "x=1"], capture_output=True, text=True, timeout=60
+    )
+    assert out.returncode == 0, out.stderr
+    assert "step 1/1: f = x * 2, ∂f/∂f = 1.0000" in out.stdout
+    assert "v0" not in out.stdout and "v1" not in out.stdout
