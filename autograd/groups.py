@@ -37,7 +37,7 @@ OUTSIDE = "outside scopes"  # the box of the values made outside every scope, wh
 
 def scope_of(node: Value) -> Any:
     """The innermost scope ``node`` was created in (``Value.scope``), or None."""
-    return getattr(node, "scope", None)
+    return node.scope
 
 
 def has_scopes(nodes: Iterable[Value]) -> bool:

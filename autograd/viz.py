@@ -66,7 +66,7 @@ def format_number(x: Any) -> str:
 
 def is_constant(node: Value) -> bool:
     """True for a leaf lifted from a Python number (the ``2`` in ``x*2``, the ``-1`` in ``-x``)."""
-    return bool(getattr(node, "is_constant", False))
+    return node.is_constant
 
 
 def constant_text(x: float) -> str:
@@ -386,7 +386,7 @@ def build_digraph(
         op_ident = ident + "op"
         dot.node(op_ident, label=_escape_plain(scene.op_text(node)), shape="ellipse", style="filled", fillcolor=OP_FILL)
         dot.edge(op_ident, ident)
-        local = node._local if node._local is not None else ()
+        local = node.local_grads
         drawn_edges: set[str] = set()
         for k, parent in scene.operands(node):
             source = scene.source_of(parent)

@@ -544,6 +544,7 @@ def test_constants_are_named_by_their_value_and_minus_x_reads_minus_x():
     assert lines[1] == "step 1/1: f = x * 2, ∂f/∂f = 1.0000"
     assert lines[2].startswith("  ∂f/∂x += ∂f/∂f · ∂f/∂x = 1.0000 × 2.0000 = 2.0000")
     assert len(lines) == 3  # no line for the constant's gradient
+    x = Value(3.0, label="x")
     w = Value(-2.0, label="w")
     y = -x * w  # -x is x * -1 in the graph
     y.label = "y"
