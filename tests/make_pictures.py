@@ -42,10 +42,6 @@ def main() -> None:
         folder / "neuron.html", title="stepgrad: the backward pass of o = tanh(x1·w1 + x2·w2 + b)"
     )
     screenshot(page, 4, IMAGES / "stepper.png", 1200, 700)
-    if not scoped.REAL:  # the engine has no scopes yet: read the stand-in's
-        import autograd.groups
-
-        autograd.groups.scope_of = scoped._assigned.get
     loss, _ = scoped.micrograd_demo_step()
     page = backward_steps(loss).save_html(folder / "demo.html", title="stepgrad: micrograd's demo step, grouped")
     screenshot(page, 3, IMAGES / "grouped_step.png", 1200, 620)

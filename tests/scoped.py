@@ -1,11 +1,7 @@
-"""Scopes for the tests' graphs, and the two big graphs of issue 11 built with them.
+"""The two big graphs of issue 11, built with scopes: micrograd's demo step and a microgpt step.
 
-``call(name, fn, *args)`` runs ``fn(*args)`` inside ``autograd.scope(name)``. Until the engine
-has scopes (``Value.scope``, ``autograd.scope``), a stand-in records them instead: after the
-call, the nodes it made (upstream of its result, not of its inputs or of other calls) get a
-``StandInScope``, and ``install()`` makes ``autograd.groups.scope_of`` read them. The stand-in
-gives scope-less leaves (parameters, constants) no scope, as the engine does for parameters
-made outside ``auto_scope``; the drawings hide such leaves when only boxes use them.
+``call(name, fn, *args)`` runs ``fn(*args)`` inside ``autograd.scope(name)`` (one activation);
+``gpt_step(..., auto=True)`` builds the same step with plain calls under ``autograd.auto_scope()``.
 """
 
 from __future__ import annotations
@@ -18,79 +14,11 @@ from typing import Any
 import autograd
 from autograd import Value
 
-REAL = hasattr(autograd, "scope")
-
-
-class StandInScope:
-    """What ``autograd.Scope`` is: a name, the enclosing scope, the path of names from the outermost."""
-
-    def __init__(self, name: str, parent: StandInScope | None):
-        self.name = name
-        self.parent = parent
-        self.path: tuple[str, ...] = (parent.path if parent else ()) + (name,)
-
-    def __str__(self) -> str:
-        return "/".join(self.path)
-
-
-_assigned: dict[Value, StandInScope] = {}
-_stack: list[StandInScope] = []
-
-
-def _values(x: Any, out: list[Value]) -> list[Value]:
-    if isinstance(x, Value):
-        out.append(x)
-    elif isinstance(x, dict):
-        for v in x.values():
-            _values(v, out)
-    elif isinstance(x, (list, tuple)):
-        for v in x:
-            _values(v, out)
-    return out
-
-
-def _within(scope: StandInScope | None, outer: StandInScope) -> bool:
-    while scope is not None:
-        if scope is outer:
-            return True
-        scope = scope.parent
-    return False
-
 
 def call(name: str, fn: Any, *args: Any) -> Any:
     """``fn(*args)`` with the nodes it makes in a new activation of scope ``name``."""
-    if REAL:
-        with autograd.scope(name):
-            return fn(*args)
-    scope = StandInScope(name, _stack[-1] if _stack else None)
-    _stack.append(scope)
-    try:
-        result = fn(*args)
-    finally:
-        _stack.pop()
-    inputs = set(_values(args, []))
-    stack = [v for v in _values(result, []) if v not in inputs]
-    seen: set[Value] = set()
-    while stack:
-        node = stack.pop()
-        if node in seen or not node._parents:
-            continue
-        seen.add(node)
-        owner = _assigned.get(node)
-        if owner is None:
-            _assigned[node] = scope
-        elif not _within(owner, scope):
-            continue  # made by an earlier call (e.g. a cached key): not ours
-        stack.extend(p for p in node._parents if p not in inputs)
-    return result
-
-
-def install(monkeypatch: Any) -> None:
-    """Make the drawings read the stand-in's scopes (nothing to do when the engine has scopes)."""
-    if not REAL:
-        import autograd.groups
-
-        monkeypatch.setattr(autograd.groups, "scope_of", _assigned.get)
+    with autograd.scope(name):
+        return fn(*args)
 
 
 # --------------------------------------------------------------------------- micrograd's demo step

@@ -14,18 +14,12 @@ import scoped
 from viz_svg import groups as svg_groups
 from viz_svg import texts
 
-import autograd.groups
-from autograd import Value, topological_order
+from autograd import Value, auto_scope, topological_order
 from autograd.viz import draw_dot, to_svg
 
 needs_dot = pytest.mark.skipif(shutil.which("dot") is None, reason="needs Graphviz's dot program")
 
 TOKENS = [0] + [(7 * i) % 26 + 1 for i in range(15)] + [0]  # 16 positions, as a 15-letter name
-
-
-@pytest.fixture(autouse=True)
-def scopes(monkeypatch):
-    scoped.install(monkeypatch)
 
 
 @pytest.fixture(scope="module")
@@ -91,8 +85,7 @@ def test_a_gpt_step_draws_as_its_positions_in_turn(gpt):
     chain = {(ident[f"gpt {k}"], ident[f"gpt {k + 1}"]) for k in range(1, 16)}
     # gpt k reads the keys of every earlier position; the picture keeps the nearest edge of each
     assert chain <= box_edges(g) and (ident["gpt 1"], ident["gpt 3"]) not in box_edges(g)
-    scope_of = autograd.groups.scope_of
-    one_call = next(scope_of(n) for n in topological_order(gpt) if scope_of(n) and str(scope_of(n)) == "gpt")
+    one_call = next(n.scope for n in topological_order(gpt) if n.scope and str(n.scope) == "gpt")
     inside = boxes(draw_dot(gpt, open=[one_call]))  # a Scope object opens that one call
     assert {"rmsnorm", "linear", "attn"} <= {label.split(" ")[0] for label in inside.values()}
 
@@ -158,17 +151,13 @@ def boxes_of(widget) -> dict[str, str]:
     return {group.ident: drawing.scene.group_label(group) for group in drawing.scene.groups}
 
 
-needs_auto_scope = pytest.mark.xfail(not scoped.REAL, reason="needs autograd.auto_scope from the engine", strict=True)
-
-
-@needs_auto_scope
 def test_unchanged_code_under_auto_scope_gets_the_same_pictures():
     from nn import MLP
     from nn.losses import hinge, l2_penalty
 
     X, y = scoped.moons()
     model = MLP(2, [16, 16, 1], seed=1337)
-    with autograd.auto_scope():  # stepgrad's own nn code, unchanged: scopes MLP/Layer/Neuron, hinge, l2_penalty
+    with auto_scope():  # stepgrad's own nn code, unchanged: scopes MLP/Layer/Neuron, hinge, l2_penalty
         loss = hinge([model(x) for x in X], y) + l2_penalty(model.parameters(), 1e-4)
     assert sorted(boxes(draw_dot(loss)).values()) == [
         "Layer 1 ×100", "Layer 2 ×100", "Layer 3 ×100", "hinge", "l2_penalty"

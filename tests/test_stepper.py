@@ -530,12 +530,7 @@ def test_a_node_with_its_own_backward_method_steps_like_backward():
 
 # --------------------------------------------------------------------------- names a student can read
 
-needs_constants = pytest.mark.xfail(
-    not hasattr(Value, "is_constant"), reason="needs Value.is_constant from the engine", strict=True
-)
 
-
-@needs_constants
 def test_constants_are_named_by_their_value_and_minus_x_reads_minus_x():
     x = Value(3.0, label="x")
     f = x * 2
@@ -555,7 +550,6 @@ def test_constants_are_named_by_their_value_and_minus_x_reads_minus_x():
     assert x.grad == 2.0 and w.grad == -3.0  # ∂(-x·w)/∂x = -w, ∂/∂w = -x
 
 
-@needs_constants
 def test_the_command_line_names_constants_by_their_value():
     import subprocess
     import sys
