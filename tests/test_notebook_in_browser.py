@@ -20,7 +20,8 @@ NOTEBOOK = Path(__file__).resolve().parents[1] / "notebooks" / "02_step_through_
 
 READ_PLAYER = """(el) => {
   const box = (e) => { const r = e.getBoundingClientRect(); return {l: r.left, t: r.top, r: r.right, b: r.bottom}; };
-  const current = [...el.querySelectorAll("g.node polygon")].find((p) => p.getAttribute("fill") === "#ffd54f");
+  const shapes = [...el.querySelectorAll("g.node polygon, g.node path")];  // a path: a rounded box
+  const current = shapes.find((p) => p.getAttribute("fill") === "#ffd54f");
   const svg = el.querySelector(".sg-viewport svg");
   const text = el.querySelector("g.node text");
   return {
@@ -33,7 +34,7 @@ READ_PLAYER = """(el) => {
     slider: el.querySelector(".sg-slider").value,
     counter: el.querySelector(".sg-counter").textContent,
     text: el.querySelector(".sg-explain").textContent,
-    fontPx: parseFloat(text.getAttribute("font-size")) * svg.getScreenCTM().a,
+    fontPx: parseFloat(getComputedStyle(text).fontSize) * svg.getScreenCTM().a,  // user units -> screen px
   };
 }"""
 
@@ -93,9 +94,9 @@ def test_notebook_02_in_jupyterlab_steps_with_the_current_node_in_view(tmp_path)
         ).all_text_contents()
         assert not [e for e in errors if "Error" in e or "Traceback" in e], errors
         players = page.locator(".sg-player")
-        assert players.count() == 2
+        assert players.count() == 3
 
-        neuron, mlp = players.nth(0), players.nth(1)
+        neuron, mlp, grouped = players.nth(0), players.nth(1), players.nth(2)
         # the notebook set player.step = 4 from Python: the view followed
         check_player(neuron, 4, 5)
         page.screenshot(path=str(tmp_path / "neuron-step-4.png"))
@@ -122,6 +123,18 @@ def test_notebook_02_in_jupyterlab_steps_with_the_current_node_in_view(tmp_path)
                     mlp.get_by_role("button", name="next →").click()
             check_player(mlp, k, count)
         page.screenshot(path=str(tmp_path / "mlp-step-16.png"))
+
+        # micrograd's demo step, grouped: the notebook went to frame 3 (backward through Layer 3 ×100)
+        check_player(grouped, 3, 6)
+        page.screenshot(path=str(tmp_path / "grouped-step-3.png"))
+        for k in (4, 5, 6):
+            grouped.get_by_role("button", name="next →").click()
+            check_player(grouped, k, 6)
+        # a click on a box opens it: Python lays the graph out again and the widget shows the neurons
+        grouped.locator("g.node", has_text="Layer 3 ×100").click()
+        grouped.locator("g.node", has_text="Neuron 3 ×100").wait_for(timeout=60_000)
+        check_player(grouped, 6, 6)
+        page.screenshot(path=str(tmp_path / "grouped-opened.png"))
 
         # the static drawings (step.draw()) fit the cell instead of running off to the right
         for image in page.locator(".jp-RenderedSVG img, .jp-RenderedImage img").all():
