@@ -90,7 +90,18 @@ function stepgradPlayer(el, data, hooks) {
 
   // ---- the view: a window of the drawing, scale s (px per user unit), top-left (vx, vy)
   var view = { s: 1, vx: 0, vy: 0 };
-  function size() { return { w: viewport.clientWidth || 800, h: viewport.clientHeight || 480 }; }
+  // the window's size, measured with the drawing hidden (reading it with a big SVG shown would lay the
+  // SVG out once more before the first paint) and kept until the window is resized
+  var dims = null;
+  function size() {
+    if (!dims) {
+      var shown = svg.style.display;
+      svg.style.display = "none";
+      dims = { w: viewport.clientWidth || 800, h: viewport.clientHeight || 480 };
+      svg.style.display = shown;
+    }
+    return dims;
+  }
   function applyView() {
     var z = size();
     svg.setAttribute("viewBox", [view.vx, view.vy, z.w / view.s, z.h / view.s].join(" "));
@@ -269,9 +280,10 @@ function stepgradPlayer(el, data, hooks) {
   // start at readable size, the drawing centred (or fitted when it fits)
   function start(k) {
     if (data.maxHeight) {  // the widget: as tall as the drawing at its starting scale, at most maxHeight
-      var w = viewport.clientWidth || 800;
+      var w = size().w;
       var s0 = Math.max(READABLE, Math.min(1.2, w / W));
       viewport.style.height = Math.min(data.maxHeight, Math.ceil(H * s0) + 4) + "px";
+      dims = null;
     }
     view.s = defaultScale();
     centre(W / 2, H / 2);
@@ -287,6 +299,7 @@ function stepgradPlayer(el, data, hooks) {
   if (window.ResizeObserver) {  // the cell or window changed size: keep the current node in view
     var seen = null;
     new ResizeObserver(function () {
+      dims = null;
       var z = size();
       if (seen && seen.w === z.w && seen.h === z.h) { return; }
       var first = seen === null;

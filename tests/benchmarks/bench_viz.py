@@ -103,6 +103,21 @@ def main() -> None:
             page.wait_for_function("() => document.getElementById('player').getAttribute('data-step') === '744'")
             row("  jump to the last step", time.perf_counter() - start)
 
+    import scoped
+
+    loss, _ = scoped.micrograd_demo_step()
+    loss.backward()
+    row("draw_dot micrograd demo, grouped", timed(lambda: to_svg(loss))[0], "41,718 values")
+    seconds, steps = timed(lambda: backward_steps(scoped.micrograd_demo_step()[0]).drawing())
+    row("  its stepper, box by box", seconds, f"{len(steps.frames)} frames")
+    gpt = scoped.gpt_step([0] + [(7 * i) % 26 + 1 for i in range(15)] + [0])
+    gpt.backward()
+    row("draw_dot microgpt step, grouped", timed(lambda: to_svg(gpt))[0], "139,027 values")
+    seconds, steps = timed(
+        lambda: backward_steps(scoped.gpt_step([0] + [(7 * i) % 26 + 1 for i in range(15)] + [0])).drawing()
+    )
+    row("  its stepper, box by box", seconds, f"{len(steps.frames)} frames (includes building the graph)")
+
 
 if __name__ == "__main__":
     main()
