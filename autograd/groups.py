@@ -88,6 +88,21 @@ def _is_open(scope: Any, spec: Any) -> bool:
     return False
 
 
+def _comes_back(box: set[Any], successors: dict[Any, set[Any]]) -> bool:
+    """True if a path leaves ``box`` and comes back into it (drawn as one box, it would make a cycle)."""
+    stack = [s for node in box for s in successors.get(node, ()) if s not in box]
+    seen = set(stack)
+    while stack:
+        item = stack.pop()
+        for nxt in successors.get(item, ()):
+            if nxt in box:
+                return True
+            if nxt not in seen:
+                seen.add(nxt)
+                stack.append(nxt)
+    return False
+
+
 class Grouping:
     """What stands for each node of ``order`` in a grouped view (see the module docstring).
 
@@ -103,6 +118,7 @@ class Grouping:
         self.group_of: dict[Value, Group] = {}  # each node inside a box -> that box
         self.hidden: set[Value] = set()  # scope-less leaves that only boxes use (not drawn)
         self.opened: list[Any] = []  # what is open: name paths, Scope objects (or [True])
+        self._successors: dict[Any, set[Any]] = {}
         cache: dict[Any, tuple[Any, ...]] = {}
         self._members: dict[Any, list[Value]] = defaultdict(list)  # scope activation -> its nodes
         self._free: list[Value] = []  # non-leaf nodes outside every scope
@@ -132,6 +148,8 @@ class Grouping:
                         self._node_edges[end].append((parent, node))
         self._chains = cache
         self._inner = inner
+        self._position = {node: k for k, node in enumerate(order)}
+        self._parents_of_scopes = {scope.parent for scope in cache if scope.parent is not None}
         if open is None:
             self._auto_open(budget)
             if len(self.loose) + len(self.groups) > budget:
@@ -152,21 +170,26 @@ class Grouping:
 
     def _auto_open(self, budget: int) -> None:
         """Open scopes, the biggest boxes first (all calls of a name path at once), as long as each opening
-        shows more items than before and the view stays within ``budget`` items."""
+        shows at least two boxes inside, more items than before, and the view stays within ``budget``
+        items (counting the values made directly inside open scopes as one box per scope, as
+        ``_box_the_rest`` will draw them)."""
         opened: set[str] = set()
         self._build(lambda scope: False)
         tried: set[str] = set()
         while True:
-            shown = len(self.loose) + len(self.groups)
+            shown = self._count()
             candidates = sorted(
                 (g for g in self.groups if g.path not in tried), key=lambda g: len(g.members), reverse=True
             )
             for group in candidates:
                 tried.add(group.path)
+                if not any(scope in self._parents_of_scopes for scope in group.scopes):
+                    continue  # no calls inside: opening it would show the same boxes, its own values
                 previous = (self.loose, self.groups, self.group_of, self.hidden)
                 trial = opened | {group.path}
-                self._build(lambda scope, trial=trial: _path(scope) in trial, limit=budget)
-                if shown < len(self.loose) + len(self.groups) <= budget:
+                self._build(lambda scope, trial=trial: _path(scope) in trial)
+                inside = sum(1 for g in self.groups if g.path.startswith(group.path + "/"))
+                if inside >= 2 and shown < self._count() <= budget:  # a structure, not one helper call
                     opened = trial
                     self.opened = sorted(opened)
                     break
@@ -174,28 +197,48 @@ class Grouping:
             else:
                 return
 
-    def _box_the_rest(self) -> None:
-        """Still too many items: the values outside every scope (but the output) go into one box too."""
+    def _rests(self) -> dict[Any, list[Value]]:
+        """The drawn values other than the output and parameters, by the innermost scope they were made in,
+        for each scope whose values can be one box: a box that feeds a path coming back into it (a
+        ``GPT`` call's own values around its linear layers) would draw a cycle, so those stay values."""
         root = self.order[-1]
-        rest = [node for node in self.loose if node._parents and node is not root]
-        if len(rest) < 2:
-            return
-        group = Group(f"g{len(self.groups)}", OUTSIDE, OUTSIDE, [None], rest)
-        self.groups.append(group)
-        for node in rest:
-            self.group_of[node] = group
-        taken = set(rest)
+        rests: dict[Any, list[Value]] = {}
+        for node in self.loose:
+            scope = self._inner[node]
+            if node is not root and (node._parents or scope is not None):  # constants made in a scope too
+                rests.setdefault(scope, []).append(node)
+        return {scope: nodes for scope, nodes in rests.items() if not _comes_back(set(nodes), self._successors)}
+
+    def _count(self) -> int:
+        """Items in the view once ``_box_the_rest`` has boxed the values of each open scope."""
+        rests = self._rests()
+        return len(self.groups) + len(rests) + len(self.loose) - sum(len(nodes) for nodes in rests.values())
+
+    def _box_the_rest(self) -> None:
+        """Still too many items: the values made directly in each open scope (or outside every scope) go
+        into one box per scope, ``attn (own)``, ``outside scopes``; the output stays drawn."""
+        taken: set[Value] = set()
+        for scope, rest in self._rests().items():
+            if len(rest) < 2:
+                continue
+            name = OUTSIDE if scope is None else f"{scope.name} (own)"
+            path = OUTSIDE if scope is None else f"{_path(scope)} (own)"
+            group = Group(f"g{len(self.groups)}", name, path, [None], rest)
+            self.groups.append(group)
+            for node in rest:
+                self.group_of[node] = group
+            taken.update(rest)
         self.loose = [node for node in self.loose if node not in taken]
-        users = {}
-        for leaf, atoms in self._leaf_users.items():
-            users[leaf] = all(not isinstance(a, Value) or a in taken for a in atoms)
-        hidden_now = {leaf for leaf in self.loose if not leaf._parents and users.get(leaf, False)}
+        only_boxes = {
+            leaf: all(not isinstance(a, Value) or a in taken for a in atoms) for leaf, atoms in self._leaf_users.items()
+        }
+        hidden_now = {leaf for leaf in self.loose if not leaf._parents and only_boxes.get(leaf, False)}
         self.hidden |= hidden_now
         self.loose = [node for node in self.loose if node not in hidden_now]
 
-    def _build(self, is_open: Any, limit: int | None = None) -> None:
+    def _build(self, is_open: Any) -> None:
         """Find each atom's box (its outermost closed scope), stack boxes that repeat side by side,
-        and hide scope-less leaves that only boxes use. Over ``limit`` items, stop early (a rejected try)."""
+        and hide scope-less leaves that only boxes use."""
         opened: dict[Any, bool] = {}
         box: dict[Any, Any] = {}  # atom (scope activation) -> its box's scope, or None when all open
         for scope, chain in self._chains.items():
@@ -211,15 +254,9 @@ class Grouping:
                     break
             box[scope] = closed
         members: dict[Any, list[Value]] = defaultdict(list)
-        opened_nodes = 0
         for scope, nodes in self._members.items():
             if box[scope] is not None:
                 members[box[scope]].extend(nodes)
-            else:
-                opened_nodes += len(nodes)
-        if limit is not None and opened_nodes + len(self._free) > limit:
-            self.loose, self.groups, self.group_of, self.hidden = [self.order[-1]] * (limit + 1), [], {}, set()
-            return
         stacks = self._stacks(box, members)
         self.groups = []
         self.group_of = {}
@@ -260,17 +297,24 @@ class Grouping:
                     ia, ib = item(parent), item(node)
                     if ia is not ib:
                         successors[ia].add(ib)
+        self._successors = successors  # the drawn items' graph (boxes before stacking, values), for _rests
         indegree: dict[Any, int] = defaultdict(int)
         for targets in successors.values():
             for b in targets:
                 indegree[b] += 1
         # a topological order of the drawn items, ties broken by where they first appear in ``order``:
         # deterministic, so boxes get the same numbers (and the SVG the same bytes) on every run
-        first: dict[Any, int] = {}
-        for k, node in enumerate(self.order):
-            scope = self._inner[node]
-            key = node if scope is None or box[scope] is None else box[scope]
-            first.setdefault(key, k)
+        first: dict[Any, int] = {node: self._position[node] for node in self._free}
+        for scope, nodes in self._members.items():
+            if box[scope] is None:
+                for node in nodes:
+                    first[node] = self._position[node]
+            else:
+                k = self._position[nodes[0]]  # members are in topological order: the first is the earliest
+                if k < first.get(box[scope], k + 1):
+                    first[box[scope]] = k
+        for item in set(successors) | {b for targets in successors.values() for b in targets}:
+            first.setdefault(item, len(self.order))  # a leaf drawn loose
         tie = itertools.count()
         ready = [(first[i], next(tie), i) for i in first if indegree[i] == 0]
         heapq.heapify(ready)

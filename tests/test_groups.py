@@ -167,3 +167,14 @@ def test_unchanged_code_under_auto_scope_gets_the_same_pictures():
     assert {f"gpt {k}" for k in range(1, 17)} <= labels and "softmax ×16" in labels
     inside = set(boxes(draw_dot(gpt, open=["gpt"], max_nodes=5000)).values())
     assert {"rmsnorm", "linear", "attn", "softmax"} <= {label.split(" ")[0] for label in inside}
+
+
+def test_nn_gpt_step_under_auto_scope_draws_its_positions_and_the_loss():
+    from nn.gpt import step_graph
+
+    with auto_scope():  # nn.gpt's own step (microgpt's model), unchanged
+        loss = step_graph(16)
+    assert len(topological_order(loss)) > 70_000
+    labels = sorted(boxes(draw_dot(loss)).values())
+    assert [label for label in labels if label.startswith("GPT ")] == sorted(f"GPT {k}" for k in range(1, 17))
+    assert {"GPT", "softmax ×16", "document_loss (own)"} <= set(labels)  # parameters, probabilities, −log p
