@@ -27,29 +27,50 @@ step 1/1: c = a * b, ∂c/∂c = 1.0000
 The sequence is lazy (nothing changes until a step is asked for) and replayable: steps
 are recorded as they run, so any step can be read or drawn again, in any order, and is
 drawn from the gradients recorded for that moment, not from the live ``.grad``.
+
+Drawing: the graph is laid out once (one ``dot`` run per set of drawing options, see
+``Drawing``), with every gradient field as wide as the widest text it will show; a step
+is a state of that one drawing (the current node, the parents it just updated, the
+gradients known so far), so nodes never move from one step to the next. The notebook
+widget and the HTML page (``autograd.player``) apply those states in the browser.
 """
 
 from __future__ import annotations
 
 import html
+import math
 import numbers
 import os
 import pathlib
-from collections.abc import Iterator, Sequence
-from concurrent.futures import ThreadPoolExecutor
-from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any, overload
+import re
+from collections.abc import Iterator, Mapping, Sequence
+from dataclasses import dataclass, field
+from functools import cached_property
+from typing import Any, overload
 
 from .engine import Value
 from .files import write_atomically
 from .graph import topological_order
-from .viz import draw_dot, format_number, node_names, render_svg
+from .groups import Group
+from .layout import LAYOUT_TIMEOUT, fit_svg
+from .viz import (
+    GROUP_FILL,
+    HIGHLIGHT_FILL,
+    MARK_FILL,
+    PLAIN_FILL,
+    Scene,
+    _as_float,
+    _check_options,
+    _tint,
+    build_digraph,
+    format_number,
+    is_constant,
+    negated,
+    node_names,
+    render_svg,
+)
 
-if TYPE_CHECKING:  # pragma: no cover
-    import graphviz
-    import ipywidgets
-
-__all__ = ["BackwardSteps", "Step", "Update", "backward_steps"]
+__all__ = ["BackwardSteps", "Drawing", "Picture", "Step", "Update", "backward_steps"]
 
 
 @dataclass(frozen=True)
@@ -57,11 +78,16 @@ class Update:
     """One chain-rule update of a parent: ``after = before + contribution``, ``contribution = upstream · local``."""
 
     parent: Value
-    parent_name: str
     local: Any  # ∂node/∂parent (None for a node with a hand-written micrograd _backward)
     contribution: Any
     before: Any
     after: Any
+    names: Mapping[Value, str] = field(repr=False, compare=False)
+
+    @property
+    def parent_name(self) -> str:
+        """The parent's name as it reads in ∂L/∂name (made when first read: a big pass names few nodes)."""
+        return self.names[self.parent]
 
 
 class Step:
@@ -71,32 +97,51 @@ class Step:
         self._steps = steps
         self.index = index
         self.node = node
-        self.name = steps.names[node]
         self.upstream = upstream
         self.updates = updates
 
     def __repr__(self) -> str:
         return f"Step(index={self.index}, node={self.name!r}, op={str(self.node._op)!r}, upstream={self.upstream!r})"
 
-    def explain(self) -> str:
+    @property
+    def name(self) -> str:
+        """The node's name as it reads in ∂L/∂name."""
+        return self._steps.names[self.node]
+
+    @property
+    def number(self) -> int:
+        """The step's number as a person reads it: 1 for the first step (``index + 1``)."""
+        return self.index + 1
+
+    def formula(self) -> str:
+        """How this node was computed, in its operands' names: ``x1w1 = x1 * w1``, ``v2 = -x``, ``o = tanh(n)``."""
+        names = self._steps.names
+        x = negated(self.node)
+        if x is not None:
+            return f"{self.name} = -{names[x]}"
+        operands = [names[p] for p in self.node._parents]
+        op = str(self.node._op)
+        if (len(operands) == 2 and op == "**") or (len(operands) >= 2 and op in ("+", "*")):
+            return f"{self.name} = {f' {op} '.join(operands)}"
+        if len(operands) == 1 and op.startswith("**"):  # a constant power, micrograd's symbol '**k'
+            return f"{self.name} = {operands[0]}{op}"
+        return f"{self.name} = {op}({', '.join(operands)})"
+
+    def explain(self, number: int | None = None, total: int | None = None) -> str:
         """The chain-rule lines of this step with numbers, e.g.
         ``∂o/∂w1 += ∂o/∂n · ∂n/∂w1 = 0.5000 × 2.0000 = 1.0000   (∂o/∂w1: 0.0000 → 1.0000)``.
+
+        Constants (the ``2`` in ``x*2``) get their gradient too, as in ``backward()``, but it
+        means nothing to anyone, so it is not listed. ``number``/``total`` renumber the step (a
+        grouped drawing counts its frames, not the steps inside its boxes).
         """
         root = self._steps.root_name
         node = self.name
-        operands = [u.parent_name for u in self.updates]
-        op = str(self.node._op)
-        if len(operands) == 2 and op in ("+", "*", "**"):
-            formula = f"{operands[0]} {op} {operands[1]}"
-        elif len(operands) == 1 and op.startswith("**"):  # a constant power, micrograd's symbol '**k'
-            formula = f"{operands[0]}{op}"
-        else:
-            formula = f"{op}({', '.join(operands)})"
-        lines = [
-            f"step {self.index + 1}/{len(self._steps)}: {node} = {formula}, "
-            f"∂{root}/∂{node} = {format_number(self.upstream)}"
-        ]
+        where = f"step {number or self.number}/{total or len(self._steps)}"
+        lines = [f"{where}: {self.formula()}, ∂{root}/∂{node} = {format_number(self.upstream)}"]
         for u in self.updates:
+            if is_constant(u.parent):
+                continue
             target = f"∂{root}/∂{u.parent_name}"
             change = f"({target}: {format_number(u.before)} → {format_number(u.after)})"
             if u.local is None:
@@ -112,24 +157,17 @@ class Step:
         """The gradients right after this step and the nodes reached so far in this pass (the rest are unknown)."""
         return self._steps._state_after(self.index)
 
-    def draw(self, **kwargs: Any) -> "graphviz.Digraph":
+    def draw(self, **kwargs: Any) -> "Picture":
         """The graph right after this step: this node highlighted, its just-updated parents marked,
-        gradients not yet reached in this pass shown as ``?``. Keyword arguments go to ``draw_dot``.
+        gradients not yet reached in this pass shown as ``?``. Every step is drawn on the same layout
+        (``BackwardSteps.drawing(**kwargs)``); keyword arguments are ``Drawing``'s options.
         """
-        grads, reached = self.grads()
-        unknown = [node for node in self._steps.order if node not in reached]
-        options: dict[str, Any] = {
-            "highlight": (self.node,),
-            "mark": tuple(u.parent for u in self.updates),
-            "unknown_grad": unknown,
-            "grads": grads,
-        }
-        options.update(kwargs)
-        return draw_dot(self._steps.root, **options)
+        return Picture(self.to_svg(**kwargs))
 
     def to_svg(self, **kwargs: Any) -> str:
-        """SVG text of ``draw(**kwargs)``."""
-        return render_svg(self.draw(**kwargs))
+        """SVG text of ``draw(**kwargs)``, at its natural size."""
+        drawing = self._steps.drawing(**kwargs)
+        return drawing.frame_svg(drawing.frame_of_step[self.index])
 
 
 def _gradient_seed(gradient: Any) -> float:
@@ -148,12 +186,26 @@ class BackwardSteps(Sequence[Step]):
             raise TypeError(f"backward_steps() needs an autograd.Value as root, got {type(root).__name__}")
         self.root = root
         self.gradient = _gradient_seed(gradient)
-        self.order = topological_order(root)
-        self.names = {node: _math_name(name) for node, name in node_names(self.order).items()}
         self.root_name = _math_name(root.label) if root.label else "L"
-        self._pending = [node for node in reversed(self.order) if node._parents]
         self._done: list[Step] = []
         self._initial: dict[Value, Any] | None = None
+        self._drawings: dict[tuple[Any, ...], Drawing] = {}
+
+    # ---- the graph, read when first needed (a drawing too big to make is refused before this walk)
+
+    @cached_property
+    def order(self) -> list[Value]:
+        """``topological_order(root)``: the order of ``backward()``; the steps are its non-leaves, reversed."""
+        return topological_order(self.root)
+
+    @cached_property
+    def _pending(self) -> list[Value]:
+        return [node for node in reversed(self.order) if node._parents]
+
+    @cached_property
+    def names(self) -> Mapping[Value, str]:
+        """Each node's name inside ∂L/∂name: the drawing's name, parenthesized unless a simple identifier."""
+        return _MathNames(node_names(self.order))
 
     # ---- running
 
@@ -174,18 +226,19 @@ class BackwardSteps(Sequence[Step]):
         node = self._pending[index]
         g = node.grad
         updates = []
+        names = self.names
         local = node._local_grads
         if local is None:  # micrograd-style node with a hand-written _backward: run it as backward() does
             before = [parent.grad for parent in node._parents]
             node._backward()
             for parent, b in zip(node._parents, before):
-                updates.append(Update(parent, self.names[parent], None, parent.grad - b, b, parent.grad))
+                updates.append(Update(parent, None, parent.grad - b, b, parent.grad, names))
         else:
             for parent, d in zip(node._parents, local):
                 before = parent.grad
                 contribution = g * d
                 parent.grad += contribution  # the same operation as backward(): parent.grad += g * d
-                updates.append(Update(parent, self.names[parent], d, contribution, before, parent.grad))
+                updates.append(Update(parent, d, contribution, before, parent.grad, names))
         step = Step(self, index, node, g, tuple(updates))
         self._done.append(step)
         return step
@@ -244,81 +297,303 @@ class BackwardSteps(Sequence[Step]):
 
     # ---- text, notebook and HTML
 
+    def seed_line(self) -> str:
+        """``backward pass of L: seed ∂L/∂L = 1.0000``."""
+        root = self.root_name
+        return f"backward pass of {root}: seed ∂{root}/∂{root} = {format_number(self.gradient)}"
+
     def explain(self) -> str:
         """Every step's explanation, one block per step (runs the whole pass)."""
         self.run()
-        head = f"backward pass of {self.root_name}: seed ∂{self.root_name}/∂{self.root_name} = " + format_number(
-            self.gradient
-        )
+        head = self.seed_line()
         if not len(self):
             return head + f"\n({self.root_name} is a leaf: there are no steps)"
         return "\n".join([head] + [step.explain() for step in self])
 
-    def widget(self, **draw_kwargs: Any) -> "ipywidgets.VBox":
-        """A notebook widget to scrub through the steps: Play button, slider, the SVG frame and the explanation.
+    def drawing(self, **options: Any) -> "Drawing":
+        """The graph of this pass laid out once for these drawing options (cached): every step is a state of it."""
+        key = tuple(sorted((name, _frozen(value)) for name, value in options.items()))
+        if key not in self._drawings:
+            self._drawings[key] = Drawing(self, **options)
+        return self._drawings[key]
 
-        Returns a ``VBox`` whose children are ``(HBox(play, slider), frame, text)``; the same widgets are
-        also attributes ``box.play``, ``box.slider``, ``box.frame`` (HTML with the SVG), ``box.text``.
-        Frames are rendered when first shown. Keyword arguments go to ``draw_dot``.
+    def widget(self, **options: Any) -> Any:
+        """A notebook widget to step through the pass: slider (1-based), prev/next, Play, zoom and pan,
+        the drawing (laid out once, the current node kept in view) and the explanation.
+
+        Set or read ``widget.step`` (1 to ``len(steps)``); ``widget.text`` is that step's explanation.
+        Keyword arguments are ``Drawing``'s options.
         """
-        import ipywidgets as widgets
+        from .player import widget_class
 
-        if not len(self):
+        if not self.root._parents:
             raise ValueError(f"backward_steps({self.root_name}): the root is a leaf, there are no steps to show")
-        last = len(self) - 1
-        play = widgets.Play(value=0, min=0, max=last, step=1, interval=1200, description="Play")
-        slider = widgets.IntSlider(value=0, min=0, max=last, step=1, description="step", continuous_update=True)
-        widgets.jslink((play, "value"), (slider, "value"))
-        frame = widgets.HTML()
-        text = widgets.HTML()
-        cache: dict[int, str] = {}
+        return widget_class()(self.drawing(**options), options)
 
-        def show(index: int) -> None:
-            if index not in cache:
-                cache[index] = _strip_xml_prolog(self[index].to_svg(**draw_kwargs))
-            frame.value = cache[index]
-            text.value = "<pre>" + html.escape(self[index].explain()) + "</pre>"
+    def to_html(self, title: str | None = None, **options: Any) -> str:
+        """One self-contained HTML page: the drawing laid out once, a slider over every step (no cap),
+        Play, ←/→ keys, zoom and pan, ``page.html#step-3`` opens at step 3; no network."""
+        from .player import page
 
-        slider.observe(lambda change: show(change["new"]), names="value")
-        show(0)
-        box = widgets.VBox([widgets.HBox([play, slider]), frame, text])
-        box.play, box.slider, box.frame, box.text = play, slider, frame, text
-        return box
-
-    def to_html(self, title: str | None = None, **draw_kwargs: Any) -> str:
-        """One self-contained HTML page with every step's SVG inline, a slider, Play and ←/→ keys; no network."""
         if title is None:
             title = f"stepgrad: backward pass of {self.root_name}"
-        steps = list(self.run())
-        digraphs = [step.draw(**draw_kwargs) for step in steps]  # built here, in order: Values are not thread-safe
-        # each frame is one `dot` process; run them side by side (they release the GIL while they wait)
-        with ThreadPoolExecutor(max_workers=max(1, min(8, os.cpu_count() or 1))) as pool:
-            svgs = list(pool.map(render_svg, digraphs))
-        frames = []
-        for step, svg in zip(steps, svgs):
-            svg = _strip_xml_prolog(svg)
-            frames.append(
-                f'<section class="frame" id="step-{step.index + 1}"{" hidden" if step.index else ""}>\n'
-                f'<div class="graph">{svg}</div>\n'
-                f'<pre class="explain">{html.escape(step.explain())}</pre>\n</section>'
-            )
-        if not frames:
-            frames.append(
-                f'<section class="frame" id="step-0"><pre class="explain">{html.escape(self.explain())}</pre></section>'
-            )
-        return _PAGE.format(
-            title=html.escape(title),
-            heading=html.escape(title),
-            seed=html.escape(self.explain().splitlines()[0]),
-            count=len(frames),
-            last=len(frames),
-            frames="\n".join(frames),
-            script=_SCRIPT,
-        )
+        if not self.root._parents:
+            raise ValueError(f"backward_steps({self.root_name}): the root is a leaf, there are no steps to show")
+        return page(self.drawing(**options), title)
 
     def save_html(self, path: str | os.PathLike[str], **kwargs: Any) -> pathlib.Path:
         """Write ``to_html(**kwargs)`` to ``path`` atomically (nothing written if rendering fails); returns the path."""
         return write_atomically(path, self.to_html(**kwargs))
+
+
+class Picture:
+    """One drawn frame: its SVG text (``.svg``), shown in Jupyter at the cell's width."""
+
+    def __init__(self, svg: str):
+        self.svg = svg
+
+    def _repr_mimebundle_(self, include: Any = None, exclude: Any = None, **_: Any) -> dict[str, str]:
+        return {"image/svg+xml": fit_svg(self.svg)}
+
+    def __repr__(self) -> str:
+        return f"Picture({len(self.svg)} characters of SVG)"
+
+
+_GROUP = re.compile(r'<g id="[^"]*" class="node">\s*<title>([^<]*)</title>.*?</g>', re.S)
+
+
+def _text_width(text: str) -> int:
+    """Roughly how wide ``text`` is in Helvetica (thousandths of an em), to find the widest gradient text."""
+    narrow = {".": 278, ",": 278, "-": 333, " ": 278, "i": 222, "f": 278, "?": 556}
+    return sum(narrow.get(ch, 556) for ch in text)
+
+
+class Frame:
+    """What the player shows at once: one step, or, in a grouped drawing, every step through one box,
+    shown when the last of them is done (the pass interleaves boxes; a frame is a true moment of it)."""
+
+    def __init__(self, drawing: Drawing, item: Any, steps: list[Step]):
+        self.drawing = drawing
+        self.index = 0  # set once the frames are in order
+        self.item = item  # the drawn value or Group the steps go through (None: outside the drawing)
+        self.steps = steps
+        self.last = steps[-1].index  # the step of the pass after which this frame is shown
+
+    @property
+    def number(self) -> int:
+        return self.index + 1
+
+    def explain(self) -> str:
+        """The step's explanation, or for a box: how many steps went through it and what they updated."""
+        total = len(self.drawing.frames)
+        if not isinstance(self.item, Group):
+            return self.steps[0].explain(self.number, total)
+        names = self.drawing.steps.names
+        root = self.drawing.steps.root_name
+        label = self.drawing.scene.group_label(self.item)
+        lines = [
+            f"step {self.number}/{total}: backward through {label}: {len(self.steps)} steps "
+            f"(the last is step {self.last + 1} of the pass)"
+        ]
+        into: dict[Any, list[Any]] = {}
+        for step in self.steps:
+            for u in step.updates:
+                item = self.drawing.item_of(u.parent)
+                if item is not None and item is not self.item and not is_constant(u.parent):
+                    into.setdefault(item, []).append(u)
+        for item, updates in list(into.items())[:MAX_LINES]:
+            if isinstance(item, Group):
+                lines.append(f"  into {self.drawing.scene.group_label(item)}: {len(updates)} gradient updates")
+            else:
+                before, after = updates[0].before, updates[-1].after
+                lines.append(f"  ∂{root}/∂{names[item]}: {format_number(before)} → {format_number(after)}")
+        if len(into) > MAX_LINES:
+            lines.append(f"  … and {len(into) - MAX_LINES} more")
+        return "\n".join(lines)
+
+
+MAX_LINES = 12  # gradients listed for a box's frame
+
+
+class Drawing:
+    """The graph of a backward pass laid out once (one ``dot`` run); each frame is a state of it.
+
+    A frame is one step, or, in a grouped drawing (``autograd.groups``), the run of steps that go
+    through one box ("backward through softmax"). A state gives each drawn value a fill (yellow:
+    the frame's node or box, green: what it just updated), a border width and a gradient text
+    (``grad ?`` until the pass reaches it). The gradient fields are laid out as wide as the widest
+    text they will show, so applying a state changes colours and texts only: nothing moves.
+
+    Options: ``rankdir``, ``show_grad``, ``tint``, ``edge_labels``, ``depth``, ``open``,
+    ``max_nodes``, ``timeout`` (as in ``draw_dot``). A graph too big to draw is refused before the
+    pass runs.
+    """
+
+    def __init__(
+        self,
+        steps: BackwardSteps,
+        *,
+        rankdir: str = "LR",
+        show_grad: bool = True,
+        tint: bool = False,
+        edge_labels: bool = False,
+        depth: int | None = None,
+        open: Any = None,
+        max_nodes: int = 1000,
+        timeout: float | None = LAYOUT_TIMEOUT,
+    ):
+        _check_options(rankdir, max_nodes, depth, "svg")
+        self.steps = steps
+        self.scene = Scene(steps.root, depth, max_nodes, open)  # refuses a graph too big to draw, at once
+        self.show_grad = show_grad
+        self.tint = tint
+        steps.run()
+        self.records = self.scene.records
+        self._record_set = set(self.records)
+        self.items: list[Any] = [*self.records, *self.scene.groups]
+        through: dict[Any, list[Step]] = {}  # the steps through each box (a value not drawn: its own key)
+        for step in steps:
+            item = self.item_of(step.node)
+            through.setdefault(item if isinstance(item, Group) else step, []).append(step)
+        self.frames = sorted(
+            (
+                Frame(self, key if isinstance(key, Group) else self.item_of(key.node), group)
+                for key, group in through.items()
+            ),
+            key=lambda frame: frame.last,
+        )
+        self.frame_of_step = [0] * len(steps)
+        for k, frame in enumerate(self.frames):
+            frame.index = k
+            for step in frame.steps:
+                self.frame_of_step[step.index] = k
+        widest: dict[Value, str] = {}
+        for node in self.records:
+            texts = ["grad ?", self._grad_text(steps._initial[node] if steps._initial else node.grad)]
+            widest[node] = max(texts, key=_text_width)
+        for step in steps:
+            for u in step.updates:
+                if u.parent in widest:
+                    widest[u.parent] = max(widest[u.parent], self._grad_text(u.after), key=_text_width)
+        digraph = build_digraph(
+            self.scene, rankdir=rankdir, show_grad=show_grad, grad_text=widest.__getitem__,
+            edge_labels=edge_labels, timeout=timeout,
+        )  # fmt: skip
+        self.svg = render_svg(digraph)  # the one layout
+        self._split(self.svg)
+
+    def item_of(self, node: Value) -> Any:
+        """What stands for ``node`` in the drawing: itself, its box, or None (not drawn)."""
+        return node if node in self._record_set else self.scene.group_of.get(node)
+
+    def ident(self, item: Any) -> str:
+        """The DOT name of a drawn value or box."""
+        return item.ident if isinstance(item, Group) else self.scene.ident[item]
+
+    @staticmethod
+    def _grad_text(g: Any) -> str:
+        return f"grad {format_number(g)}"
+
+    def _split(self, svg: str) -> None:
+        """Cut the SVG into fixed text and, per item, the places of its fill, border width and gradient text."""
+        by_ident = {self.ident(item): item for item in self.items}
+        self._pieces: list[str] = []
+        self._slots: list[tuple[Any, str]] = []  # (item, "fill" | "text") between consecutive pieces
+        last = 0
+        for match in _GROUP.finditer(svg):
+            item = by_ident.get(html.unescape(match.group(1)))
+            if item is None:
+                continue
+            group_start = match.start()
+            fill = svg.index('fill="', group_start) + len('fill="')
+            fill_end = svg.index('"', fill)
+            self._pieces.append(svg[last:fill])
+            self._slots.append((item, "fill"))
+            last = fill_end
+            if self.show_grad and not isinstance(item, Group):
+                text = svg.rindex("<text", group_start, match.end())
+                text_start = svg.index(">", text) + 1
+                text_end = svg.index("</text>", text_start)
+                self._pieces.append(svg[last:text_start])
+                self._slots.append((item, "text"))
+                last = text_end
+        self._pieces.append(svg[last:])
+
+    # ---- states
+
+    def states(self) -> Iterator[dict[Any, tuple[str, str, str | None]]]:
+        """For each frame in order, the items whose state changed (all of them at the first frame):
+        ``{item: (fill, border width, gradient text or None)}``."""
+        steps = self.steps
+        assert steps._initial is not None
+        grads = dict(steps._initial)
+        reached = {steps.root}
+        previous: set[Any] = set(self.items)
+        done = 0  # steps of the pass applied so far
+        for frame in self.frames:
+            for step in steps[done : frame.last + 1]:
+                for u in step.updates:
+                    grads[u.parent] = u.after
+                    reached.add(u.parent)
+            done = frame.last + 1
+            marks = self._marks(frame)
+            touched = previous | marks | {frame.item}
+            if self.tint:
+                touched = set(self.items)
+            largest = self._largest(grads, reached) if self.tint else 0.0
+            yield {
+                item: self._state(item, frame.item, marks, grads, reached, largest)
+                for item in self.items
+                if item in touched
+            }
+            previous = marks | {frame.item}
+
+    def _marks(self, frame: Frame) -> set[Any]:
+        """The items a frame's steps updated, other than its own."""
+        return {self.item_of(u.parent) for step in frame.steps for u in step.updates} - {None, frame.item}
+
+    def state(self, index: int) -> dict[Any, tuple[str, str, str | None]]:
+        """Every item's state in frame ``index`` (0-based)."""
+        frame = self.frames[index]
+        grads, reached = self.steps._state_after(frame.last)
+        marks = self._marks(frame)
+        largest = self._largest(grads, reached) if self.tint else 0.0
+        return {item: self._state(item, frame.item, marks, grads, reached, largest) for item in self.items}
+
+    def _largest(self, grads: dict[Value, Any], reached: set[Value]) -> float:
+        mags = [abs(_as_float(grads[n])) for n in self.records if n in reached]
+        return max((m for m in mags if math.isfinite(m)), default=0.0)
+
+    def _state(
+        self,
+        item: Any,
+        current: Any,
+        marks: set[Any],
+        grads: dict[Value, Any],
+        reached: set[Value],
+        largest: float,
+    ) -> tuple[str, str, str | None]:
+        plain = GROUP_FILL if isinstance(item, Group) else PLAIN_FILL
+        text = None
+        if self.show_grad and not isinstance(item, Group):
+            text = self._grad_text(grads[item]) if item in reached else "grad ?"
+        if item is current:
+            return HIGHLIGHT_FILL, "2.5", text
+        if item in marks:
+            return MARK_FILL, "2", text
+        if self.tint and item in reached and not isinstance(item, Group):
+            return _tint(abs(_as_float(grads[item])), largest), "1", text
+        return plain, "1", text
+
+    def frame_svg(self, index: int) -> str:
+        """The SVG of the drawing in the state of frame ``index`` (0-based)."""
+        state = self.state(index)
+        out = [self._pieces[0]]
+        for (item, slot), piece in zip(self._slots, self._pieces[1:]):
+            fill, pen, text = state[item]
+            out.append(f'{fill}" stroke-width="{pen}' if slot == "fill" else html.escape(text or ""))
+            out.append(piece)
+        return "".join(out)
 
 
 def backward_steps(root: Value, gradient: float = 1.0) -> BackwardSteps:
@@ -332,81 +607,30 @@ def backward_steps(root: Value, gradient: float = 1.0) -> BackwardSteps:
     return BackwardSteps(root, gradient)
 
 
+class _MathNames(Mapping[Value, str]):
+    """``NodeNames`` as they read inside ∂L/∂name (constants stay as they are: ``2``, ``-1``)."""
+
+    def __init__(self, names: Mapping[Value, str]):
+        self._names = names
+
+    def __getitem__(self, node: Value) -> str:
+        name = self._names[node]
+        return name if is_constant(node) else _math_name(name)
+
+    def __iter__(self) -> Iterator[Value]:
+        return iter(self._names)
+
+    def __len__(self) -> int:
+        return len(self._names)
+
+
+def _frozen(value: Any) -> Any:
+    """A drawing option as a dictionary key (``open=[...]`` is a list)."""
+    if isinstance(value, (list, tuple, set)):
+        return tuple(_frozen(v) for v in value)
+    return value
+
+
 def _math_name(name: str) -> str:
     """A node name as it reads inside ∂L/∂name: parenthesized unless it is a simple identifier like ``w1``."""
     return name if name.isidentifier() else f"({name})"
-
-
-def _strip_xml_prolog(svg: str) -> str:
-    """The ``<svg>`` element alone (no XML declaration, DOCTYPE or comments before it), for inlining in HTML."""
-    start = svg.find("<svg")
-    return svg[start:] if start >= 0 else svg
-
-
-_PAGE = """<!DOCTYPE html>
-<html lang="en">
-<head>
-<meta charset="utf-8">
-<title>{title}</title>
-<style>
-body {{ font-family: Helvetica, Arial, sans-serif; margin: 1em; }}
-.controls {{ display: flex; gap: 0.6em; align-items: center; margin: 0.5em 0; }}
-.controls input[type=range] {{ width: 40em; max-width: 70vw; }}
-.graph svg {{ max-width: 100%; height: auto; }}
-pre.explain {{ font-size: 15px; background: #f5f5f5; padding: 0.6em; border-radius: 4px; white-space: pre-wrap; }}
-.legend span {{ padding: 0 0.4em; margin-right: 0.6em; border: 1px solid #999; }}
-</style>
-</head>
-<body>
-<h1 style="font-size: 1.2em">{heading}</h1>
-<p>{seed}. Use the slider, the buttons or the ←/→ keys.
-<span class="legend"><span style="background:#ffd54f">current node</span>
-<span style="background:#a5d6a7">just updated</span><span>grad ? = not computed yet</span></span></p>
-<div class="controls">
-<button id="prev" type="button">← prev</button>
-<input id="slider" type="range" min="1" max="{last}" value="1" step="1" aria-label="step">
-<button id="next" type="button">next →</button>
-<button id="play" type="button">play</button>
-<span id="counter">step 1 / {count}</span>
-</div>
-{frames}
-<script>
-{script}
-</script>
-</body>
-</html>
-"""
-
-_SCRIPT = """(function () {
-  var frames = document.querySelectorAll("section.frame");
-  var slider = document.getElementById("slider");
-  var counter = document.getElementById("counter");
-  var playButton = document.getElementById("play");
-  var timer = null;
-  function show(k) {
-    k = Math.max(1, Math.min(frames.length, k));
-    for (var i = 0; i < frames.length; i++) { frames[i].hidden = (i !== k - 1); }
-    slider.value = String(k);
-    counter.textContent = "step " + k + " / " + frames.length;
-  }
-  function current() { return parseInt(slider.value, 10); }
-  slider.addEventListener("input", function () { show(current()); });
-  document.getElementById("prev").addEventListener("click", function () { show(current() - 1); });
-  document.getElementById("next").addEventListener("click", function () { show(current() + 1); });
-  playButton.addEventListener("click", function () {
-    if (timer) { clearInterval(timer); timer = null; playButton.textContent = "play"; return; }
-    if (current() >= frames.length) { show(1); }
-    playButton.textContent = "pause";
-    timer = setInterval(function () {
-      if (current() >= frames.length) { clearInterval(timer); timer = null; playButton.textContent = "play"; return; }
-      show(current() + 1);
-    }, 1200);
-  });
-  document.addEventListener("keydown", function (e) {
-    if (e.target === slider) { return; }  // the focused slider moves itself on arrow keys
-    if (e.key === "ArrowRight") { show(current() + 1); e.preventDefault(); }
-    if (e.key === "ArrowLeft") { show(current() - 1); e.preventDefault(); }
-  });
-  var wanted = /^#step-(\\d+)$/.exec(window.location.hash);  // open at a step: page.html#step-3
-  show(wanted ? parseInt(wanted[1], 10) : 1);
-})();"""

@@ -3,7 +3,13 @@
 Each value is a record ``name | data | grad``; each non-leaf value gets a small op node
 between its parents and itself, so edges follow the data flow (inputs → output). Node
 names come from a counter over ``graph.topological_order(root)`` (never ``id()``), so a
-graph renders to byte-identical SVG on every run.
+graph renders to byte-identical SVG on every run. Constants lifted from Python numbers
+(the ``2`` in ``x*2``) are drawn as their value, and ``x * -1`` reads as ``-x``.
+
+A drawing is one ``dot`` run (``autograd.layout.run_dot``: bounded, with a time limit,
+never left running). Graphs too big to read are not laid out at all: ``draw_dot``
+refuses them at once, before any layout, and says how to draw a part (``depth=``) or
+group the graph (``autograd.scope``/``auto_scope``).
 
 >>> from autograd import Value
 >>> from autograd.viz import draw_dot, to_svg
@@ -21,42 +27,31 @@ import math
 import numbers
 import os
 import pathlib
-import shutil
-from collections.abc import Iterable, Mapping
+from collections.abc import Callable, Iterable, Iterator, Mapping
 from typing import TYPE_CHECKING, Any
 
 from .engine import Value
 from .files import write_atomically
-from .graph import ancestors_within, topological_order
+from .graph import topological_order
+from .groups import Group, Grouping, has_scopes
+from .layout import LAYOUT_TIMEOUT, GraphvizNotFound, LayoutTimeout, fit_svg, run_dot
 
 if TYPE_CHECKING:  # pragma: no cover
     import graphviz
 
-__all__ = ["GraphvizNotFound", "draw_dot", "node_names", "save_svg", "to_svg"]
+__all__ = ["GraphvizNotFound", "LayoutTimeout", "draw_dot", "node_names", "save_svg", "to_svg"]
 
 RANKDIRS = ("LR", "TB", "RL", "BT")
-
-INSTALL_HINT = (
-    "Graphviz's `dot` program was not found on PATH, so the graph cannot be rendered. Install Graphviz:\n"
-    "  Debian/Ubuntu: sudo apt-get install graphviz\n"
-    "  macOS:         brew install graphviz\n"
-    "  conda:         conda install -c conda-forge graphviz\n"
-    "The DOT source is still available without it: draw_dot(root).source"
-)
 
 # Colours (fill) of the states a node can be in.
 HIGHLIGHT_FILL = "#ffd54f"  # the node being processed (stepper)
 MARK_FILL = "#a5d6a7"  # a node whose gradient was just updated (stepper)
 PLAIN_FILL = "#ffffff"
 OP_FILL = "#eceff1"
+CONSTANT_FILL = "#f5f5f5"
+GROUP_FILL = "#e3f2fd"  # a box standing for the nodes of a closed scope
 STUB_FONT = "#757575"
-
-
-class GraphvizNotFound(RuntimeError):
-    """The Graphviz ``dot`` program is missing, so a graph cannot be rendered (its DOT source still can)."""
-
-    def __init__(self, message: str = INSTALL_HINT) -> None:
-        super().__init__(message)
+FONT_SIZE = 14  # points of the node text: 14 px at the natural size, ≥ 12 px at the players' smallest default zoom
 
 
 def format_number(x: Any) -> str:
@@ -69,9 +64,52 @@ def format_number(x: Any) -> str:
     return f"{x:.4f}"
 
 
-def node_names(order: list[Value]) -> dict[Value, str]:
-    """Display names for the nodes of a topological order: the label, or ``v<k>`` with k the node's position."""
-    return {node: (node.label or f"v{k}") for k, node in enumerate(order)}
+def is_constant(node: Value) -> bool:
+    """True for a leaf lifted from a Python number (the ``2`` in ``x*2``, the ``-1`` in ``-x``)."""
+    return node.is_constant
+
+
+def constant_text(x: float) -> str:
+    """A constant as a student writes it: ``2``, ``-1``, ``0.5``, ``1e-08``."""
+    return f"{x:g}" if math.isfinite(x) else str(x)
+
+
+def negated(node: Value) -> Value | None:
+    """``x`` when ``node`` is ``x * -1`` (how the engine builds ``-x``), else None."""
+    parents = node._parents
+    if node._op == "*" and len(parents) == 2:
+        a, b = parents
+        if is_constant(b) and b.data == -1.0 and not is_constant(a):
+            return a
+        if is_constant(a) and a.data == -1.0 and not is_constant(b):
+            return b
+    return None
+
+
+class NodeNames(Mapping[Value, str]):
+    """Display names for the nodes of a topological order: the label, a constant's value, or ``v<k>``
+    with k the node's position. Each name is made when first read (a huge graph pays only for what it shows)."""
+
+    def __init__(self, order: list[Value]):
+        self._order = order
+        self._position: dict[Value, int] | None = None
+
+    def __getitem__(self, node: Value) -> str:
+        if self._position is None:
+            self._position = {n: k for k, n in enumerate(self._order)}
+        k = self._position[node]
+        return node.label or (constant_text(node.data) if is_constant(node) else f"v{k}")
+
+    def __iter__(self) -> Iterator[Value]:
+        return iter(self._order)
+
+    def __len__(self) -> int:
+        return len(self._order)
+
+
+def node_names(order: list[Value]) -> NodeNames:
+    """The display names of the nodes of a topological order (see ``NodeNames``)."""
+    return NodeNames(order)
 
 
 def _escape_record(text: str) -> str:
@@ -91,7 +129,8 @@ def _escape_plain(text: str) -> str:
     """Text safe as a plain Graphviz label: backslashes and quotes escaped, never read as an HTML-like label."""
     import graphviz
 
-    return graphviz.nohtml(text.replace("\\", "\\\\").replace('"', '\\"').replace("\n", "\\n"))
+    escaped: str = graphviz.nohtml(text.replace("\\", "\\\\").replace('"', '\\"').replace("\n", "\\n"))
+    return escaped
 
 
 def _require_value(root: Any, where: str) -> Value:
@@ -117,30 +156,266 @@ _digraph_class: Any = None
 
 
 def _stepgrad_digraph_class() -> Any:
-    """``graphviz.Digraph`` whose renderings raise ``GraphvizNotFound`` when ``dot`` is missing."""
+    """``graphviz.Digraph`` whose renderings go through ``run_dot`` (bounded, time-limited, never orphaned)
+    and whose notebook display fits the cell's width."""
     global _digraph_class
     if _digraph_class is None:
         import graphviz
 
-        class StepgradDigraph(graphviz.Digraph):
-            """A ``graphviz.Digraph`` that reports a missing ``dot`` as ``GraphvizNotFound``."""
+        class StepgradDigraph(graphviz.Digraph):  # type: ignore[misc]  # graphviz ships no type hints
+            """A ``graphviz.Digraph`` rendered by ``autograd.layout.run_dot``; shown in Jupyter at the cell's width."""
 
-            def pipe(self, *args: Any, **kwargs: Any) -> Any:
-                try:
-                    return super().pipe(*args, **kwargs)
-                except graphviz.ExecutableNotFound as exc:
-                    raise GraphvizNotFound() from exc
+            layout_timeout: float | None = LAYOUT_TIMEOUT
+            what: str = "the graph"
+
+            def pipe(self, format: str | None = None, *args: Any, encoding: str | None = None, **kwargs: Any) -> Any:
+                out = run_dot(self.source, format or self.format, self.layout_timeout, self.what)
+                return out.decode(encoding) if encoding else out
 
             def render(self, *args: Any, **kwargs: Any) -> Any:
-                if shutil.which(self.engine) is None:  # before graphviz writes the DOT file it cannot render
+                if __import__("shutil").which(self.engine) is None:  # before graphviz writes a DOT file in vain
                     raise GraphvizNotFound()
                 try:
                     return super().render(*args, **kwargs)
                 except graphviz.ExecutableNotFound as exc:
                     raise GraphvizNotFound() from exc
 
+            def _repr_image_svg_xml(self) -> str:
+                return fit_svg(self.pipe(format="svg", encoding="utf-8"))
+
         _digraph_class = StepgradDigraph
     return _digraph_class
+
+
+def _check_options(rankdir: Any, max_nodes: Any, depth: Any, fmt: Any) -> None:
+    if rankdir not in RANKDIRS:
+        raise ValueError(f"draw_dot(rankdir=...) must be one of {', '.join(RANKDIRS)}, got {rankdir!r}")
+    if isinstance(max_nodes, bool) or not isinstance(max_nodes, int) or max_nodes < 1:
+        raise ValueError(f"draw_dot(max_nodes=...) must be a positive int, got {max_nodes!r}")
+    if depth is not None and (isinstance(depth, bool) or not isinstance(depth, int) or depth < 0):
+        raise ValueError(f"draw_dot(depth=...) must be None or an int >= 0, got {depth!r}")
+    if not isinstance(fmt, str) or not fmt:
+        raise ValueError(f"draw_dot(fmt=...) must be a Graphviz output format such as 'svg', got {fmt!r}")
+
+
+def _nodes_within(root: Value, depth: int | None, limit: int) -> tuple[set[Value], bool]:
+    """The nodes at most ``depth`` edges upstream of ``root`` (all when None), nearest first, and True;
+    or, as soon as there are more than ``limit``, the ``limit + 1`` seen so far and False: a refusal
+    costs O(limit), never a walk of a huge graph."""
+    seen = {root}
+    frontier = [root]
+    level = 0
+    while frontier and (depth is None or level < depth):
+        nxt = []
+        for node in frontier:
+            for parent in node._parents:
+                if parent not in seen:
+                    seen.add(parent)
+                    if len(seen) > limit:
+                        return seen, False
+                    nxt.append(parent)
+        frontier = nxt
+        level += 1
+    return seen, True
+
+
+class Scene:
+    """What one drawing shows, before any layout: the values drawn (in topological order), their
+    names and DOT identifiers, op nodes, ``…`` stubs for operands outside ``depth``, and in a grouped
+    view the boxes (``autograd.groups``) that stand for the nodes of closed scopes.
+
+    A graph over ``max_nodes`` values is drawn grouped when its nodes carry scopes, else refused;
+    the refusal is decided in O(max_nodes), without walking or laying out the whole graph.
+    """
+
+    def __init__(self, root: Value, depth: int | None = None, max_nodes: int = 1000, open: Any = None):
+        near, complete = _nodes_within(root, depth, max_nodes)
+        if not complete and open is None and not has_scopes(near):
+            smaller = f"a smaller depth=... than {depth}" if depth is not None else "depth=3"
+            raise ValueError(
+                f"draw_dot: the graph has more than max_nodes={max_nodes} nodes and no scopes to group them by; "
+                f"Graphviz layout becomes slow and the picture unreadable at this size. Group the graph: build it "
+                "inside `with autograd.auto_scope():` (boxes per function or module, e.g. MLP/Layer/Neuron) or "
+                '`with autograd.scope("name"):`; or draw a sub-graph: pass '
+                f"{smaller} to draw only the last levels before the root (e.g. draw_dot(root, depth=3)), or draw "
+                "a smaller expression (e.g. a single neuron's output); pass a larger max_nodes=... only if you must."
+            )
+        self.root = root
+        self.depth = depth
+        full = topological_order(root)  # names are positions in the whole graph's order, as in the stepper
+        self.names = node_names(full)
+        self.ident = {node: f"n{k}" for k, node in enumerate(full)}
+        self.stub_ident = {node: f"s{k}" for k, node in enumerate(full)}
+        if depth is None:
+            self.order = full
+        else:
+            kept = near if complete else _nodes_within(root, depth, len(full))[0]
+            self.order = [node for node in full if node in kept]
+        self.groups: list[Group] = []
+        self.group_of: dict[Value, Group] = {}
+        self._calls: dict[str, list[Group]] = {}
+        self.opened: list[Any] | None = None  # in a grouped view: the scopes open (names, paths, Scope objects)
+        shown = self.order
+        if open is not None or not complete:
+            grouping = Grouping(self.order, open)
+            self.groups, self.group_of, shown = grouping.groups, grouping.group_of, grouping.loose
+            self.opened = grouping.opened
+            for group in self.groups:
+                self._calls.setdefault(group.path, []).append(group)
+            if len(shown) + len(self.groups) > max_nodes:
+                raise ValueError(
+                    f"draw_dot: even grouped, the drawing has {len(shown) + len(self.groups)} items, more than "
+                    f"max_nodes={max_nodes}: open fewer scopes (open=...), or group the graph more finely"
+                )
+        # -x is drawn as one "-" op from x: the constant -1 is not drawn unless something else uses it
+        self.negation = {node: x for node in shown if (x := negated(node)) is not None}
+        hidden_constants = {p for node in self.negation for p in node._parents if is_constant(p) and p.data == -1.0}
+        used_elsewhere = {
+            p for node in shown if node not in self.negation for p in node._parents if p in hidden_constants
+        }
+        self.values = [node for node in shown if node not in hidden_constants - used_elsewhere]
+        self.drawn = set(self.values)
+        self.constants = {node for node in self.values if is_constant(node)}
+        self.records = [node for node in self.values if node not in self.constants]
+
+    def group_label(self, group: Group) -> str:
+        """A box's label: its name, ``MLP ×100`` for stacked calls, ``gpt 3`` for the 3rd of several calls in
+        turn, ``Layer 2 ×100`` for the 2nd of several stacks."""
+        calls = self._calls.get(group.path, [])
+        if len(calls) < 2:
+            return group.label
+        number = f"{group.name} {calls.index(group) + 1}"
+        return number if len(group.scopes) == 1 else f"{number} ×{len(group.scopes)}"
+
+    def box_inputs(self) -> list[tuple[str, str]]:
+        """The edges into boxes, less those implied by a longer path (``gpt 1 → gpt 3`` when ``gpt 1 → gpt 2
+        → gpt 3`` is drawn): a box's inputs are all upstream of it, the picture shows the nearest."""
+        successors: dict[str, set[str]] = {}
+        candidates: list[tuple[str, str]] = []
+        for node in self.values:
+            for parent in node._parents:
+                source = self.source_of(parent)
+                if source is not None:
+                    successors.setdefault(source, set()).add(self.ident[node])
+        for group in self.groups:
+            seen: set[str] = set()
+            for member in group.members:
+                for parent in member._parents:
+                    source = self.source_of(parent)
+                    if source is not None and source != group.ident and source not in seen:
+                        seen.add(source)
+                        candidates.append((source, group.ident))
+                        successors.setdefault(source, set()).add(group.ident)
+
+        def reachable_around(source: str, target: str) -> bool:
+            stack = [s for s in successors.get(source, ()) if s != target]
+            seen = set(stack)
+            while stack:
+                item = stack.pop()
+                if item == target:
+                    return True
+                for nxt in successors.get(item, ()):
+                    if nxt not in seen:
+                        seen.add(nxt)
+                        stack.append(nxt)
+            return False
+
+        return [(source, target) for source, target in candidates if not reachable_around(source, target)]
+
+    def source_of(self, node: Value) -> str | None:
+        """The DOT name that stands for ``node`` as an operand: itself, its group's box, or None (a stub)."""
+        if node in self.drawn:
+            return self.ident[node]
+        group = self.group_of.get(node)
+        return group.ident if group is not None else None
+
+    def operands(self, node: Value) -> list[tuple[int, Value]]:
+        """The (operand index, operand) pairs drawn as edges into ``node``'s op node."""
+        x = self.negation.get(node)
+        if x is not None:
+            return [(k, p) for k, p in enumerate(node._parents) if p is x]
+        return list(enumerate(node._parents))
+
+    def op_text(self, node: Value) -> str:
+        return "-" if node in self.negation else str(node._op)
+
+
+def build_digraph(
+    scene: Scene,
+    *,
+    rankdir: str = "LR",
+    fmt: str = "svg",
+    show_grad: bool = True,
+    grad_text: Callable[[Value], str] | None = None,
+    fill: Callable[[Any], str] | None = None,
+    pen: Callable[[Value], str | None] | None = None,
+    edge_labels: bool = False,
+    timeout: float | None = LAYOUT_TIMEOUT,
+) -> "graphviz.Digraph":
+    """The DOT graph of a scene: each record's grad field is ``grad_text(node)``, fill ``fill(node)``,
+    border width ``pen(node)`` (None: the default)."""
+    Digraph = _stepgrad_digraph_class()
+    dot = Digraph(name="stepgrad", format=fmt, graph_attr={"rankdir": rankdir})
+    dot.layout_timeout = timeout
+    dot.what = f"{len(scene.values)} values"
+    dot.attr("node", fontname="Helvetica", fontsize=str(FONT_SIZE))
+    dot.attr("edge", fontname="Helvetica", fontsize=str(FONT_SIZE - 2))
+    horizontal = rankdir in ("LR", "RL")  # records: braces make the fields run across the node
+    stubs: set[Value] = set()
+    for node in scene.values:
+        ident = scene.ident[node]
+        if node in scene.constants:
+            dot.node(
+                ident, label=_escape_plain(scene.names[node]), shape="box", style="rounded,filled",
+                fillcolor=CONSTANT_FILL, tooltip=_escape_plain(f"the constant {scene.names[node]}"),
+            )  # fmt: skip
+            continue
+        fields = [_escape_record(scene.names[node]), f"data {_escape_record(format_number(node.data))}"]
+        if show_grad:
+            text = grad_text(node) if grad_text is not None else f"grad {format_number(node.grad)}"
+            fields.append(_escape_record(text))
+        label = " | ".join(fields)
+        label = "{ " + label + " }" if horizontal else label
+        attrs = {"shape": "record", "style": "filled", "fillcolor": fill(node) if fill else PLAIN_FILL}
+        width = pen(node) if pen else None
+        if width is not None:
+            attrs["penwidth"] = width
+        dot.node(ident, label=label, **attrs)
+        if not node._parents:
+            continue
+        op_ident = ident + "op"
+        dot.node(op_ident, label=_escape_plain(scene.op_text(node)), shape="ellipse", style="filled", fillcolor=OP_FILL)
+        dot.edge(op_ident, ident)
+        local = node.local_grads
+        drawn_edges: set[str] = set()
+        for k, parent in scene.operands(node):
+            source = scene.source_of(parent)
+            if source is not None and not source.startswith("n"):  # a box: one edge, however many operands
+                if source not in drawn_edges:
+                    drawn_edges.add(source)
+                    dot.edge(source, op_ident)
+                continue
+            if source is None:
+                source = scene.stub_ident[parent]
+                if parent not in stubs:
+                    stubs.add(parent)
+                    where = f"{scene.names[parent]} (not drawn: outside depth={scene.depth})"
+                    dot.node(source, label="…", shape="plaintext", fontcolor=STUB_FONT, tooltip=_escape_plain(where))
+            edge_attrs = {}
+            if edge_labels and k < len(local):
+                edge_attrs["label"] = _escape_plain(format_number(local[k]))
+            dot.edge(source, op_ident, **edge_attrs)
+    for group in scene.groups:
+        how_many = f"{len(group.members)} values" + (f" in {len(group.scopes)} calls" if len(group.scopes) > 1 else "")
+        stacked = len(group.scopes) > 1
+        dot.node(
+            group.ident, label=_escape_plain(scene.group_label(group)), shape="box3d" if stacked else "box",
+            style="filled" if stacked else "rounded,filled", fillcolor=fill(group) if fill else GROUP_FILL,
+            tooltip=_escape_plain(f"{group.path}: {how_many}; draw_dot(root, open=[{group.path!r}]) opens it"),
+        )  # fmt: skip
+    for source, target in scene.box_inputs():
+        dot.edge(source, target)
+    return dot
 
 
 def draw_dot(
@@ -155,13 +430,16 @@ def draw_dot(
     tint: bool = False,
     edge_labels: bool = False,
     depth: int | None = None,
+    open: Any = None,
     max_nodes: int = 1000,
     fmt: str = "svg",
+    timeout: float | None = LAYOUT_TIMEOUT,
 ) -> "graphviz.Digraph":
     """The computation graph of ``root`` as a ``graphviz.Digraph`` (edges: operands → op → result).
 
     Each value is drawn as ``name | data | grad`` (name: its label, or ``v<k>`` with k its
-    position in ``topological_order(root)``); each non-leaf value has a small op node.
+    position in ``topological_order(root)``); each non-leaf value has a small op node; a
+    constant is a small box with its value.
 
     - ``rankdir``: ``"LR"`` (left to right) or ``"TB"`` (top to bottom), also ``"RL"``, ``"BT"``.
     - ``show_grad=False`` hides gradients; ``grads={node: g}`` shows ``g`` instead of ``node.grad``.
@@ -171,102 +449,60 @@ def draw_dot(
     - ``edge_labels=True`` labels each operand → op edge with the local derivative ∂result/∂operand.
     - ``depth=k`` draws only the nodes at most k edges upstream of the root; operands
       outside are shown as small ``…`` stubs.
-    - More than ``max_nodes`` values raise ``ValueError`` (Graphviz layout becomes unusable).
+    - Grouped views (nodes built under ``autograd.scope``/``auto_scope``): a graph over ``max_nodes``
+      values is drawn as boxes, one per call of a scope (``MLP ×100`` for calls side by side),
+      opened level by level while the picture stays small; ``open=["softmax", "gpt/attn"]`` opens
+      those scopes (and closes the rest), ``open=True`` opens all. Without scopes, more than
+      ``max_nodes`` values raise ``ValueError`` at once (no layout is tried).
+    - ``timeout``: seconds Graphviz may take to lay it out (``LayoutTimeout`` after that).
+
+    In Jupyter the drawing shows at the cell's width (never above its natural size).
 
     >>> g = draw_dot(c, rankdir="TB", edge_labels=True)   # doctest: +SKIP
     >>> g                                                 # shows inline in Jupyter  # doctest: +SKIP
     """
     _require_value(root, "draw_dot()")
-    if rankdir not in RANKDIRS:
-        raise ValueError(f"draw_dot(rankdir=...) must be one of {', '.join(RANKDIRS)}, got {rankdir!r}")
-    if isinstance(max_nodes, bool) or not isinstance(max_nodes, int) or max_nodes < 1:
-        raise ValueError(f"draw_dot(max_nodes=...) must be a positive int, got {max_nodes!r}")
-    if depth is not None and (isinstance(depth, bool) or not isinstance(depth, int) or depth < 0):
-        raise ValueError(f"draw_dot(depth=...) must be None or an int >= 0, got {depth!r}")
-    if not isinstance(fmt, str) or not fmt:
-        raise ValueError(f"draw_dot(fmt=...) must be a Graphviz output format such as 'svg', got {fmt!r}")
-
-    order = topological_order(root)
-    position = {node: k for k, node in enumerate(order)}
-    nodes = order if depth is None else ancestors_within(root, depth)
-    if len(nodes) > max_nodes:
-        smaller = "a smaller depth=... than " + str(depth) if depth is not None else "depth=3"
-        raise ValueError(
-            f"draw_dot: the graph has {len(nodes)} nodes, more than max_nodes={max_nodes}; Graphviz layout "
-            f"becomes slow and the picture unreadable at this size. Draw a sub-graph instead: pass {smaller} "
-            "to draw only the last levels before the root (e.g. draw_dot(root, depth=3)), or draw a smaller "
-            "expression (e.g. a single neuron's output); pass a larger max_nodes=... only if you must."
-        )
-
+    _check_options(rankdir, max_nodes, depth, fmt)
+    scene = Scene(root, depth, max_nodes, open)
     highlight_set = set(highlight)
     mark_set = set(mark)
     unknown_set = set(unknown_grad)
-    names = node_names(order)
 
     def grad_of(node: Value) -> Any:
         return grads[node] if grads is not None and node in grads else node.grad
 
     largest = 0.0
     if tint:
-        for node in nodes:
+        for node in scene.records:
             if node not in unknown_set:
                 mag = abs(_as_float(grad_of(node)))
                 if math.isfinite(mag):
                     largest = max(largest, mag)
 
-    Digraph = _stepgrad_digraph_class()
-    dot = Digraph(name="stepgrad", format=fmt, graph_attr={"rankdir": rankdir})
-    dot.attr("node", fontname="Helvetica", fontsize="11")
-    dot.attr("edge", fontname="Helvetica", fontsize="9")
-    horizontal = rankdir in ("LR", "RL")  # records: braces make the fields run across the node
+    def grad_text(node: Value) -> str:
+        return "grad ?" if node in unknown_set else f"grad {format_number(grad_of(node))}"
 
-    kept = set(nodes)
-    stubs: dict[Value, str] = {}
-    for node in nodes:
-        ident = f"n{position[node]}"
-        fields = [_escape_record(names[node]), f"data {_escape_record(format_number(node.data))}"]
-        if show_grad:
-            if node in unknown_set:
-                fields.append("grad ?")
-            else:
-                fields.append(f"grad {_escape_record(format_number(grad_of(node)))}")
-        label = " | ".join(fields)
-        label = "{ " + label + " }" if horizontal else label
-        attrs = {"shape": "record", "style": "filled", "fillcolor": PLAIN_FILL}
-        if tint and node not in unknown_set:
-            attrs["fillcolor"] = _tint(abs(_as_float(grad_of(node))), largest)
-        if node in mark_set:
-            attrs["fillcolor"] = MARK_FILL
-            attrs["penwidth"] = "2"
+    def fill(node: Any) -> str:
+        if isinstance(node, Group):
+            return GROUP_FILL
         if node in highlight_set:
-            attrs["fillcolor"] = HIGHLIGHT_FILL
-            attrs["penwidth"] = "2.5"
-        dot.node(ident, label=label, **attrs)
-        if node._parents:
-            op_ident = ident + "op"
-            dot.node(op_ident, label=_escape_plain(str(node._op)), shape="ellipse", style="filled", fillcolor=OP_FILL)
-            dot.edge(op_ident, ident)
-            local = node._local_grads if node._local_grads is not None else ()
-            for k, parent in enumerate(node._parents):
-                if parent in kept:
-                    source = f"n{position[parent]}"
-                else:
-                    source = stubs.get(parent)
-                    if source is None:
-                        source = f"s{position[parent]}"
-                        stubs[parent] = source
-                        dot.node(
-                            source,
-                            label="…",
-                            shape="plaintext",
-                            fontcolor=STUB_FONT,
-                            tooltip=_escape_plain(f"{names[parent]} (not drawn: outside depth={depth})"),
-                        )
-                edge_attrs = {}
-                if edge_labels and k < len(local):
-                    edge_attrs["label"] = _escape_plain(format_number(local[k]))
-                dot.edge(source, op_ident, **edge_attrs)
-    return dot
+            return HIGHLIGHT_FILL
+        if node in mark_set:
+            return MARK_FILL
+        if tint and node not in unknown_set:
+            return _tint(abs(_as_float(grad_of(node))), largest)
+        return PLAIN_FILL
+
+    def pen(node: Value) -> str | None:
+        return "2.5" if node in highlight_set else "2" if node in mark_set else None
+
+    for node in scene.records:  # a bad gradient fails here, with its type named, not inside Graphviz
+        if show_grad and node not in unknown_set:
+            _as_float(grad_of(node))
+    return build_digraph(
+        scene, rankdir=rankdir, fmt=fmt, show_grad=show_grad, grad_text=grad_text, fill=fill, pen=pen,
+        edge_labels=edge_labels, timeout=timeout,
+    )  # fmt: skip
 
 
 def _as_float(x: Any) -> float:
@@ -291,17 +527,14 @@ def _to_digraph(root_or_digraph: Any, where: str, kwargs: dict[str, Any]) -> Any
 
 
 def render_svg(digraph: Any) -> str:
-    """The SVG text of a Digraph, or ``GraphvizNotFound`` when ``dot`` is missing."""
-    import graphviz
-
-    try:
-        return digraph.pipe(format="svg", encoding="utf-8")
-    except graphviz.ExecutableNotFound as exc:
-        raise GraphvizNotFound() from exc
+    """The SVG text of a Digraph (one bounded ``dot`` run), or ``GraphvizNotFound`` when ``dot`` is missing."""
+    timeout = getattr(digraph, "layout_timeout", LAYOUT_TIMEOUT)
+    what = getattr(digraph, "what", "the graph")
+    return run_dot(digraph.source, "svg", timeout, what).decode("utf-8")
 
 
 def to_svg(root_or_digraph: Any, **kwargs: Any) -> str:
-    """SVG text of ``draw_dot(root, **kwargs)`` (or of a Digraph already drawn).
+    """SVG text of ``draw_dot(root, **kwargs)`` (or of a Digraph already drawn), at its natural size.
 
     >>> svg = to_svg(c, rankdir="TB")      # doctest: +SKIP
     """
@@ -311,7 +544,8 @@ def to_svg(root_or_digraph: Any, **kwargs: Any) -> str:
 def save_svg(root_or_digraph: Any, path: str | os.PathLike[str], **kwargs: Any) -> pathlib.Path:
     """Render ``draw_dot(root, **kwargs)`` to an SVG file at ``path`` (written atomically); returns the path.
 
+    The file fits the width of the browser window it is opened in (see ``layout.fit_svg``).
     Nothing is written when rendering fails (e.g. ``GraphvizNotFound``).
     """
-    svg = to_svg(root_or_digraph, **kwargs)
+    svg = fit_svg(to_svg(root_or_digraph, **kwargs))
     return write_atomically(path, svg)

@@ -38,7 +38,6 @@ PROG = "stepgrad"
 EXIT_OK = 0
 EXIT_ENVIRONMENT = 1  # the machine lacks something (a package, Graphviz's dot) or refused a write
 EXIT_USAGE = 2  # the input was wrong
-MAX_HTML_STEPS = 200  # frames in one stepper page (each frame is one Graphviz layout)
 FORMATS = {".svg": "svg", ".png": "png", ".pdf": "pdf"}  # -o's suffix → the format Graphviz renders
 
 
@@ -240,11 +239,6 @@ def run_steps(args: argparse.Namespace) -> int:
     if output is None:
         _report(lines)
         return EXIT_OK
-    if len(steps) > MAX_HTML_STEPS:
-        raise CommandError(
-            f"--html draws one graph per step; this expression has {len(steps)} steps, "
-            f"the limit is {MAX_HTML_STEPS}: use a smaller expression"
-        )
     title = f"stepgrad: the backward pass of {root_name} = {' '.join(args.expr.split())}"
     try:
         page = steps.to_html(title=title, edge_labels=args.edge_labels)

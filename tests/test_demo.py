@@ -8,6 +8,7 @@ against numbers the engine produced.
 
 from __future__ import annotations
 
+import json
 import os
 import re
 import subprocess
@@ -170,13 +171,14 @@ def test_neuron_svg_parses_and_shows_the_neuron_after_backward(demo_run):
     assert sorted(ops) == ["*", "*", "+", "+", "tanh"]
 
 
-def test_stepper_html_has_one_frame_per_backward_step(demo_run):
+def test_stepper_html_has_one_drawing_and_every_backward_step(demo_run):
     _, out = demo_run
     page = (out / "backprop_steps.html").read_text(encoding="utf-8")
     assert page.lstrip().lower().startswith("<!doctype html")
-    frames = re.findall(r'<section class="frame" id="step-(\d+)"', page)
-    assert frames == ["1", "2", "3", "4", "5"]  # tanh, +, +, *, * : the neuron's five non-leaf nodes
-    assert page.count("<svg") == 5
+    data = json.loads(re.search(r'<script type="application/json" id="stepgrad-data">(.*?)</script>', page, re.S)[1])
+    assert data["count"] == 5  # tanh, +, +, *, * : the neuron's five non-leaf nodes
+    assert [text.split(":")[0] for text in data["texts"]] == [f"step {k}/5" for k in range(1, 6)]
+    assert page.count("<svg") == 1  # one drawing, laid out once
     assert "∂o/∂w1 += " in page and "= 0.5000 × 2.0000 = 1.0000" in page  # ∂o/∂w1 = ∂o/∂(x1·w1) · x1
     assert not re.search(r"""(src|href)\s*=\s*["']?(https?:)?//""", page)  # self-contained: no network
 
@@ -202,20 +204,13 @@ def test_stepper_html_opens_at_a_requested_step_in_headless_chromium(demo_run, t
     result = run_chromium(
         tmp_path / "profile", "--dump-dom", (out / "backprop_steps.html").resolve().as_uri() + "#step-4", check=False
     )
-    # after the page's script ran: frame 4 is the one shown, every other frame is hidden
-    sections = re.findall(r'<section class="frame" id="step-(\d)"([^>]*)>', result.stdout)
-    assert [number for number, _ in sections] == ["1", "2", "3", "4", "5"], result.stdout[:500]
-    shown = [number for number, attributes in sections if "hidden" not in attributes]
-    assert shown == ["4"]
+    # after the page's script ran: the player shows step 4, its counter and its explanation
+    assert re.search(r'<div id="player"[^>]*data-step="4"', result.stdout), result.stdout[:500]
+    assert 'class="sg-counter">step 4 / 5<' in result.stdout
     assert "step 4/5: (x1*w1) = x1 * w1" in result.stdout
 
 
 @pytest.mark.needs("chromium")
-@pytest.mark.xfail(
-    strict=True,
-    reason="issue 11/13: saved SVGs fit the window with the viz rework (branch viz, fit/zoom); "
-    "when it lands this test passes and strict=True fails the run until this mark is removed",
-)
 def test_neuron_svg_opened_alone_in_a_browser_is_not_cut_off(demo_run, tmp_path):
     import matplotlib.image
 

@@ -7,18 +7,21 @@ derivatives of the tanh neuron (see tests/test_viz.py: ∂o/∂n = 1 − o² = 0
 
 from __future__ import annotations
 
+import html
+import json
 import math
 import re
 import struct
 
 import pytest
-from browser import run_chromium
+from browser import needs_chromium, run_chromium
 from hypothesis import given, settings
 from hypothesis import strategies as st
 from viz_svg import node_fill, node_texts, parse_svg
 
 from autograd import Op, Value, topological_order
 from autograd.examples import tanh_neuron
+from autograd.layout import node_boxes
 from autograd.stepper import BackwardSteps, Step, backward_steps
 
 needs_dot = pytest.mark.needs("dot")
@@ -35,14 +38,14 @@ def bits(x) -> bytes:
 def test_neuron_gradients_after_the_last_step_match_the_hand_derivation():
     v = tanh_neuron()
     steps = backward_steps(v.o).run()
-    assert v.o.data == pytest.approx(1 / math.sqrt(2)) and f"{v.o.data:.4f}" == "0.7071"
+    assert v.o.data == pytest.approx(1 / math.sqrt(2)) and f"{v['o'].data:.4f}" == "0.7071"
     assert v.n.grad == pytest.approx(0.5)
     assert v.x1.grad == pytest.approx(-1.5)
     assert v.w1.grad == pytest.approx(1.0)
     assert v.x2.grad == pytest.approx(0.5)
     assert v.w2.grad == 0.0
     assert v.b.grad == pytest.approx(0.5)
-    assert len(steps) == 5  # the non-leaf values o, n, x1*w1 + x2*w2, x1*w1, x2*w2
+    assert len(steps) == 5  # the non-leaf values o, n, s, x1w1, x2w2
 
 
 def test_steps_follow_backward_order_and_record_the_chain_rule():
@@ -305,56 +308,101 @@ def test_bad_arguments_are_named():
     assert steps[-1] is steps[4]
 
 
+# --------------------------------------------------------------------------- one layout, many states
+
+
+@needs_dot
+def test_every_step_is_a_state_of_one_layout_so_nothing_moves(monkeypatch):
+    import autograd.viz
+
+    runs = []
+    real = autograd.viz.run_dot
+    monkeypatch.setattr(autograd.viz, "run_dot", lambda *a, **k: runs.append(1) or real(*a, **k))
+    v = tanh_neuron()
+    steps = backward_steps(v.o)
+    frames = [step.to_svg() for step in steps] + [steps[0].to_svg()]
+    steps.to_html()
+    steps.widget()
+    assert len(runs) == 1  # one dot run for every frame, the page and the widget
+    boxes = [node_boxes(frame) for frame in frames]
+    assert len(boxes[0]) == 10 + 5 and all(b == boxes[0] for b in boxes)  # 10 values, 5 op nodes: never move
+    first, last = node_texts(frames[0]), node_texts(frames[4])
+    assert first["x1"][2] == "grad ?" and last["x1"][2] == "grad -1.5000"  # same box, both texts
+    assert frames[-1] == frames[0]
+    steps[0].to_svg(rankdir="TB")
+    assert len(runs) == 2  # other options, another drawing
+
+
+@needs_dot
+def test_a_drawing_too_big_is_refused_before_the_pass_runs_or_dot_starts(monkeypatch):
+    import autograd.viz
+
+    monkeypatch.setattr(autograd.viz, "run_dot", lambda *a, **k: pytest.fail("no layout may start"))
+    x = Value(0.5, label="x")
+    y = x
+    for _ in range(2000):
+        y = y * 1.0001
+    x.grad = 7.0
+    steps = backward_steps(y)
+    for call in (steps.to_html, steps.widget):
+        with pytest.raises(ValueError, match="more than max_nodes=1000 nodes"):
+            call()
+    assert x.grad == 7.0 and y.grad == 0.0  # the pass did not start
+    with pytest.raises(ValueError, match="more than max_nodes=1000 nodes"):
+        steps[0].to_svg()  # asking for step 0 runs step 0 (one node), the drawing is refused before the rest
+    assert x.grad == 7.0
+
+
 # --------------------------------------------------------------------------- widget
 
 
 @needs_dot
-def test_widget_scrubs_frames_with_the_slider():
-    import ipywidgets
+def test_widget_is_one_based_and_shows_the_step_its_text_names():
+    import traitlets
 
     v = tanh_neuron()
-    box = backward_steps(v.o).widget()
-    assert isinstance(box, ipywidgets.VBox)
-    controls, frame, text = box.children
-    assert controls.children == (box.play, box.slider) and frame is box.frame and text is box.text
-    assert isinstance(box.play, ipywidgets.Play) and (box.slider.min, box.slider.max) == (0, 4)
-    assert box.play.max == 4
-    first = box.frame.value
-    assert node_texts(first)["x1"][2] == "grad ?" and "step 1/5: o = tanh(n)" in box.text.value
-    box.slider.value = 3  # the step of x1w1
-    assert box.frame.value != first
-    nodes = node_texts(box.frame.value)
+    steps = backward_steps(v.o)
+    w = steps.widget()
+    assert (w.step, w.count) == (1, 5) and w.text.startswith("step 1/5: o = tanh(n)")
+    assert node_texts(w.svg)["x1"][2] == "grad ?" and node_fill(w.svg, "o") == "#ffd54f"
+    w.step = 4  # the step of x1w1
+    assert w.text.startswith("step 4/5: (x1*w1) = x1 * w1") and "0.5000 × 2.0000 = 1.0000" in w.text
+    nodes = node_texts(w.svg)
     assert nodes["x1"][2] == "grad -1.5000" and nodes["w1"][2] == "grad 1.0000" and nodes["x2"][2] == "grad ?"
-    assert node_fill(box.frame.value, "x1*w1") == "#ffd54f"
-    assert "step 4/5: (x1*w1) = x1 * w1" in box.text.value
-    assert "0.5000 × 2.0000 = 1.0000" in box.text.value
-    box.slider.value = 0
-    assert box.frame.value == first
+    assert node_fill(w.svg, "x1*w1") == "#ffd54f" and node_fill(w.svg, "x1") == "#a5d6a7"
+    data = json.loads(w.data)
+    assert data["count"] == 5 and data["texts"] == [step.explain() for step in steps]
+    assert "stepgradPlayer" in w._esm and "export default" in w._esm
+    for bad in (0, 6):
+        with pytest.raises(traitlets.TraitError, match=rf"step must be between 1 and 5 .*numbered from 1.*got {bad}"):
+            w.step = bad
+    assert w.step == 4
 
 
 # --------------------------------------------------------------------------- HTML export
 
-XMLNS = re.compile(r'xmlns(?::\w+)?="http://www\.w3\.org/(?:2000/svg|1999/xlink)"')
+XMLNS = re.compile(r'xmlns(?::\w+)?=\\?"http://www\.w3\.org/(?:2000/svg|1999/xlink)\\?"')  # in HTML or in JSON
 
 
-def frame_sections(page: str) -> list[str]:
-    return re.findall(r'<section class="frame" id="step-\d+"[^>]*>.*?</section>', page, flags=re.S)
+def page_data(page: str) -> dict:
+    """The player's data inside a stepper page, with the drawing (kept as markup in a <template>)."""
+    data = json.loads(re.search(r'<script type="application/json" id="stepgrad-data">(.*?)</script>', page, re.S)[1])
+    data["svg"] = re.search(r'<template id="stepgrad-drawing">(.*?)</template>', page, re.S)[1]
+    return data
 
 
 @needs_dot
-def test_html_page_is_self_contained_with_every_frame_inline(tmp_path):
+def test_html_page_is_self_contained_one_drawing_and_every_step(tmp_path):
     v = tanh_neuron()
     steps = backward_steps(v.o)
     page = steps.to_html()
-    sections = frame_sections(page)
-    assert len(sections) == 5
-    assert "hidden" not in sections[0].split(">")[0] and all("hidden" in s.split(">")[0] for s in sections[1:])
-    for step, section in zip(steps, sections):
-        svg = re.search(r"<svg.*?</svg>", section, flags=re.S).group(0)
-        parse_svg(svg)
-        assert step.explain().splitlines()[0] in section
-    assert "0.5000 × 2.0000 = 1.0000" in sections[3]
-    assert 'type="range"' in page and "ArrowLeft" in page and "ArrowRight" in page
+    data = page_data(page)
+    parse_svg(data["svg"])
+    assert data["count"] == 5 and data["texts"] == [step.explain() for step in steps]
+    assert data["texts"][3].startswith("step 4/5: (x1*w1) = x1 * w1") and "0.5000 × 2.0000 = 1.0000" in data["texts"][3]
+    assert len(data["diffs"]) == 5 and len(data["initial"]) == len(data["records"]) == 10
+    assert page.count("<svg") == 1 and page.count("<script") == 2  # one drawing; the data and the player
+    assert "ArrowLeft" in page and "#step-" in page
     without_namespaces = XMLNS.sub("", page)
     assert "http://" not in without_namespaces and "https://" not in without_namespaces
     assert not re.search(r"<(?:link|img|iframe)\b|<script[^>]*\bsrc=|@import|url\(", page)
@@ -365,8 +413,17 @@ def test_html_page_is_self_contained_with_every_frame_inline(tmp_path):
         steps.save_html(tmp_path / "missing" / "steps.html")
 
 
+def shown_state(dom: str) -> tuple[str, str, str, dict[str, list[str]]]:
+    """From a page's DOM after its script ran: the player's step, the counter, the explanation, the node texts."""
+    step = re.search(r'<div id="player"[^>]*data-step="(\d+)"', dom)[1]
+    counter = re.search(r'class="sg-counter">([^<]*)<', dom)[1]
+    explain = html.unescape(re.search(r'class="sg-explain">([^<]*)<', dom)[1])
+    svg = re.search(r"<svg.*?</svg>", dom, re.S)[0]
+    return step, counter, explain, node_texts(svg)
+
+
 @needs_dot
-@pytest.mark.needs("dot", "chromium")
+@needs_chromium
 def test_html_page_renders_in_headless_chromium(tmp_path):
     import numpy as np
     from matplotlib import image
@@ -378,21 +435,60 @@ def test_html_page_renders_in_headless_chromium(tmp_path):
     run_chromium(tmp_path / "profile1", "--window-size=1200,900", f"--screenshot={shot}", url)
     pixels = image.imread(shot)[:, :, :3]
     assert pixels.shape[:2] == (900, 1200)
-    colors = np.unique((pixels * 255).round().astype(int).reshape(-1, 3), axis=0)
-    assert len(colors) > 30  # text, boxes and fills, not a blank page
     rgb = (pixels * 255).round().astype(int)
-    yellow = np.all(np.abs(rgb - [0xFF, 0xD5, 0x4F]) <= 2, axis=2).sum()  # highlighted node (and legend)
-    green = np.all(np.abs(rgb - [0xA5, 0xD6, 0xA7]) <= 2, axis=2).sum()  # just-updated node (and legend)
+    yellow = np.all(np.abs(rgb - [0xFF, 0xD5, 0x4F]) <= 2, axis=2).sum()  # the current node o (and legend)
+    green = np.all(np.abs(rgb - [0xA5, 0xD6, 0xA7]) <= 2, axis=2).sum()  # n, just updated (and legend)
     dark = np.all(rgb < 80, axis=2).sum()  # text and lines
-    assert yellow > 100 and green > 100 and dark > 1000
+    assert yellow > 2000 and green > 2000 and dark > 1000
     dom = run_chromium(tmp_path / "profile2", "--window-size=1200,900", "--dump-dom", url + "#step-4").stdout
-    sections = frame_sections(dom)
-    assert len(sections) == 5
-    visible = [s for s in sections if "hidden" not in s.split(">")[0]]
-    assert len(visible) == 1 and 'id="step-4"' in visible[0]  # the script showed the step named in the URL
-    assert "<svg" in visible[0] and "data -3.0000" in visible[0]
-    assert "step 4/5: (x1*w1) = x1 * w1" in visible[0] and "0.5000 × 2.0000 = 1.0000" in visible[0]
-    assert 'id="counter">step 4 / 5<' in dom
+    step, counter, explain, nodes = shown_state(dom)
+    assert (step, counter) == ("4", "step 4 / 5")  # the script showed the step named in the URL
+    assert explain.startswith("step 4/5: (x1*w1) = x1 * w1") and "0.5000 × 2.0000 = 1.0000" in explain
+    assert nodes["x1"][2] == "grad -1.5000" and nodes["x2"][2] == "grad ?" and nodes["w1"][1] == "data -3.0000"
+
+
+@needs_dot
+def test_html_page_escapes_labels():
+    x = Value(1.0, label="<script>alert(1)</script>")
+    y = x * 2
+    y.label = "</pre><img src=x>"
+    page = backward_steps(y).to_html()
+    assert page.count("<script") == 2  # the page's data and its player
+    assert "<img" not in page and "</pre>" not in page and "alert(1)" in page
+    assert "&lt;script&gt;alert(1)&lt;/script&gt;" in page_data(page)["svg"]  # the drawing, escaped by Graphviz
+    assert "&lt;/pre&gt;&lt;img src=x&gt;" in page  # the title
+    data = page_data(page)
+    assert "</pre><img src=x>" in data["texts"][0]  # the JSON carries the text; the player sets it as text
+
+
+@needs_dot
+@needs_chromium
+def test_html_page_keys_slider_and_play_work_in_headless_chromium(tmp_path):
+    v = tanh_neuron()
+    page = backward_steps(v.o).to_html()
+
+    def shown_after(actions: str, budget_ms: int = 0) -> tuple[str, str]:
+        """Run ``actions`` (JavaScript) after the page's own script in a test copy; the step and counter shown."""
+        copy = tmp_path / f"page{len(list(tmp_path.iterdir()))}.html"
+        copy.write_text(page.replace("</body>", f"<script>{actions}</script>\n</body>"), encoding="utf-8")
+        flags = [f"--virtual-time-budget={budget_ms}"] if budget_ms else []
+        dom = run_chromium(tmp_path / "profile", "--window-size=1200,900", *flags, "--dump-dom", copy.as_uri()).stdout
+        step, counter, explain, _ = shown_state(dom)
+        assert explain.startswith(f"step {step}/5:")
+        return step, counter
+
+    def key(name: str) -> str:
+        return f'document.dispatchEvent(new KeyboardEvent("keydown", {{key: "{name}", bubbles: true}}));'
+
+    assert shown_after("") == ("1", "step 1 / 5")
+    assert shown_after(key("ArrowRight") * 3) == ("4", "step 4 / 5")
+    assert shown_after(key("ArrowRight") * 3 + key("ArrowLeft")) == ("3", "step 3 / 5")
+    assert shown_after(key("ArrowLeft") * 2) == ("1", "step 1 / 5")  # stays in range
+    assert shown_after(key("ArrowRight") * 9) == ("5", "step 5 / 5")
+    slide = 'var s = document.querySelector(".sg-slider"); s.value = "2"; s.dispatchEvent(new Event("input"));'
+    assert shown_after(slide) == ("2", "step 2 / 5")
+    play = 'document.querySelectorAll(".sg-button")[2].click();'
+    assert shown_after(play, budget_ms=10000) == ("5", "step 5 / 5")  # played to the end
 
 
 def test_backward_steps_class_is_exported():
@@ -406,47 +502,6 @@ def test_explanation_formulas_for_unary_ops_and_constant_powers():
     assert lines[1] == "step 1/2: v2 = ReLU(v1), ∂L/∂v2 = 1.0000"
     assert lines[3] == "step 2/2: v1 = x**2, ∂L/∂v1 = 1.0000"
     assert lines[4].startswith("  ∂L/∂x += ∂L/∂v1 · ∂v1/∂x = 1.0000 × 6.0000 = 6.0000")  # d(x²)/dx = 2x = 6
-
-
-@needs_dot
-def test_html_page_escapes_labels():
-    x = Value(1.0, label="<script>alert(1)</script>")
-    y = x * 2
-    y.label = "</pre><img src=x>"
-    page = backward_steps(y).to_html()
-    assert page.count("<script") == 1  # only the page's own script
-    assert "<img" not in page and "&lt;/pre&gt;&lt;img src=x&gt;" in page
-
-
-@needs_dot
-@pytest.mark.needs("dot", "chromium")
-def test_html_page_keys_slider_and_play_work_in_headless_chromium(tmp_path):
-    v = tanh_neuron()
-    page = backward_steps(v.o).to_html()
-
-    def visible_step_after(actions: str, budget_ms: int = 0) -> tuple[str, str]:
-        """Run ``actions`` (JavaScript) after the page's own script in a test copy; the visible frame's id."""
-        copy = tmp_path / f"page{len(list(tmp_path.iterdir()))}.html"
-        copy.write_text(page.replace("</body>", f"<script>{actions}</script>\n</body>"), encoding="utf-8")
-        flags = [f"--virtual-time-budget={budget_ms}"] if budget_ms else []
-        dom = run_chromium(tmp_path / "profile", "--window-size=1200,900", *flags, "--dump-dom", copy.as_uri()).stdout
-        visible = [s for s in frame_sections(dom) if "hidden" not in s.split(">")[0]]
-        assert len(visible) == 1
-        counter = re.search(r'id="counter">([^<]*)<', dom).group(1)
-        return re.search(r'id="(step-\d+)"', visible[0]).group(1), counter
-
-    def key(name: str) -> str:
-        return f'document.dispatchEvent(new KeyboardEvent("keydown", {{key: "{name}", bubbles: true}}));'
-
-    assert visible_step_after("") == ("step-1", "step 1 / 5")
-    assert visible_step_after(key("ArrowRight") * 3) == ("step-4", "step 4 / 5")
-    assert visible_step_after(key("ArrowRight") * 3 + key("ArrowLeft")) == ("step-3", "step 3 / 5")
-    assert visible_step_after(key("ArrowLeft") * 2) == ("step-1", "step 1 / 5")  # stays in range
-    assert visible_step_after(key("ArrowRight") * 9) == ("step-5", "step 5 / 5")
-    slide = 'var s = document.getElementById("slider"); s.value = "2"; s.dispatchEvent(new Event("input"));'
-    assert visible_step_after(slide) == ("step-2", "step 2 / 5")
-    play = 'document.getElementById("play").click();'
-    assert visible_step_after(play, budget_ms=10000) == ("step-5", "step 5 / 5")  # played to the end
 
 
 def test_a_node_with_its_own_backward_method_steps_like_backward():
@@ -471,3 +526,37 @@ def test_a_node_with_its_own_backward_method_steps_like_backward():
     (update,) = steps[1].updates
     assert update.local is None and update.contribution == 10.0
     assert "∂L/∂x += (hand-written _backward of d) = 10.0000   (∂L/∂x: 0.0000 → 10.0000)" in steps[1].explain()
+
+
+# --------------------------------------------------------------------------- names a student can read
+
+
+def test_constants_are_named_by_their_value_and_minus_x_reads_minus_x():
+    x = Value(3.0, label="x")
+    f = x * 2
+    f.label = "f"
+    lines = backward_steps(f).explain().splitlines()
+    assert lines[1] == "step 1/1: f = x * 2, ∂f/∂f = 1.0000"
+    assert lines[2].startswith("  ∂f/∂x += ∂f/∂f · ∂f/∂x = 1.0000 × 2.0000 = 2.0000")
+    assert len(lines) == 3  # no line for the constant's gradient
+    x = Value(3.0, label="x")
+    w = Value(-2.0, label="w")
+    y = -x * w  # -x is x * -1 in the graph
+    y.label = "y"
+    steps = backward_steps(y)
+    assert steps[1].formula().endswith(" = -x")
+    assert steps[0].formula() == f"y = {steps[1].name} * w"
+    steps.run()
+    assert x.grad == 2.0 and w.grad == -3.0  # ∂(-x·w)/∂x = -w, ∂/∂w = -x
+
+
+def test_the_command_line_names_constants_by_their_value():
+    import subprocess
+    import sys
+
+    out = subprocess.run(
+        [sys.executable, "-m", "nn.cli", "steps", "x*2", "--at", "x=1"], capture_output=True, text=True, timeout=60
+    )
+    assert out.returncode == 0, out.stderr
+    assert "step 1/1: f = x * 2, ∂f/∂f = 1.0000" in out.stdout
+    assert "v0" not in out.stdout and "v1" not in out.stdout

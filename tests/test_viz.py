@@ -153,15 +153,32 @@ def chain(length: int) -> Value:
     return x
 
 
-def test_max_nodes_refusal_names_count_limit_and_how_to_draw_a_subgraph():
+def test_max_nodes_refusal_names_the_limit_and_how_to_draw_a_subgraph():
     y = chain(600)  # 1 input + 600 constants + 600 products
     with pytest.raises(ValueError) as info:
         draw_dot(y)
     message = str(info.value)
-    assert "1201 nodes" in message and "max_nodes=1000" in message
-    assert "depth=" in message and "single neuron" in message
-    with pytest.raises(ValueError, match="the graph has 7 nodes, more than max_nodes=5.*a smaller depth=... than 3"):
+    assert "more than max_nodes=1000 nodes" in message
+    assert "depth=" in message and "single neuron" in message and "auto_scope()" in message
+    with pytest.raises(ValueError, match="more than max_nodes=5 nodes.*a smaller depth=... than 3"):
         draw_dot(chain(100), depth=3, max_nodes=5)
+
+
+def test_a_refusal_never_walks_or_lays_out_the_whole_graph(monkeypatch):
+    import autograd.layout
+    import autograd.viz
+
+    def forbidden(*args, **kwargs):
+        raise AssertionError("a refusal must not walk the whole graph or start a layout")
+
+    y = chain(200_000)
+    monkeypatch.setattr(autograd.viz, "topological_order", forbidden)
+    monkeypatch.setattr(autograd.viz, "run_dot", forbidden)
+    monkeypatch.setattr(autograd.layout, "run_dot", forbidden)
+    with pytest.raises(ValueError, match="more than max_nodes=1000 nodes"):
+        draw_dot(y)
+    with pytest.raises(ValueError, match="more than max_nodes=10 nodes"):
+        draw_dot(y, depth=50, max_nodes=10)
 
 
 @needs_dot
@@ -176,9 +193,11 @@ def test_depth_draws_the_last_levels_with_stubs_for_the_rest():
     deep.backward()
     part = [texts(g) for g in groups(to_svg(deep, depth=3), "node").values()]
     records = [t for t in part if len(t) == 3]
-    # root, then per level one product and one constant: 1 + 2·3 records; the 4 products drawn have
-    # their op nodes; the deepest product's 2 operands are stubs
-    assert len(records) == 7 and sum(t == ["…"] for t in part) == 2 and len(part) == 7 + 4 + 2
+    constants = [t for t in part if t == ["1.0001"]]  # drawn as their value
+    # root, then per level one product and one constant: 1 + 3 records and 3 constants; the 4 products
+    # drawn have their op nodes; the deepest product's 2 operands are stubs
+    assert len(records) == 4 and len(constants) == 3
+    assert sum(t == ["…"] for t in part) == 2 and len(part) == 7 + 4 + 2
     assert ["v10000", "data " + format(0.5 * 1.0001**5000, ".4f"), "grad 1.0000"] in records
 
 
@@ -355,3 +374,15 @@ def test_bad_format_and_bad_gradient_values_are_named():
         draw_dot(v.o, grads={v.x1: None})
     png = draw_dot(v.o, fmt="png").pipe()
     assert png[:8] == b"\x89PNG\r\n\x1a\n"
+
+
+def test_constants_are_drawn_as_their_value_and_minus_x_as_one_minus_op():
+    x = Value(3.0, label="x")
+    y = -x * 2
+    y.label = "y"
+    y.backward()
+    svg = to_svg(y)
+    nodes = node_texts(svg)
+    assert nodes["2"] == ["2"] and node_fill(svg, "2") == "#f5f5f5"  # a small box with the value, no grad
+    assert "-1" not in nodes and "-" in nodes  # x * -1 is drawn as one "-" op from x
+    assert nodes["x"] == ["x", "data 3.0000", "grad -2.0000"]

@@ -37,8 +37,6 @@ def node_fill(svg: str, first_text: str) -> str:
     """The fill colour of the node whose first text is ``first_text``."""
     for g in groups(svg, "node").values():
         if texts(g) and texts(g)[0] == first_text:
-            shape = g.find(SVG + "polygon")
-            if shape is None:
-                shape = g.find(SVG + "ellipse")
-            return shape.get("fill")
+            shapes = [e for e in g.iter() if e.tag in (SVG + "polygon", SVG + "ellipse", SVG + "path")]
+            return shapes[0].get("fill")  # the node's outline (a path for a rounded box, maybe inside a link)
     raise AssertionError(f"no node {first_text!r} in the SVG")

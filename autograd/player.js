@@ -1,0 +1,311 @@
+// The stepper's player: one drawing laid out once by Graphviz, and each step of the backward
+// pass applied to it as a change of state (fills, border widths, gradient texts).
+// Used by the HTML page (autograd.stepper.BackwardSteps.to_html) and the notebook widget
+// (BackwardSteps.widget, an anywidget); Python computes every state, this file only applies them.
+//
+// data = {
+//   svg: the drawing (Graphviz SVG) in the state of step 1, or svgNode: that drawing as an element,
+//   count: number of steps,
+//   records: DOT names of the nodes whose state changes,
+//   initial: [[fill, penwidth, gradText], ...] per record at step 1,
+//   diffs: [[[recordIndex, fill, penwidth, gradText], ...], ...] step k-1 -> k (k = 2..count; diffs[0] is empty),
+//   current: recordIndex of each step's node,
+//   texts: each step's explanation,
+//   markFill: the fill of a just-updated node, maxHeight: the widget's tallest window (px) or null,
+// }
+function stepgradPlayer(el, data, hooks) {
+  "use strict";
+  hooks = hooks || {};
+  var READABLE = data.readable || 0.9; // user units -> px: 14 pt node text stays >= 12.6 px
+  var doc = el.ownerDocument;
+
+  function make(tag, cls, text) {
+    var node = doc.createElement(tag);
+    if (cls) { node.className = cls; }
+    if (text !== undefined) { node.textContent = text; }
+    return node;
+  }
+  function button(label, title) {
+    var b = make("button", "sg-button", label);
+    b.type = "button";
+    b.title = title;
+    return b;
+  }
+
+  // ---- the DOM: controls, viewport with the drawing, explanation
+  el.classList.add("sg-player");
+  var controls = make("div", "sg-controls");
+  var prev = button("\u2190 prev", "previous step (\u2190)");
+  var slider = make("input", "sg-slider");
+  slider.type = "range";
+  slider.min = "1";
+  slider.max = String(Math.max(1, data.count));
+  slider.step = "1";
+  slider.value = "1";
+  slider.setAttribute("aria-label", "step");
+  var next = button("next \u2192", "next step (\u2192)");
+  var play = button("play", "play the steps");
+  var counter = make("span", "sg-counter", "step 1 / " + data.count);
+  var zoomOut = button("\u2212", "zoom out");
+  var zoomIn = button("+", "zoom in");
+  var fit = button("fit", "show the whole graph");
+  var readable = button("1:1", "readable size, centred on the current node");
+  [prev, slider, next, play, counter, zoomOut, zoomIn, fit, readable].forEach(function (c) { controls.appendChild(c); });
+  var viewport = make("div", "sg-viewport");
+  if (data.svgNode) { viewport.appendChild(data.svgNode); } else { viewport.innerHTML = data.svg; }
+  var svg = viewport.querySelector("svg");
+  var explain = make("pre", "sg-explain");
+  el.appendChild(controls);
+  el.appendChild(viewport);
+  el.appendChild(explain);
+
+  // natural size of the drawing, in user units (Graphviz: points)
+  var box = svg.viewBox.baseVal;
+  var W = box.width, H = box.height;
+  svg.removeAttribute("width");
+  svg.removeAttribute("height");
+  svg.setAttribute("preserveAspectRatio", "xMinYMin meet");
+  svg.style.width = "100%";
+  svg.style.height = "100%";
+  svg.style.display = "block";
+
+  // ---- the records whose state changes, by DOT name (<title>)
+  var byName = {};
+  var groups = svg.querySelectorAll("g.node");
+  for (var i = 0; i < groups.length; i++) {
+    var title = groups[i].querySelector("title");
+    if (title) { byName[title.textContent] = groups[i]; }
+  }
+  var records = data.records.map(function (name) {
+    var g = byName[name];
+    var texts = g.querySelectorAll("text");
+    return { g: g, shape: g.querySelector("polygon, path, ellipse"), grad: texts.length ? texts[texts.length - 1] : null };
+  });
+  function setRecord(r, fill, pen, text) {
+    var rec = records[r];
+    rec.shape.setAttribute("fill", fill);
+    rec.shape.setAttribute("stroke-width", pen);
+    if (rec.grad && text !== null) { rec.grad.textContent = text; }
+  }
+
+  // ---- the view: a window of the drawing, scale s (px per user unit), top-left (vx, vy)
+  var view = { s: 1, vx: 0, vy: 0 };
+  // the window's size, measured with the drawing hidden (reading it with a big SVG shown would lay the
+  // SVG out once more before the first paint) and kept until the window is resized
+  var dims = null;
+  function size() {
+    if (!dims) {
+      var shown = svg.style.display;
+      svg.style.display = "none";
+      dims = { w: viewport.clientWidth || 800, h: viewport.clientHeight || 480 };
+      svg.style.display = shown;
+    }
+    return dims;
+  }
+  function applyView() {
+    var z = size();
+    svg.setAttribute("viewBox", [view.vx, view.vy, z.w / view.s, z.h / view.s].join(" "));
+  }
+  function fitScale() { var z = size(); return Math.min(z.w / W, z.h / H); }
+  function centre(x, y) {
+    var z = size();
+    view.vx = x - z.w / view.s / 2;
+    view.vy = y - z.h / view.s / 2;
+    clamp();
+    applyView();
+  }
+  function clamp() {  // keep some of the drawing in the window
+    var z = size(), vw = z.w / view.s, vh = z.h / view.s;
+    view.vx = vw >= W ? (W - vw) / 2 : Math.max(0, Math.min(W - vw, view.vx));
+    view.vy = vh >= H ? (H - vh) / 2 : Math.max(0, Math.min(H - vh, view.vy));
+  }
+  // node boxes from the shapes' own coordinates (no layout needed), shifted by Graphviz's translate()
+  var shift = /translate\(([-\d.]+)[ ,]+([-\d.]+)\)/.exec(svg.querySelector("g.graph").getAttribute("transform") || "");
+  var tx = shift ? parseFloat(shift[1]) : 0, ty = shift ? parseFloat(shift[2]) : 0;
+  function nodeBox(g) {  // the node's box in user units
+    if (g.sgBox) { return g.sgBox; }
+    var shape = g.querySelector("polygon, ellipse, path"), b;
+    if (shape.tagName === "path") {  // a rounded box: ask the browser
+      var bb = shape.getBBox();
+      b = { x: bb.x + tx, y: bb.y + ty, w: bb.width, h: bb.height };
+    } else if (shape.tagName === "ellipse") {
+      var cx = +shape.getAttribute("cx"), cy = +shape.getAttribute("cy");
+      var rx = +shape.getAttribute("rx"), ry = +shape.getAttribute("ry");
+      b = { x: cx - rx + tx, y: cy - ry + ty, w: 2 * rx, h: 2 * ry };
+    } else {
+      var xs = [], ys = [];
+      shape.getAttribute("points").trim().split(/\s+/).forEach(function (p) {
+        var xy = p.split(",");
+        xs.push(+xy[0]);
+        ys.push(+xy[1]);
+      });
+      var x0 = Math.min.apply(null, xs), y0 = Math.min.apply(null, ys);
+      b = { x: x0 + tx, y: y0 + ty, w: Math.max.apply(null, xs) - x0, h: Math.max.apply(null, ys) - y0 };
+    }
+    g.sgBox = b;
+    return b;
+  }
+  function union(nodes) {  // the box around some nodes, in user units
+    var boxes = nodes.map(nodeBox);
+    var x0 = Math.min.apply(null, boxes.map(function (b) { return b.x; }));
+    var y0 = Math.min.apply(null, boxes.map(function (b) { return b.y; }));
+    var x1 = Math.max.apply(null, boxes.map(function (b) { return b.x + b.w; }));
+    var y1 = Math.max.apply(null, boxes.map(function (b) { return b.y + b.h; }));
+    return { x: x0, y: y0, w: x1 - x0, h: y1 - y0 };
+  }
+  function inside(b) {
+    var z = size(), vw = z.w / view.s, vh = z.h / view.s;
+    return b.x >= view.vx && b.y >= view.vy && b.x + b.w <= view.vx + vw && b.y + b.h <= view.vy + vh;
+  }
+  function follow(nodes) {  // bring the step's nodes into view: all of them if they fit, else the first
+    if (!nodes.length) { return; }
+    var all = union(nodes), z = size();
+    if (inside(all)) { return; }
+    var fits = all.w <= z.w / view.s && all.h <= z.h / view.s;
+    var b = fits ? all : nodeBox(nodes[0]);
+    centre(b.x + b.w / 2, b.y + b.h / 2);
+  }
+  function zoom(factor) {
+    var z = size(), cx = view.vx + z.w / view.s / 2, cy = view.vy + z.h / view.s / 2;
+    view.s = Math.max(0.05, Math.min(4, view.s * factor));
+    centre(cx, cy);
+  }
+  function defaultScale() { return Math.max(READABLE, Math.min(1.2, fitScale())); }
+
+  // pan: drag with the mouse, or scroll; zoom: ctrl + wheel
+  var drag = null;
+  viewport.addEventListener("pointerdown", function (e) {
+    drag = { x: e.clientX, y: e.clientY, vx: view.vx, vy: view.vy, target: e.target, moved: false };
+    viewport.setPointerCapture(e.pointerId);
+  });
+  viewport.addEventListener("pointermove", function (e) {
+    if (!drag) { return; }
+    if (Math.abs(e.clientX - drag.x) + Math.abs(e.clientY - drag.y) > 4) { drag.moved = true; }
+    view.vx = drag.vx - (e.clientX - drag.x) / view.s;
+    view.vy = drag.vy - (e.clientY - drag.y) / view.s;
+    clamp();
+    applyView();
+  });
+  viewport.addEventListener("pointerup", function () {
+    if (drag && !drag.moved) { clicked(drag.target); }
+    drag = null;
+  });
+  // a click on a box: the widget opens it (Python lays the graph out again); the page says what it holds
+  function clicked(target) {
+    var g = target && target.closest ? target.closest("g.node") : null;
+    if (!g) { return; }
+    for (var r = 0; r < records.length; r++) {
+      if (records[r].g === g && data.boxes && data.boxes[r] !== undefined) {
+        if (hooks.onOpen) { hooks.onOpen(data.records[r]); return; }
+        explain.textContent = data.boxes[r] + ". To step inside it: steps.widget(open=[...]) in a notebook " +
+          "(or click it there), or draw it with draw_dot(root, open=[...]).\n\n" + data.texts[step - 1];
+        return;
+      }
+    }
+  }
+  viewport.addEventListener("wheel", function (e) {
+    e.preventDefault();
+    if (e.ctrlKey) { zoom(e.deltaY < 0 ? 1.1 : 1 / 1.1); return; }
+    view.vx += e.deltaX / view.s;
+    view.vy += e.deltaY / view.s;
+    clamp();
+    applyView();
+  }, { passive: false });
+
+  // ---- steps
+  var step = 1;
+  function currentNode() { var r = records[data.current[step - 1]]; return r ? r.g : null; }
+  function focus() {  // the step's node first, then the parents it just updated
+    var nodes = currentNode() ? [currentNode()] : [];
+    for (var r = 0; r < records.length; r++) {
+      if (records[r].shape.getAttribute("fill") === data.markFill) { nodes.push(records[r].g); }
+    }
+    return nodes;
+  }
+  // the state shown (the SVG arrives in the state of step 1); only records that differ are touched
+  var shown = data.initial.map(function (st) { return st.slice(); });
+  function show(k, quiet) {
+    k = Math.max(1, Math.min(data.count, k | 0));
+    var target = data.initial.map(function (st) { return st; });
+    for (var j = 1; j < k; j++) {
+      var changes = data.diffs[j];
+      for (var c = 0; c < changes.length; c++) { target[changes[c][0]] = changes[c].slice(1); }
+    }
+    for (var r = 0; r < records.length; r++) {
+      var want = target[r], have = shown[r];
+      if (want[0] !== have[0] || want[1] !== have[1] || want[2] !== have[2]) {
+        setRecord(r, want[0], want[1], want[2]);
+        shown[r] = want.slice();
+      }
+    }
+    step = k;
+    slider.value = String(k);
+    counter.textContent = "step " + k + " / " + data.count;
+    explain.textContent = data.texts[k - 1];
+    el.setAttribute("data-step", String(k));
+    follow(focus());
+    if (!quiet && hooks.onStep) { hooks.onStep(k); }
+  }
+  var timer = null;
+  function stop() { if (timer) { clearInterval(timer); timer = null; play.textContent = "play"; } }
+  slider.addEventListener("input", function () { show(parseInt(slider.value, 10)); });
+  prev.addEventListener("click", function () { stop(); show(step - 1); });
+  next.addEventListener("click", function () { stop(); show(step + 1); });
+  play.addEventListener("click", function () {
+    if (timer) { stop(); return; }
+    if (step >= data.count) { show(1); }
+    play.textContent = "pause";
+    timer = setInterval(function () {
+      if (step >= data.count) { stop(); return; }
+      show(step + 1);
+    }, 1200);
+  });
+  zoomIn.addEventListener("click", function () { zoom(1.25); });
+  zoomOut.addEventListener("click", function () { zoom(0.8); });
+  fit.addEventListener("click", function () { view.s = fitScale(); centre(W / 2, H / 2); });
+  readable.addEventListener("click", function () {
+    view.s = 1;
+    if (!currentNode()) { centre(W / 2, H / 2); return; }
+    var b = nodeBox(currentNode());
+    centre(b.x + b.w / 2, b.y + b.h / 2);
+  });
+  function keydown(e) {
+    if (e.target === slider) { return; }  // the focused slider moves itself on arrow keys
+    if (e.key === "ArrowRight") { stop(); show(step + 1); e.preventDefault(); }
+    if (e.key === "ArrowLeft") { stop(); show(step - 1); e.preventDefault(); }
+  }
+  el.tabIndex = 0;
+  el.addEventListener("keydown", keydown);
+
+  // start at readable size, the drawing centred (or fitted when it fits)
+  function start(k) {
+    if (data.maxHeight) {  // the widget: as tall as the drawing at its starting scale, at most maxHeight
+      var w = size().w;
+      var s0 = Math.max(READABLE, Math.min(1.2, w / W));
+      viewport.style.height = Math.min(data.maxHeight, Math.ceil(H * s0) + 4) + "px";
+      dims = null;
+    }
+    view.s = defaultScale();
+    centre(W / 2, H / 2);
+    show(k, true);
+  }
+  var api = {
+    show: function (k) { stop(); show(k, true); },
+    keydown: keydown,
+    step: function () { return step; },
+    start: start,
+    scale: function () { return view.s; },
+  };
+  if (window.ResizeObserver) {  // the cell or window changed size: keep the current node in view
+    var seen = null;
+    new ResizeObserver(function () {
+      dims = null;
+      var z = size();
+      if (seen && seen.w === z.w && seen.h === z.h) { return; }
+      var first = seen === null;
+      seen = z;
+      if (first) { start(step); } else { applyView(); follow(focus()); }
+    }).observe(viewport);
+  }
+  return api;
+}

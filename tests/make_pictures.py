@@ -1,0 +1,53 @@
+"""Remake the README's drawing and stepper pictures in notebooks/images/ (needs dot and chromium).
+
+    .venv/bin/python tests/make_pictures.py
+
+- ``neuron_graph.svg``  the tanh neuron after ``backward()`` (``save_svg``: fits any width);
+- ``stepper.png``       the neuron's stepper page at step 4, headless Chromium at 1200 × 700;
+- ``grouped_step.png``  micrograd's demo step (38,000+ values) grouped by scope, its stepper page at
+                        step 3 ("backward through Layer 3 ×100"), 1200 × 620.
+"""
+
+from __future__ import annotations
+
+import sys
+import tempfile
+from pathlib import Path
+
+TESTS = Path(__file__).resolve().parent
+IMAGES = TESTS.parent / "notebooks" / "images"
+sys.path.insert(0, str(TESTS))
+
+import scoped  # noqa: E402
+from browser import chromium_page  # noqa: E402
+
+from autograd.stepper import backward_steps  # noqa: E402
+from autograd.viz import save_svg  # noqa: E402
+from nn.demo import tanh_neuron  # noqa: E402
+
+
+def screenshot(page_path: Path, step: int, out: Path, width: int, height: int) -> None:
+    with chromium_page(Path(tempfile.mkdtemp()) / "profile", width, height) as page:
+        page.goto(f"{page_path.as_uri()}#step-{step}")
+        page.wait_for_function(f"() => document.getElementById('player').getAttribute('data-step') === '{step}'")
+        page.screenshot(path=str(out))
+
+
+def main() -> None:
+    folder = Path(tempfile.mkdtemp())
+    neuron = tanh_neuron()
+    neuron.backward()
+    save_svg(neuron, IMAGES / "neuron_graph.svg")
+    page = backward_steps(tanh_neuron()).save_html(
+        folder / "neuron.html", title="stepgrad: the backward pass of o = tanh(x1·w1 + x2·w2 + b)"
+    )
+    screenshot(page, 4, IMAGES / "stepper.png", 1200, 700)
+    loss, _ = scoped.micrograd_demo_step()
+    page = backward_steps(loss).save_html(folder / "demo.html", title="stepgrad: micrograd's demo step, grouped")
+    screenshot(page, 3, IMAGES / "grouped_step.png", 1200, 620)
+    for name in ("neuron_graph.svg", "stepper.png", "grouped_step.png"):
+        print("wrote", IMAGES / name)
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,147 @@
+"""Notebook 02 run in a real JupyterLab, in headless Chromium, and looked at as a person would.
+
+JupyterLab starts on 127.0.0.1 (tests/browser.py), Playwright drives Debian's chromium at a
+1,400 × 900 window, the notebook runs with Run All, and then each stepper widget is stepped
+with its own buttons and slider. At every step the test reads the page: the current (yellow)
+node lies inside the drawing's window and inside the cell, the slider, the counter and the
+explanation name the same 1-based step, node text is at least 12 px, and the controls and
+explanation are on screen. Screenshots are kept in the test's temporary folder.
+"""
+
+from __future__ import annotations
+
+import shutil
+from pathlib import Path
+
+import pytest
+from browser import chromium_page, jupyterlab, needs_jupyterlab
+
+NOTEBOOK = Path(__file__).resolve().parents[1] / "notebooks" / "02_step_through_backprop.ipynb"
+
+READ_PLAYER = """(el) => {
+  const box = (e) => { const r = e.getBoundingClientRect(); return {l: r.left, t: r.top, r: r.right, b: r.bottom}; };
+  const shapes = [...el.querySelectorAll("g.node polygon, g.node path")];  // a path: a rounded box
+  const current = shapes.find((p) => p.getAttribute("fill") === "#ffd54f");
+  const svg = el.querySelector(".sg-viewport svg");
+  const text = el.querySelector("g.node text");
+  return {
+    current: current ? box(current) : null,
+    viewport: box(el.querySelector(".sg-viewport")),
+    cell: box(el.closest(".jp-Cell")),
+    panel: box(el.closest(".jp-WindowedPanel-outer") || el.closest(".jp-NotebookPanel")),
+    controls: box(el.querySelector(".sg-controls")),
+    explain: box(el.querySelector(".sg-explain")),
+    slider: el.querySelector(".sg-slider").value,
+    counter: el.querySelector(".sg-counter").textContent,
+    text: el.querySelector(".sg-explain").textContent,
+    fontPx: parseFloat(getComputedStyle(text).fontSize) * svg.getScreenCTM().a,  // user units -> screen px
+  };
+}"""
+
+
+def inside(inner: dict, outer: dict, slack: float = 1.0) -> bool:
+    return (
+        inner["l"] >= outer["l"] - slack
+        and inner["t"] >= outer["t"] - slack
+        and inner["r"] <= outer["r"] + slack
+        and inner["b"] <= outer["b"] + slack
+    )
+
+
+def check_player(player, k: int, count: int) -> dict:
+    """The player shows step ``k`` of ``count`` coherently, with the current node in view."""
+    top = None
+    for _ in range(10):  # as a person scrolls to the widget; JupyterLab re-measures cells as they come into view
+        player.evaluate("(el) => el.scrollIntoView({block: 'center'})")
+        player.page.wait_for_timeout(200)
+        now = player.evaluate("(el) => el.getBoundingClientRect().top")
+        if now == top:
+            break
+        top = now
+    seen = player.evaluate(READ_PLAYER)
+    assert seen["slider"] == str(k) and seen["counter"] == f"step {k} / {count}", seen
+    assert seen["text"].startswith(f"step {k}/{count}: "), seen["text"][:80]
+    assert seen["current"] is not None, "no node is highlighted"
+    assert inside(seen["current"], seen["viewport"]), (k, seen["current"], seen["viewport"])
+    assert inside(seen["current"], seen["cell"]) and inside(seen["current"], seen["panel"]), seen
+    assert inside(seen["controls"], seen["panel"]) and inside(seen["explain"], seen["panel"]), seen
+    assert seen["fontPx"] >= 12, f"node text is {seen['fontPx']:.1f} px"
+    return seen
+
+
+@needs_jupyterlab
+@pytest.mark.slow
+def test_notebook_02_in_jupyterlab_steps_with_the_current_node_in_view(tmp_path):
+    root = tmp_path / "notebooks"
+    root.mkdir()
+    shutil.copy(NOTEBOOK, root / NOTEBOOK.name)
+    state = tmp_path / "jupyter"
+    state.mkdir()
+    with jupyterlab(root, state) as url, chromium_page(tmp_path / "profile", 1400, 900) as page:
+        page.goto(url.format(path=NOTEBOOK.name))
+        page.wait_for_function(
+            "() => { const w = window.jupyterapp && window.jupyterapp.shell.currentWidget;"
+            " return !!(w && w.sessionContext && w.sessionContext.session && w.sessionContext.session.kernel); }",
+            timeout=90_000,
+        )
+        page.evaluate("window.jupyterapp.commands.execute('notebook:run-all-cells')")  # resolves when all ran
+        page.wait_for_function(
+            "() => [...document.querySelectorAll('.jp-InputPrompt')].every((p) => !p.textContent.includes('*'))",
+            timeout=300_000,
+        )
+        errors = page.locator(
+            ".jp-OutputArea-output[data-mime-type='application/vnd.jupyter.stderr']"
+        ).all_text_contents()
+        assert not [e for e in errors if "Error" in e or "Traceback" in e], errors
+        players = page.locator(".sg-player")
+        assert players.count() == 3
+
+        neuron, mlp, grouped = players.nth(0), players.nth(1), players.nth(2)
+        # the notebook set player.step = 4 from Python: the view followed
+        check_player(neuron, 4, 5)
+        page.screenshot(path=str(tmp_path / "neuron-step-4.png"))
+        neuron.get_by_role("button", name="← prev").click()
+        check_player(neuron, 3, 5)
+        neuron.evaluate(
+            "(el) => { const s = el.querySelector('.sg-slider'); s.value = '1'; s.dispatchEvent(new Event('input')); }"
+        )
+        check_player(neuron, 1, 5)
+        page.screenshot(path=str(tmp_path / "neuron-step-1.png"))
+        for k in range(2, 6):
+            neuron.get_by_role("button", name="next →").click()
+            check_player(neuron, k, 5)
+
+        count = int(mlp.evaluate("(el) => el.querySelector('.sg-slider').max"))
+        check_player(mlp, count, count)  # the notebook went to the last step
+        page.screenshot(path=str(tmp_path / "mlp-last-step.png"))
+        mlp.evaluate(
+            "(el) => { const s = el.querySelector('.sg-slider'); s.value = '1'; s.dispatchEvent(new Event('input')); }"
+        )
+        for k in range(1, count + 1, 3):
+            if k > 1:
+                for _ in range(3):
+                    mlp.get_by_role("button", name="next →").click()
+            check_player(mlp, k, count)
+        page.screenshot(path=str(tmp_path / "mlp-step-16.png"))
+
+        # micrograd's demo step, grouped: the notebook went to frame 3 (backward through Layer 3 ×100)
+        check_player(grouped, 3, 6)
+        page.screenshot(path=str(tmp_path / "grouped-step-3.png"))
+        for k in (4, 5, 6):
+            grouped.get_by_role("button", name="next →").click()
+            check_player(grouped, k, 6)
+        # a click on a box opens it: Python lays the graph out again and the widget shows the neurons
+        grouped.locator("g.node", has_text="Layer 3 ×100").click()
+        grouped.locator("g.node", has_text="Neuron 3 ×100").wait_for(timeout=60_000)
+        check_player(grouped, 6, 6)
+        page.screenshot(path=str(tmp_path / "grouped-opened.png"))
+
+        # the static drawings (step.draw()) fit the cell instead of running off to the right
+        for image in page.locator(".jp-RenderedSVG img, .jp-RenderedImage img").all():
+            image.scroll_into_view_if_needed()
+            drawn = image.bounding_box()
+            cell = image.evaluate(
+                "(e) => { const r = e.closest('.jp-OutputArea').getBoundingClientRect();"
+                " return {x: r.x, width: r.width}; }"
+            )
+            assert drawn["x"] + drawn["width"] <= cell["x"] + cell["width"] + 1, (drawn, cell)
