@@ -112,7 +112,7 @@ def _set_local_grads(self: Any, local: tuple[Any, ...] | None) -> None:
 
 
 def _get_backward(self: Any) -> Any:
-    closure = self._closure
+    closure = engine._own_backward(self)  # in the node's __dict__, as in the reference (rare: closures, errors)
     return closure if closure is not None else self._push
 
 
@@ -123,7 +123,7 @@ def _set_backward(self: Any, closure: Any) -> None:
     # backward loop that calls node._backward(); its local derivatives are kept aside.
     local = _get_local_grads(self)
     parents = _get_parents(self)
-    self._closure = closure
+    self.__dict__["_backward"] = closure  # where the reference keeps it (its _backward is a plain method)
     if not parents:  # a leaf stays a leaf: backward() pushes nothing from leaves, closure or not
         return
     self._kept_local_grads = local
@@ -469,7 +469,6 @@ def install(engine_module: ModuleType) -> None:
         _local_grads=property(_get_local_grads, _set_local_grads),
         _push=reference._backward,  # the reference's chain rule at one node
         _backward=property(_get_backward, _set_backward, doc=reference._backward.__doc__),
-        _closure=None,
         _kept_local_grads=None,
         _make_leaf=_make_leaf,
     )

@@ -644,6 +644,11 @@ class Value:
         return (_unpickle, (ancestors, *state))
 
 
+def _own_backward(node: Value) -> Callable[[], None] | None:
+    """The ``_backward`` closure assigned to this node (micrograd style), or None."""
+    return _attributes(node).get("_backward")
+
+
 def _attributes(node: Value) -> dict[str, Any]:
     """The node's own attributes (label, scope, user's), without creating an empty ``__dict__``."""
     state: Any = node.__getstate__()
@@ -846,12 +851,9 @@ def _accumulate(order: list[Value], seed: Any, create_graph: bool) -> dict[Value
         parents = node._parents
         if not parents:
             continue
-        if create_graph:
-            local = _partials_as_values(node)
-        else:
-            local = node._local_grads
-            if local is None:
-                raise _no_rule(node, "grad()")
+        local = _partials_as_values(node) if create_graph else node._local_grads
+        if local is None:
+            raise _no_rule(node, "grad()")
         for parent, d in zip(parents, local):
             if not (_contributes(g, d) if create_graph else g and d):  # a zero factor contributes nothing
                 continue

@@ -48,7 +48,7 @@ from dataclasses import dataclass, field
 from functools import cached_property
 from typing import Any, overload
 
-from .engine import Value
+from .engine import Value, _own_backward
 from .files import write_atomically
 from .graph import topological_order
 from .groups import Group
@@ -228,7 +228,7 @@ class BackwardSteps(Sequence[Step]):
         updates = []
         names = self.names
         local = node._local_grads
-        if local is None:  # micrograd-style node with a hand-written _backward: run it as backward() does
+        if local is None or _own_backward(node) is not None:  # a hand-written _backward: run it as backward() does
             before = [parent.grad for parent in node._parents]
             node._backward()
             for parent, b in zip(node._parents, before):
@@ -236,8 +236,11 @@ class BackwardSteps(Sequence[Step]):
         else:
             for parent, d in zip(node._parents, local):
                 before = parent.grad
-                contribution = g * d
-                parent.grad += contribution  # the same operation as backward(): parent.grad += g * d
+                if g and d:  # backward()'s rule: parent.grad += g · d, a zero factor contributing nothing
+                    contribution = g * d
+                    parent.grad += contribution
+                else:
+                    contribution = 0.0
                 updates.append(Update(parent, d, contribution, before, parent.grad, names))
         step = Step(self, index, node, g, tuple(updates))
         self._done.append(step)

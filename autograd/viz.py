@@ -418,6 +418,9 @@ def build_digraph(
     return dot
 
 
+_MICROGRAD_FORMATS = ("svg", "png", "pdf", "jpg", "jpeg", "gif", "dot")
+
+
 def draw_dot(
     root: Value,
     rankdir: str = "LR",
@@ -434,6 +437,7 @@ def draw_dot(
     max_nodes: int = 1000,
     fmt: str = "svg",
     timeout: float | None = LAYOUT_TIMEOUT,
+    format: str | None = None,
 ) -> "graphviz.Digraph":
     """The computation graph of ``root`` as a ``graphviz.Digraph`` (edges: operands → op → result).
 
@@ -455,6 +459,9 @@ def draw_dot(
       those scopes (and closes the rest), ``open=True`` opens all. Without scopes, more than
       ``max_nodes`` values raise ``ValueError`` at once (no layout is tried).
     - ``timeout``: seconds Graphviz may take to lay it out (``LayoutTimeout`` after that).
+    - ``fmt`` (or ``format``): the output format when rendered. micrograd's notebook call
+      ``draw_dot(root, format="svg", rankdir="LR")`` works as it is, and so does its positional
+      ``draw_dot(root, "png")``.
 
     In Jupyter the drawing shows at the cell's width (never above its natural size).
 
@@ -462,6 +469,10 @@ def draw_dot(
     >>> g                                                 # shows inline in Jupyter  # doctest: +SKIP
     """
     _require_value(root, "draw_dot()")
+    if format is not None:  # micrograd's name for it
+        fmt = format
+    elif rankdir not in RANKDIRS and rankdir in _MICROGRAD_FORMATS:  # micrograd's draw_dot(root, "png")
+        rankdir, fmt = "LR", rankdir
     _check_options(rankdir, max_nodes, depth, fmt)
     scene = Scene(root, depth, max_nodes, open)
     highlight_set = set(highlight)

@@ -50,7 +50,7 @@ def from_torch(seq: Any) -> MLP:
     children = list(seq)
     if not children:
         raise ValueError("from_torch: the Sequential is empty")
-    names = {
+    names: dict[type, str] = {
         cls: name for name, cls in (("relu", torch.nn.ReLU), ("tanh", torch.nn.Tanh), ("sigmoid", torch.nn.Sigmoid))
     }
     linears: list[Any] = []

@@ -21,9 +21,9 @@ sys.path.insert(0, str(TESTS))
 import scoped  # noqa: E402
 from browser import chromium_page  # noqa: E402
 
+from autograd.examples import tanh_neuron  # noqa: E402
 from autograd.stepper import backward_steps  # noqa: E402
 from autograd.viz import save_svg  # noqa: E402
-from nn.demo import tanh_neuron  # noqa: E402
 
 
 def screenshot(page_path: Path, step: int, out: Path, width: int, height: int) -> None:
@@ -35,10 +35,10 @@ def screenshot(page_path: Path, step: int, out: Path, width: int, height: int) -
 
 def main() -> None:
     folder = Path(tempfile.mkdtemp())
-    neuron = tanh_neuron()
+    neuron = tanh_neuron().o
     neuron.backward()
     save_svg(neuron, IMAGES / "neuron_graph.svg")
-    page = backward_steps(tanh_neuron()).save_html(
+    page = backward_steps(tanh_neuron().o).save_html(
         folder / "neuron.html", title="stepgrad: the backward pass of o = tanh(x1·w1 + x2·w2 + b)"
     )
     screenshot(page, 4, IMAGES / "stepper.png", 1200, 700)

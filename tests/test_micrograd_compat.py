@@ -517,3 +517,19 @@ def test_a_closure_on_a_leaf_is_kept_but_a_leaf_pushes_nothing():
     (x * 3).backward()
     assert x.grad == 3.0 and not x.parents and calls == []  # as in the reference: leaves have nothing to push
     assert x._backward is not None
+
+
+def test_micrographs_draw_dot_call_works(tmp_path):
+    from conftest import require_tool
+
+    from autograd.viz import draw_dot
+
+    require_tool("dot")
+    x = Value(2.0, label="x")
+    y = (x * 3).tanh()
+    y.backward()
+    for graph in (draw_dot(y, format="svg", rankdir="LR"), draw_dot(y, format="png"), draw_dot(y, "png")):
+        data = graph.pipe()
+        assert data.startswith(b"\x89PNG") or b"<svg" in data
+    assert draw_dot(y, format="png").pipe()[:4] == b"\x89PNG"
+    assert b"<svg" in draw_dot(y, format="svg", rankdir="TB").pipe()

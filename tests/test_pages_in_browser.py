@@ -11,9 +11,9 @@ import shutil
 
 import pytest
 from browser import chromium_page, needs_playwright
-from viz_svg import tanh_neuron
 
 from autograd import Value, topological_order
+from autograd.examples import tanh_neuron
 from autograd.stepper import backward_steps
 from autograd.viz import save_svg
 from nn import MLP
@@ -92,8 +92,8 @@ def test_the_page_of_a_1000_node_graph_is_small_and_nothing_moves(tmp_path):
 @needs_playwright
 def test_a_saved_svg_opened_alone_fits_the_window(tmp_path):
     v = tanh_neuron()
-    v["o"].backward()
-    path = save_svg(v["o"], tmp_path / "neuron_graph.svg")
+    v.o.backward()
+    path = save_svg(v.o, tmp_path / "neuron_graph.svg")
     with chromium_page(tmp_path / "profile", 700, 500) as page:
         page.goto(path.as_uri())
         right = page.evaluate(

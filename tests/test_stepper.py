@@ -38,7 +38,7 @@ def bits(x) -> bytes:
 def test_neuron_gradients_after_the_last_step_match_the_hand_derivation():
     v = tanh_neuron()
     steps = backward_steps(v.o).run()
-    assert v.o.data == pytest.approx(1 / math.sqrt(2)) and f"{v['o'].data:.4f}" == "0.7071"
+    assert v.o.data == pytest.approx(1 / math.sqrt(2)) and f"{v.o.data:.4f}" == "0.7071"
     assert v.n.grad == pytest.approx(0.5)
     assert v.x1.grad == pytest.approx(-1.5)
     assert v.w1.grad == pytest.approx(1.0)
@@ -560,3 +560,39 @@ def test_the_command_line_names_constants_by_their_value():
     assert out.returncode == 0, out.stderr
     assert "step 1/1: f = x * 2, ∂f/∂f = 1.0000" in out.stdout
     assert "v0" not in out.stdout and "v1" not in out.stdout
+
+
+def test_a_closure_assigned_to_a_node_made_by_an_operation_steps_like_backward():
+    def build():
+        x = Value(-2.0, label="x")
+        y = x.relu()
+
+        def _backward():  # micrograd style: pass y's gradient straight through, whatever relu says
+            x.grad += y.grad
+
+        y._backward = _backward
+        return x, y * 3
+
+    x1, y1 = build()
+    y1.backward()
+    x2, y2 = build()
+    steps = backward_steps(y2).run()
+    assert x1.grad == x2.grad == 3.0  # micrograd gives 3
+    assert steps[1].updates[0].local is None and "hand-written _backward" in steps[1].explain()
+
+
+@pytest.mark.parametrize(
+    "make, x",
+    [
+        (lambda v: v.relu().sqrt(), -1.0),  # ∞ upstream through relu's zero local derivative
+        (lambda v: 0.0 * v.sqrt(), 0.0),  # a zero upstream into sqrt's ∞ local derivative
+        (lambda v: (v * 1e308 * 10).tanh() + v.relu(), -2.0),
+        (lambda v: v ** v.relu(), -0.5),
+    ],
+)
+@pytest.mark.parametrize("seed", [1.0, math.inf, math.nan, -0.0])
+def test_stepper_equals_backward_at_zero_and_infinite_factors(make, x, seed):
+    a, b = Value(x), Value(x)
+    make(a).backward(seed)
+    backward_steps(make(b), seed).run()
+    assert bits(a.grad) == bits(b.grad)
