@@ -471,16 +471,20 @@ class Value:
     # Order compares the data, so max(values) and sorted(values) work. Equality stays
     # identity, as in micrograd: Values are graph nodes and live in sets and dicts.
     def __lt__(self, other: Operand) -> bool:
-        return self._data < _number_of(other)
+        a, b = _compared(self, other)
+        return a < b
 
     def __le__(self, other: Operand) -> bool:
-        return self._data <= _number_of(other)
+        a, b = _compared(self, other)
+        return a <= b
 
     def __gt__(self, other: Operand) -> bool:
-        return self._data > _number_of(other)
+        a, b = _compared(self, other)
+        return a > b
 
     def __ge__(self, other: Operand) -> bool:
-        return self._data >= _number_of(other)
+        a, b = _compared(self, other)
+        return a >= b
 
     __hash__ = object.__hash__
 
@@ -770,6 +774,16 @@ def _constant(x: Any, where: str) -> Value:
     """A number as a leaf node marked constant (micrograd's ``Value(other)``)."""
     node = _node(x if type(x) is float else _real(x, where), (), CONSTANT, ())
     return node
+
+
+def _compared(a: Value, other: Operand) -> tuple[float, float]:
+    """The numbers a comparison orders. A comparison reads them like ``.data``: while a mode is on,
+    the reads are reported (``autograd.compile``'s tracers freeze such numbers, and say so)."""
+    if modes.active:
+        modes.note_read(a)
+        if isinstance(other, Value):
+            modes.note_read(other)
+    return a._data, _number_of(other)
 
 
 def _number_of(x: Operand, where: str = "comparison") -> float:

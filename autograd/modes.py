@@ -82,7 +82,7 @@ def record(node: Any) -> None:
 
 
 def note_read(node: Any) -> None:
-    """A node's ``.data`` was read while a mode is on: compile's tracers see it."""
+    """A node's number was read (``.data``, or a comparison) while a mode is on: compile's tracers see it."""
     for tracer in this_thread().tracers:
         tracer.read(node)
 
