@@ -5,6 +5,7 @@
 27.0
 """
 
+from .compile import TraceError, TracerWarning, compiled  # numpy is imported lazily, by compiled()
 from .engine import (
     Op,
     Value,
@@ -29,7 +30,10 @@ from .viz import GraphvizNotFound, draw_dot  # graphviz is imported lazily, insi
 __all__ = [
     "GradcheckError",
     "GraphvizNotFound",
+    "TraceError",
+    "TracerWarning",
     "backward_steps",
+    "compiled",
     "draw_dot",
     "grad",
     "gradcheck",

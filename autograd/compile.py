@@ -110,9 +110,25 @@ def _numpy() -> Any:
                 f"autograd.compiled needs numpy, which is not installed: {INSTALL} (or pip install numpy)"
             ) from None
         np = numpy
-        engine._ARRAY_FUNCTIONS.update(_array_functions(numpy))
-        ARRAY_FORWARDS.update(_array_forwards(numpy))
+        functions = _array_functions(numpy)
+        ARRAY_FORWARDS.update(_array_forwards(numpy, functions))
+        engine._ARRAY_FUNCTIONS.update({op: _arrays_only(f, op) for op, f in functions.items()})
     return np
+
+
+def _arrays_only(f: Callable[..., Any], op: Any) -> Callable[..., Any]:
+    """``f`` for the engine's dispatching functions: arrays only; anything else (a string, a list) gets
+    the engine's own error naming the function."""
+    if op == "where":
+        return f
+    name = f"{op}()" if op != "ReLU" else "relu()"
+
+    def on_arrays(x: Any) -> Any:
+        if not isinstance(x, np.ndarray):
+            engine._real(x, name)  # raises: names the function and what it got
+        return f(x)
+
+    return on_arrays
 
 
 def _array_functions(np: Any) -> dict[Any, Callable[..., Any]]:
@@ -152,8 +168,8 @@ def _array_functions(np: Any) -> dict[Any, Callable[..., Any]]:
 ARRAY_FORWARDS: dict[Any, Callable[..., Any]] = {}
 
 
-def _array_forwards(np: Any) -> dict[Any, Callable[..., Any]]:
-    forwards = {op: f for op, f in engine._ARRAY_FUNCTIONS.items() if isinstance(op, Op)}
+def _array_forwards(np: Any, functions: dict[Any, Callable[..., Any]]) -> dict[Any, Callable[..., Any]]:
+    forwards = {op: f for op, f in functions.items() if isinstance(op, Op)}
     forwards.update({engine.ADD: np.add, engine.MUL: np.multiply, engine.DIV: np.divide, engine.POW: np.power})
     return forwards
 
@@ -1099,6 +1115,11 @@ class Compiled:
         if kwargs:
             raise TypeError(
                 f"compiled: pass arguments by position; got keyword argument(s) {', '.join(sorted(kwargs))}"
+            )
+        if modes.active and modes.this_thread().tracers:
+            raise TraceError(
+                f"compiled: {self!r} was called while another compiled function is being traced: compile the "
+                "outer function only (its trace records everything the inner one computes)"
             )
         key, numbers_, values = _flatten_arguments(args, self.static_argnums)
         program = self._programs.get(key)

@@ -38,6 +38,7 @@ import random
 import statistics
 import sys
 import time
+import warnings
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, Union
@@ -484,22 +485,36 @@ def eager_step(model: GPT, inputs: Sequence[Token], targets: Sequence[Token]) ->
 
 
 def _compiled_step(model: GPT) -> Callable[[GPT, Sequence[Token], Sequence[Token]], float]:
-    """Where a compiled step (``autograd.compile`` over ``document_loss`` with one-hot tokens) plugs in."""
-    raise NotImplementedError(
-        "train_gpt(compile=True) needs autograd.compile (record the graph once per document length, replay it "
-        "as array kernels), which this version of stepgrad does not have yet; train eagerly with compile=False"
+    """``eager_step`` compiled: ``document_loss`` traced once per document length by ``autograd.compiled``
+    (tokens as one-hot data) and replayed as array kernels; the step's ``.compiled`` is that function."""
+    from autograd.compile import TracerWarning, compiled  # numpy, lazily: only when training compiled
+
+    loss_and_grads = compiled(
+        lambda inputs, targets: document_loss(model, inputs, targets), cache_size=model.config.block_size
     )
+
+    def step(stepped: GPT, inputs: Sequence[Token], targets: Sequence[Token]) -> float:
+        if stepped is not model:
+            raise ValueError("train_gpt: a compiled step belongs to the model it was made for")
+        with warnings.catch_warnings():  # softmax's max shift is read at trace time: harmless (see nn.losses)
+            warnings.filterwarnings("ignore", category=TracerWarning, module=r"nn\.losses$")
+            return float(loss_and_grads(inputs, targets).data)
+
+    step.compiled = loss_and_grads  # type: ignore[attr-defined]
+    return step
 
 
 @dataclass
 class GPTHistory:
     """What ``train_gpt`` saw at each step: the document, its loss before the update, the learning rate;
-    and the wall-clock seconds of the whole run."""
+    the wall-clock seconds of the whole run; with ``compile=True``, the ``autograd.compiled`` function
+    that computed the steps (its ``programs``, one per document length, have ``stats`` and ``draw()``)."""
 
     losses: list[float] = field(default_factory=list)
     learning_rates: list[float] = field(default_factory=list)
     documents: list[str] = field(default_factory=list)
     seconds: float = 0.0
+    compiled: Any = field(default=None, repr=False)
 
     def __len__(self) -> int:
         return len(self.losses)
@@ -521,8 +536,9 @@ def train_gpt(
     Per step: zero_grad, L = ``document_loss``, backward, set the learning rate, Adam update.
     ``optimizer`` defaults to ``microgpt_adam(model)``; ``lr_schedule(k)`` (k = 0 … steps−1) to
     microgpt's linear decay lr·(1 − k/steps). ``progress``: a tqdm bar (True), none (False), or one only
-    when stderr is a terminal (None). ``compile=True`` will replay a compiled step (not available yet:
-    NotImplementedError).
+    when stderr is a terminal (None). ``compile=True`` feeds the tokens as one-hot vectors and computes
+    each step's loss and gradients with ``autograd.compiled`` (numpy): one trace per document length,
+    then array kernels — the same losses and updates as eagerly, to rounding.
 
     >>> history = train_gpt(GPT(), tokenizer, names, steps=10, progress=False)    # doctest: +SKIP
     """
@@ -547,9 +563,9 @@ def train_gpt(
     scheduler = Scheduler(optimizer, lr_schedule)
     # encode every document this run reads first: a character outside the vocabulary fails before training
     chosen = [documents[k % len(documents)] for k in range(min(steps, len(documents)))]
-    encoded = [model.inputs_and_targets(tokenizer.encode(doc)) for doc in chosen]
+    encoded = [model.inputs_and_targets(tokenizer.encode(doc), one_hot=compile) for doc in chosen]
 
-    history = GPTHistory()
+    history = GPTHistory(compiled=getattr(step, "compiled", None))
     show = sys.stderr.isatty() if progress is None else progress
     iterator: Any = range(steps)
     bar = None
@@ -648,7 +664,8 @@ def plot_gpt_losses(
     )
     ax.set_xlabel("step")
     ax.set_ylabel("loss: mean −log p(next character)")
-    ax.set_title(f"a GPT on scalars, trained eagerly: {len(losses)} steps, {history.seconds:.1f} s")
+    how = "compiled" if history.compiled is not None else "eagerly"
+    ax.set_title(f"a GPT on scalars, trained {how}: {len(losses)} steps, {history.seconds:.1f} s")
     ax.grid(True, alpha=0.3)
     ax.legend(loc="upper right", framealpha=0.9)
     figure.tight_layout()

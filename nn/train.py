@@ -5,6 +5,7 @@ from __future__ import annotations
 import math
 import random
 import sys
+import warnings
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
@@ -111,6 +112,7 @@ def fit(
     shuffle: bool = True,
     seed: int | random.Random | None = None,
     progress: bool | None = None,
+    compile: bool = False,
 ) -> History:
     """Train ``model`` on (X, y): per batch, loss = loss(outputs, labels) + α·Σp², zero_grad, backward, step.
 
@@ -119,6 +121,13 @@ def fit(
     ``batch_size=None`` uses all the data every step. ``lr_schedule(k)`` sets ``optimizer.lr`` before
     step k (k counts optimizer steps from 0). ``progress``: True shows a tqdm bar with loss and accuracy
     on stderr, False is quiet, None shows it only when stderr is a terminal.
+
+    ``compile=True`` computes each batch's loss and gradients with ``autograd.compiled`` (numpy): the
+    graph of a batch is traced once and replayed as array kernels, with the same losses, gradients and
+    optimizer steps. A batch's labels are part of what is traced (the losses read them as Python
+    numbers), so the batches must repeat: full batch (``batch_size=None``) or ``shuffle=False``. The
+    max that ``nn``'s softmax losses subtract is read at trace time; that is harmless (softmax does not
+    depend on it), so ``fit`` does not warn about it.
 
     >>> X, y = make_moons(100, seed=0, signed=True)                          # doctest: +SKIP
     >>> history = fit(MLP(2, [16, 16, 1]), X, y, loss="hinge", epochs=50)     # doctest: +SKIP
@@ -136,6 +145,7 @@ def fit(
     check_type(shuffle, "shuffle", "fit", bool, "True or False")
     rng = check_rng(seed, "seed", "fit")
     check_type(progress, "progress", "fit", (bool, type(None)), "True, False or None (auto)")
+    check_type(compile, "compile", "fit", bool, "True or False")
     params = model.parameters()
     if optimizer is None:
         optimizer = SGD(params, lr=0.1)
@@ -152,16 +162,21 @@ def fit(
     history = History()
     step = 0
     size = batch_size or len(X)
+    compiled_step = _compiled_batch_step(model, loss_fn, params, alpha, size, len(X), shuffle) if compile else None
     try:
         for epoch in epoch_range:
             total_loss = 0.0
             predicted: list[Any] = []
             seen_labels: list[Any] = []
             for xb, yb in batches(X, y, size, shuffle=shuffle and size < len(X), seed=rng):
+                if compiled_step is not None:  # loss and gradients at once, replayed from the batch's trace
+                    optimizer.zero_grad()
+                    total, outputs = compiled_step(xb, tuple(yb))
                 try:
-                    outputs = [model(x) for x in xb]
-                    data_loss = loss_fn(outputs, yb)
-                    total = data_loss + l2_penalty(params, alpha) if alpha else data_loss
+                    if compiled_step is None:
+                        outputs = [model(x) for x in xb]
+                        data_loss = loss_fn(outputs, yb)
+                        total = data_loss + l2_penalty(params, alpha) if alpha else data_loss
                 except OverflowError as e:
                     raise FloatingPointError(
                         f"fit: training diverged at epoch {epoch}, step {step} (lower the learning rate?): {e}"
@@ -170,8 +185,9 @@ def fit(
                     raise FloatingPointError(
                         f"fit: training diverged at epoch {epoch}, step {step}: the loss became {total.data!r}"
                     )
-                optimizer.zero_grad()
-                total.backward()
+                if compiled_step is None:
+                    optimizer.zero_grad()
+                    total.backward()
                 if lr_schedule is not None:  # checked every step: a schedule may go wrong late (-5.0, "0.1", nan)
                     optimizer.lr = check_number(lr_schedule(step), f"lr_schedule({step})", "fit", greater_than=0)
                 optimizer.step()
@@ -194,3 +210,32 @@ def fit(
         if bar is not None:
             bar.close()
     return history
+
+
+def _compiled_batch_step(
+    model: Any, loss_fn: Callable[..., Value], params: list[Value], alpha: float, size: int, count: int,
+    shuffle: bool,
+) -> Callable[[Sequence[Any], tuple[Any, ...]], tuple[Value, list[Any]]]:  # fmt: skip
+    """A batch's (loss, outputs), traced once per batch by ``autograd.compiled`` and replayed after."""
+    from autograd.compile import TracerWarning, compiled  # numpy, lazily: only when fit compiles
+
+    if shuffle and size < count:
+        raise ValueError(
+            "fit: compile=True needs the same batches every epoch (each batch's labels are part of its trace): "
+            "use batch_size=None (full batch) or shuffle=False"
+        )
+
+    def batch_loss(xb: Sequence[Any], yb: tuple[Any, ...]) -> tuple[Value, list[Any]]:
+        outputs = [model(x) for x in xb]
+        data_loss = loss_fn(outputs, list(yb))
+        total = data_loss + l2_penalty(params, alpha) if alpha else data_loss
+        return total, outputs
+
+    loss_and_grads = compiled(batch_loss, static_argnums=1, cache_size=-(-count // size))
+
+    def step(xb: Sequence[Any], yb: tuple[Any, ...]) -> tuple[Value, list[Any]]:
+        with warnings.catch_warnings():  # the shift nn's softmax losses read: harmless (see fit)
+            warnings.filterwarnings("ignore", category=TracerWarning, module=r"nn\.losses$")
+            return loss_and_grads(xb, yb)  # type: ignore[no-any-return]
+
+    return step

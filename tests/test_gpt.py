@@ -429,13 +429,23 @@ def test_training_shows_a_progress_bar_when_asked(names, tokenizer, capsys):
     assert "train_gpt" in err and "2/2" in err and "loss=" in err
 
 
-def test_compile_is_a_hook_not_yet_filled(names, tokenizer):
-    model = GPT(seed=1)
-    before = model.state_dict()
-    with pytest.raises(NotImplementedError, match="needs autograd.compile") as e:
-        train_gpt(model, tokenizer, names[:2], 2, compile=True, progress=False)
-    assert "compile=False" in str(e.value)
-    assert model.state_dict() == before
+def test_compiled_training_follows_eager_training(names, tokenizer):
+    """train_gpt(compile=True): one-hot tokens, one trace per document length, array kernels — the same
+    losses, learning rates and final weights as the eager run (index tokens), to rounding."""
+    require("numpy")
+    docs = names[:12]
+    eager, fast = GPT(seed=3), GPT(seed=3)
+    h_eager = train_gpt(eager, tokenizer, docs, 12, progress=False)
+    h_fast = train_gpt(fast, tokenizer, docs, 12, progress=False, compile=True)
+    assert h_fast.losses == pytest.approx(h_eager.losses, rel=1e-12)
+    assert h_fast.learning_rates == h_eager.learning_rates and h_fast.documents == h_eager.documents
+    assert [p.data for p in fast.parameters()] == pytest.approx(
+        [p.data for p in eager.parameters()], rel=1e-9, abs=1e-15
+    )
+    lengths = {min(len(doc) + 1, 16) for doc in docs}
+    assert h_eager.compiled is None
+    assert h_fast.compiled.traces == len(lengths) == len(h_fast.compiled.programs)
+    assert h_fast.compiled.replays == 12 - len(lengths)
 
 
 def test_sampling_is_seeded_and_draws_from_softmax_over_temperature(tokenizer):

@@ -7,6 +7,7 @@ import re
 import sys
 
 import pytest
+from oracles import require
 
 from autograd import Value
 from nn import (
@@ -63,6 +64,59 @@ def test_fit_follows_micrograds_demo_loop():
     assert [s["loss"] for s in history.steps] == pytest.approx(reference, rel=1e-9, abs=1e-12)
     assert [s["lr"] for s in history.steps] == pytest.approx([1.0 - 0.9 * k / 100 for k in range(steps)])
     assert [p.data for p in ours.parameters()] == pytest.approx([p.data for p in theirs.parameters()], abs=1e-9)
+
+
+def test_fit_compiled_reaches_micrograds_demo_result():
+    """nn.demo's training (micrograd's demo: 100 moons, seed 1337, 100 full-batch SGD steps) with compile=True:
+    the same losses as eager for the first steps, and every one of the 100 points classified right."""
+    require("numpy")
+    X, y = make_moons(100, noise=0.1, seed=1337, signed=True)
+
+    def train(steps, compile):
+        model = MLP(2, [16, 16, 1], seed=1337)
+        history = fit(
+            model, X, y, loss="hinge", optimizer=SGD(model.parameters(), lr=1.0), epochs=steps, alpha=1e-4,
+            lr_schedule=linear_decay(1.0, 0.1, 100), shuffle=False, progress=False, compile=compile,
+        )  # fmt: skip
+        return model, history
+
+    _, eager = train(5, compile=False)
+    _, first = train(5, compile=True)
+    assert [s["loss"] for s in first.steps] == pytest.approx([s["loss"] for s in eager.steps], rel=1e-12)
+    model, history = train(100, compile=True)
+    assert accuracy(model, X, y) == 1.0 and history.accuracies[-1] == 1.0
+    assert history.losses[-1] < history.losses[0] / 10
+
+
+def test_fit_compiled_with_batches_and_cross_entropy_follows_eager():
+    """Mini-batches in a fixed order (one trace per batch) and a softmax loss, whose shift read from .data
+    is harmless and not warned about."""
+    require("numpy")
+    import warnings
+
+    X, y = make_spirals(60, k=3, noise=0.2, seed=0)
+
+    def train(compile):
+        model = MLP(2, [8, 3], activation="tanh", init="xavier", seed=0)
+        return model, fit(model, X, y, loss="cross_entropy", optimizer=Adam(model.parameters(), lr=0.05), epochs=4,
+                          batch_size=25, shuffle=False, progress=False, compile=compile)  # fmt: skip
+
+    eager_model, eager = train(False)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        model, history = train(True)
+    assert [s["loss"] for s in history.steps] == pytest.approx([s["loss"] for s in eager.steps], rel=1e-12)
+    assert history.accuracies == eager.accuracies
+    assert [p.data for p in model.parameters()] == pytest.approx([p.data for p in eager_model.parameters()], rel=1e-12)
+
+
+def test_fit_compiled_needs_batches_that_repeat():
+    require("numpy")
+    X, y = make_moons(20, noise=0.1, seed=0, signed=True)
+    with pytest.raises(ValueError, match="compile=True needs the same batches every epoch .* shuffle=False"):
+        fit(MLP(2, [4, 1], seed=0), X, y, batch_size=5, compile=True, progress=False)
+    with pytest.raises(TypeError, match="compile must be True or False"):
+        fit(MLP(2, [4, 1], seed=0), X, y, compile="yes", progress=False)
 
 
 def test_fit_three_arm_spiral_reaches_95_percent_with_cross_entropy():

@@ -1,0 +1,697 @@
+"""autograd.compiled: compiled == eager (random DAGs over every op and user-defined ops, micrograd's demo
+step, the GPT), PyTorch float64 as an outside oracle, retracing, frozen reads, the engine's numeric
+policy on replay, returned values, bad input, and numpy as an optional dependency."""
+
+from __future__ import annotations
+
+import inspect
+import math
+import random
+import subprocess
+import sys
+import textwrap
+import warnings
+
+import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+from oracles import PROGRAM_OPS, engine_functions, program_is_tame, program_strategy, require
+
+import autograd
+from autograd import Op, TraceError, TracerWarning, Value, compiled, no_grad, sum_values
+from nn import MLP, document_loss, softmax
+from nn.gpt import GPT, eager_step
+
+np = pytest.importorskip("numpy")  # the compile extra; present wherever the dev extra is installed
+
+# --------------------------------------------------------------------------- comparing two evaluations
+
+
+def same(a: float, b: float, rel: float = 1e-12) -> bool:
+    """a == b to ``rel`` relative (1e-300 absolute), with nan == nan and ±inf == ±inf."""
+    if math.isnan(a) or math.isnan(b):
+        return math.isnan(a) and math.isnan(b)
+    if math.isinf(a) or math.isinf(b):
+        return a == b
+    return abs(a - b) <= rel * abs(b) + 1e-300
+
+
+def assert_same(got: list[float], expected: list[float], rel: float = 1e-12, what: str = "") -> None:
+    assert len(got) == len(expected)
+    bad = [(i, g, e) for i, (g, e) in enumerate(zip(got, expected)) if not same(g, e, rel)]
+    assert not bad, f"{what}: {len(bad)} of {len(got)} differ, e.g. {bad[:3]}"
+
+
+# --------------------------------------------------------------------------- user-defined ops
+# Each kind a compiled program meets: a forward and partials that take arrays; a forward written with
+# math.* (element by element) and partials that take arrays; both written with math.* (element by
+# element); partials that use autograd's functions; a two-input op.
+
+softsign = Op("softsign", lambda x: x / (1 + abs(x)), lambda x, out: (1 / (1 + abs(x)) ** 2,))
+hypot = Op("hypot", lambda a, b: math.hypot(a, b), lambda a, b, out: (a / out, b / out))
+x_sin_x = Op("x·sin x", lambda x: x * math.sin(x), lambda x, out: (math.sin(x) + x * math.cos(x),))
+K = 1.702
+gelu_sigmoid = Op(
+    "gelu_sigmoid",
+    lambda x: x * autograd.sigmoid(K * x),
+    lambda x, out: (autograd.sigmoid(K * x) + K * x * autograd.sigmoid(K * x) * (1 - autograd.sigmoid(K * x)),),
+)
+
+ALL_OPS = dict(PROGRAM_OPS)
+ALL_OPS.update(
+    {
+        "softsign": lambda F, a, b: softsign(a),
+        "hypot": lambda F, a, b: hypot(a, b + 1.5),  # never (0, 0): hypot's partials divide by it
+        "x_sin_x": lambda F, a, b: x_sin_x(a),
+        "gelu_sigmoid": lambda F, a, b: gelu_sigmoid(a),
+        "sum_values": lambda F, a, b: sum_values([a, b, a * b]),
+        "dot": lambda F, a, b: autograd.dot([a, b, 2.0], [b, b, a]),
+    }
+)
+USER_OPS = ("softsign", "hypot", "x_sin_x", "gelu_sigmoid")
+
+
+def run(program: list[tuple[str, int, int]], leaves: list[Value]) -> Value:
+    nodes = list(leaves)
+    F = engine_functions()
+    for op, i, j in program:
+        nodes.append(ALL_OPS[op](F, nodes[i % len(nodes)], nodes[j % len(nodes)]))
+    return nodes[-1]
+
+
+def all_ops_program() -> st.SearchStrategy:
+    instruction = st.tuples(st.sampled_from(sorted(ALL_OPS)), st.integers(0, 50), st.integers(0, 50))
+    leaf = st.floats(-2.0, 2.0, allow_nan=False).map(lambda v: round(v, 3))
+    return st.tuples(st.lists(leaf, min_size=3, max_size=6), st.lists(instruction, min_size=1, max_size=9))
+
+
+class Leaves:
+    """A program's leaves in the three roles a compiled function meets: leaf 0, 3, … is a parameter
+    (a Value made outside the function), 1, 4, … a Value argument, 2, 5, … a number argument."""
+
+    def __init__(self, point: list[float]):
+        self.params = [Value(x) for x in point[0::3]]
+        self.values = [Value(x) for x in point[1::3]]
+        self.numbers = list(point[2::3])
+
+    def move_to(self, point: list[float]) -> None:
+        for p, x in zip(self.params, point[0::3]):
+            p.data = x
+        self.values = [Value(x) for x in point[1::3]]
+        self.numbers = list(point[2::3])
+
+    @staticmethod
+    def interleave(params: list[Value], values: list[Value], numbers: list[Value]) -> list[Value]:
+        out: list[Value] = []
+        for k in range(len(params) + len(values) + len(numbers)):
+            out.append([params, values, numbers][k % 3][k // 3])
+        return out
+
+    def grads(self) -> list[float]:
+        return [v.grad for v in self.params + self.values]
+
+    def zero(self) -> None:
+        for v in self.params + self.values:
+            v.grad = 0.0
+
+
+def eager(program: list[tuple[str, int, int]], point: list[float]) -> tuple[float, list[float]] | Exception:
+    """The eager engine's loss and gradients (parameters, then Value arguments), or the error it raises."""
+    leaves = [Value(x) for x in point]
+    try:
+        out = run(program, leaves)
+        out.backward()
+    except (ValueError, ZeroDivisionError, OverflowError) as error:
+        return error
+    order = list(range(0, len(point), 3)) + list(range(1, len(point), 3))  # as Leaves.grads()
+    return out.data, [leaves[i].grad for i in order]
+
+
+def compiled_call(step, leaves: Leaves) -> tuple[float, list[float]] | Exception:
+    leaves.zero()
+    try:
+        out = step(leaves.values, leaves.numbers)
+    except (ValueError, ZeroDivisionError, OverflowError) as error:
+        return error
+    return out.data, leaves.grads()
+
+
+def assert_agree(got, expected, where: str) -> None:
+    if isinstance(expected, Exception):
+        assert isinstance(got, Exception), f"{where}: eager raised {expected!r}, compiled returned {got}"
+        assert type(got) is type(expected) and str(got) == str(expected), where
+        return
+    assert not isinstance(got, Exception), f"{where}: compiled raised {got!r}, eager gave {expected}"
+    assert same(got[0], expected[0]), (where, got[0], expected[0])
+    assert_same(got[1], expected[1], what=where)
+
+
+@settings(max_examples=120, deadline=None, derandomize=True, suppress_health_check=[HealthCheck.filter_too_much])
+@given(all_ops_program(), st.integers(0, 2**32 - 1))
+def test_random_dags_over_every_op_compiled_equal_eager(case, seed):
+    """Trace at one point, replay at the same point and at another: loss and every gradient equal eager's
+    to 1e-12 relative, or the same error with the same message."""
+    point, program = case
+    leaves = Leaves(point)
+
+    def fn(values, numbers):
+        return run(program, Leaves.interleave(leaves.params, values, numbers))
+
+    step = compiled(fn)
+    expected = eager(program, point)
+    first = compiled_call(step, leaves)
+    if isinstance(expected, Exception):  # the trace is the eager call: it raises what eager raises
+        assert_agree(first, expected, "trace")
+        return
+    assert first[0] == expected[0] and first[1] == expected[1]  # the trace is the eager computation itself
+    assert_agree(compiled_call(step, leaves), expected, "replay at the traced point")
+    rng = random.Random(seed)
+    moved = [round(x + rng.uniform(-1.5, 1.5), 3) for x in point]
+    leaves.move_to(moved)
+    assert_agree(compiled_call(step, leaves), eager(program, moved), f"replay at {moved}")
+    assert step.traces == 1 and step.replays == 2
+
+
+@settings(max_examples=60, deadline=None, derandomize=True, suppress_health_check=[HealthCheck.filter_too_much])
+@given(program_strategy(max_leaves=3, max_ops=7))
+def test_random_dags_compiled_agree_with_pytorch_float64(case):
+    """An outside oracle for the replayed numbers: PyTorch in float64, at a point the trace did not see."""
+    require("torch")
+    from oracles import TorchFunctions, run_program, torch_value_and_grad
+
+    point, program = case
+    moved = [round(x * 0.9 + 0.05, 3) for x in point]
+    if not (program_is_tame(program, point) and program_is_tame(program, moved)):
+        return
+    leaves = [Value(x) for x in point]
+    step = compiled(lambda: run_program(program, leaves, engine_functions()))
+    step()
+    for leaf, x in zip(leaves, moved):
+        leaf.data = x
+        leaf.grad = 0.0
+    out = step()
+    value, grads = torch_value_and_grad(lambda *ts: run_program(program, ts, TorchFunctions()), moved)
+    assert out.data == pytest.approx(value, rel=1e-12, abs=1e-12)
+    assert [leaf.grad for leaf in leaves] == pytest.approx(grads, rel=1e-10, abs=1e-12)
+
+
+@pytest.mark.parametrize("name", USER_OPS)
+def test_user_defined_ops_compile_with_no_extra_code(name):
+    """Each user op compiles: on arrays where its forward and partials take arrays, element by element
+    where they use math.* — the program says which — and the replay equals eager."""
+    op = {"softsign": softsign, "hypot": hypot, "x_sin_x": x_sin_x, "gelu_sigmoid": gelu_sigmoid}[name]
+    w = Value(0.7)
+
+    def fn(xs):
+        return sum_values([op(*([x * w] if op is not hypot else [x * w, x + 1.0])) for x in xs])
+
+    step = compiled(fn)
+    step([0.5, -1.25, 2.0])
+    w.grad = 0.0
+    out = step([-0.3, 1.5, 0.25])
+    w_eager = Value(0.7)
+    expected = sum_values(
+        [op(*([x * w_eager] if op is not hypot else [x * w_eager, x + 1.0])) for x in (-0.3, 1.5, 0.25)]
+    )
+    expected.backward()
+    assert same(out.data, expected.data) and same(w.grad, w_eager.grad)
+    (program,) = step.programs
+    uses_math = {"softsign": False, "hypot": True, "x_sin_x": True, "gelu_sigmoid": False}[name]
+    assert (str(op) in program.stats.element_wise) == uses_math
+
+
+# --------------------------------------------------------------------------- micrograd's demo step (W1)
+
+
+def moons(n: int = 100, seed: int = 0) -> tuple[list[list[float]], list[int]]:
+    """tests/benchmarks/bench_engine.py's two moons (pure Python), labels ±1."""
+    rng = random.Random(seed)
+    X, y = [], []
+    for i in range(n):
+        t = math.pi * rng.random()
+        if i % 2 == 0:
+            X.append([math.cos(t) + rng.gauss(0, 0.1), math.sin(t) + rng.gauss(0, 0.1)])
+            y.append(1)
+        else:
+            X.append([1 - math.cos(t) + rng.gauss(0, 0.1), 0.5 - math.sin(t) + rng.gauss(0, 0.1)])
+            y.append(-1)
+    return X, y
+
+
+def w1_loss(model: MLP, y: list[int]):
+    """micrograd's demo loss as its notebook writes it: mean relu(1 − y·score) + 1e-4·Σp²."""
+
+    def loss(X):
+        scores = list(map(model, X))
+        losses = [(1 + -yi * scorei).relu() for yi, scorei in zip(y, scores)]
+        data_loss = sum(losses) * (1.0 / len(losses))
+        reg_loss = 1e-4 * sum(p * p for p in model.parameters())
+        return data_loss + reg_loss
+
+    return loss
+
+
+def test_micrograds_demo_step_compiled_equals_eager_for_ten_sgd_steps():
+    X, y = moons()
+    random.seed(1337)
+    ours, theirs = MLP(2, [16, 16, 1]), MLP(2, [16, 16, 1])
+    for p, q in zip(ours.parameters(), theirs.parameters()):
+        q.data = p.data
+    step = compiled(w1_loss(ours, y))
+    eager_loss = w1_loss(theirs, y)
+    for k in range(10):
+        ours.zero_grad()
+        theirs.zero_grad()
+        got = step(X)
+        expected = eager_loss([[Value(a), Value(b)] for a, b in X])
+        expected.backward()
+        assert same(got.data, expected.data), k
+        assert_same([p.grad for p in ours.parameters()], [p.grad for p in theirs.parameters()], what=f"step {k}")
+        learning_rate = 1.0 - 0.9 * k / 100
+        for model in (ours, theirs):
+            for p in model.parameters():
+                p.data -= learning_rate * p.grad
+    (program,) = step.programs
+    s = program.stats
+    assert (step.traces, step.replays) == (1, 9)
+    assert s.nodes_traced == len(autograd.topological_order(expected)) == 38_718
+    assert s.parameters == 337 and s.inputs == 200
+    assert s.levels_traced > 300 and s.levels < 15  # micrograd's sum() chains flattened into n-ary sums
+    assert s.kernels == len(program.kernels()) and sum(n for _, _, n in program.kernels()) == s.nodes
+
+
+def test_micrograds_demo_step_compiled_agrees_with_pytorch_float64():
+    """The replayed loss and all 337 gradients against the same network in PyTorch (float64)."""
+    torch = require("torch")
+    from nn import to_torch
+
+    X, y = moons()
+    model = MLP(2, [16, 16, 1], seed=3)
+    step = compiled(w1_loss(model, y))
+    step(X)
+    for p in model.parameters():  # a replay at other weights than the trace's
+        p.data *= 0.9
+        p.grad = 0.0
+    loss = step(X)
+    net = to_torch(model)
+    scores = net(torch.tensor(X, dtype=torch.float64)).squeeze(1)
+    labels = torch.tensor(y, dtype=torch.float64)
+    total = torch.relu(1 - labels * scores).mean() + 1e-4 * sum((p * p).sum() for p in net.parameters())
+    total.backward()
+    assert loss.data == pytest.approx(total.item(), rel=1e-12)
+    layers = [m for m in net if isinstance(m, torch.nn.Linear)]
+    expected = []
+    for layer, linear in zip(model.layers, layers):
+        for i, neuron in enumerate(layer.neurons):
+            expected += [linear.weight.grad[i, j].item() for j in range(len(neuron.w))] + [linear.bias.grad[i].item()]
+    got = [
+        g for layer in model.layers for neuron in layer.neurons for g in [w.grad for w in neuron.w] + [neuron.b.grad]
+    ]
+    assert got == pytest.approx(expected, rel=1e-10, abs=1e-14)
+
+
+# --------------------------------------------------------------------------- the GPT
+
+
+@pytest.fixture(scope="module")
+def gpt_setup():
+    from nn import CharTokenizer, load_names
+
+    names = load_names()
+    return GPT(seed=7), CharTokenizer.from_documents(names)
+
+
+def test_gpt_compiled_equals_eager_on_every_gradient(gpt_setup):
+    """Documents of four lengths, one length twice (a replay): the loss and all 4,192 gradients equal
+    the eager step's — microgpt's graph, tokens as indices — to 1e-12."""
+    model, tokenizer = gpt_setup
+    step = compiled(lambda inputs, targets: document_loss(model, inputs, targets))
+    params = model.parameters()
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", TracerWarning)  # softmax's shift: tested below
+        for doc in ("emma", "olivia", "ava", "anna", "christopher"):
+            tokens = tokenizer.encode(doc)
+            model.zero_grad()
+            expected_loss = eager_step(model, *model.inputs_and_targets(tokens))
+            expected = [p.grad for p in params]
+            model.zero_grad()
+            got = step(*model.inputs_and_targets(tokens, one_hot=True))
+            assert same(got.data, expected_loss), doc
+            assert_same([p.grad for p in params], expected, what=doc)
+    assert step.traces == 4 and step.replays == 1  # "anna" has the length of "emma"
+
+
+# --------------------------------------------------------------------------- structures and the cache
+
+
+def test_a_new_input_structure_is_traced_and_returns_the_eager_result():
+    w = Value(2.0)
+    step = compiled(lambda xs: sum_values([x * w for x in xs]).tanh())
+    first = step([0.1, 0.2])
+    assert first.parents and first.data == math.tanh(0.1 * 2.0 + 0.2 * 2.0)  # the eager node, with its graph
+    second = step([0.3, 0.4, 0.5])  # three numbers: another structure
+    assert second.parents and step.traces == 2 and step.replays == 0
+    third = step([0.5, 0.5])
+    assert not third.parents and step.traces == 2 and step.replays == 1  # a replay: a new leaf
+    assert third.data == pytest.approx(math.tanh(2.0))
+    assert third.grad == 1.0  # ∂loss/∂loss, as the eager root after backward()
+    assert len(step.programs) == 2
+    step.clear()
+    step([0.5, 0.5])
+    assert step.traces == 3
+
+
+def test_nesting_and_value_arguments_are_structure():
+    """Nesting, lengths, list or tuple, number or Value, and which Value arguments are the same object."""
+    step = compiled(lambda a, b: a[0] * b[0] + a[1] * b[1])
+    x, y = Value(1.0), Value(2.0)
+    step([1.0, 2.0], [3.0, 4.0])
+    step((1.0, 2.0), [3.0, 4.0])
+    step([x, 2.0], [3.0, 4.0])
+    step([x, y], [3.0, 4.0])
+    step([x, x], [3.0, 4.0])  # one Value twice: another program (its gradient is the sum of both uses)
+    assert step.traces == 5
+    x.grad = 0.0
+    z = Value(5.0)
+    out = step([z, z], [3.0, 4.0])  # replays the x, x program
+    assert step.replays == 1 and out.data == 35.0 and z.grad == 7.0
+
+
+def test_a_structure_beyond_the_cache_is_an_error_and_computes_nothing():
+    w = Value(1.0)
+    step = compiled(lambda xs: sum_values([x * w for x in xs]), cache_size=2)
+    step([1.0])
+    step([1.0, 2.0])
+    w.grad = 0.0
+    with pytest.raises(ValueError) as info:
+        step([1.0, 2.0, 3.0])
+    message = str(info.value)
+    assert "cache already holds 2 programs (cache_size=2)" in message and "larger cache_size" in message
+    assert "nothing was computed" in message and w.grad == 0.0
+    step([4.0])  # the cached structures still replay
+    assert w.grad == 4.0
+
+
+def test_gradients_accumulate_like_backward_and_reach_value_arguments():
+    w = Value(3.0)
+    step = compiled(lambda x, c: x * x * w + c)
+    x = Value(2.0)
+    step(x, 1.0)  # traced: eager backward, w.grad = x² = 4, x.grad = 2xw = 12
+    step(x, 1.0)  # replayed: accumulates, as a second backward() would
+    assert (w.grad, x.grad) == (8.0, 24.0)
+    other = Value(-1.0)
+    step(other, 5.0)
+    assert (w.grad, other.grad, x.grad) == (9.0, -6.0, 24.0)
+
+
+def test_parameters_are_read_fresh_on_every_call():
+    w = Value(1.0)
+    step = compiled(lambda x: x * w)
+    assert step(2.0).data == 2.0
+    w.data = 10.0  # an optimizer's update between calls
+    assert step(2.0).data == 20.0
+
+
+def test_what_a_replay_returns():
+    """The loss, then anything: Values computed inside come back as new leaves with their numbers and
+    their gradients ∂loss/∂v; parameters and Value arguments as themselves; other objects as they were."""
+    w = Value(0.5)
+
+    def fn(x, n):
+        h = x * w
+        loss = (h * n).tanh()
+        return loss, [h, {"label": "kept"}], (w, x), 7
+
+    step = compiled(fn)
+    x = Value(2.0)
+    step(x, 3.0)
+    out = step(x, 3.0)
+    loss, (h, kept), (param, value), seven = out
+    assert loss.data == pytest.approx(math.tanh(3.0)) and not loss.parents and loss.grad == 1.0
+    assert h.data == 1.0 and h.grad == pytest.approx(3.0 * (1 - math.tanh(3.0) ** 2))  # ∂loss/∂h
+    assert kept == {"label": "kept"} and seven == 7
+    assert param is w and value is x
+
+
+def test_a_constant_loss_and_a_loss_that_is_a_parameter():
+    w = Value(4.0)
+    step = compiled(lambda: w)
+    step()
+    out = step()
+    assert out is w and w.grad == 2.0  # backward() of a leaf adds 1 each time
+    const = compiled(lambda x: Value(2.0) * 3.0 + 0 * x)
+    const(1.0)
+    assert const(5.0).data == 6.0
+
+
+# --------------------------------------------------------------------------- frozen reads
+
+
+def test_a_softmax_shift_read_from_data_warns_once_naming_the_line_and_why_it_is_harmless():
+    import nn.losses
+
+    source, first = inspect.getsourcelines(nn.losses.softmax)
+    line = first + next(i for i, text in enumerate(source) if "max(v.data" in text)
+    step = compiled(lambda zs: softmax(zs)[0])
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        step([1.0, 2.0, 3.0])
+        step([1.0, 2.0, 3.0, 4.0])  # another trace: the same line warns no more
+        step([5.0, 1.0, 0.0])  # a replay
+    frozen = [w for w in caught if issubclass(w.category, TracerWarning)]
+    assert len(frozen) == 1
+    message = str(frozen[0].message)
+    assert frozen[0].filename == nn.losses.__file__ and frozen[0].lineno == line
+    assert f"{nn.losses.__file__}:{line}" in message
+    assert "frozen" in message and "softmax(z - m) = softmax(z)" in message and "strict=True" in message
+    # and harmless it is: the replay with the frozen shift equals eager
+    assert step([5.0, 1.0, 0.0]).data == pytest.approx(softmax([5.0, 1.0, 0.0])[0].data, rel=1e-15)
+
+
+def test_strict_makes_a_frozen_read_an_error():
+    step = compiled(lambda zs: softmax(zs)[0], strict=True)
+    with pytest.raises(TraceError) as info:
+        step([1.0, 2.0])
+    assert "frozen into the compiled program" in str(info.value) and not step.programs
+
+
+def test_python_control_flow_on_a_traced_value_is_frozen_and_says_so():
+    def fn(x):
+        if x > 0:  # decided at trace time
+            return x * 2
+        return x * -3
+
+    step = compiled(fn)
+    with pytest.warns(TracerWarning) as caught:
+        step(1.0)
+    assert f"{__file__}:{fn.__code__.co_firstlineno + 1}" in str(caught[0].message)
+    assert "an input of the traced function" in str(caught[0].message)
+    assert step(-1.0).data == -2.0  # the branch of the trace, as JAX's jit and torch.jit.trace freeze it
+
+
+def test_reading_a_parameter_or_no_grad_inside_warns_and_constants_do_not():
+    w = Value(2.0)
+    with pytest.warns(TracerWarning, match="a parameter"):
+        compiled(lambda x: x * w.data)(1.0)
+    with pytest.warns(TracerWarning, match="under no_grad"):
+
+        def detached(x):
+            with no_grad():
+                shift = x * 2
+            return x - shift
+
+        compiled(detached)(1.0)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error", TracerWarning)
+
+        def reads_a_constant(x):
+            c = Value(3.0)
+            return x * c.data
+
+        assert compiled(reads_a_constant)(2.0).data == 6.0
+
+
+# --------------------------------------------------------------------------- numbers on replay
+
+
+@pytest.mark.parametrize(
+    "fn, traced_at, replayed_at",
+    [
+        (lambda x: x.log(), 1.0, -1.0),
+        (lambda x: x.log(), 1.0, 0.0),
+        (lambda x: 1 / x, 2.0, 0.0),
+        (lambda x: x.sqrt(), 4.0, -4.0),
+        (lambda x: x.sin(), 1.0, math.inf),
+        (lambda x: x**-1, 2.0, 0.0),
+        (lambda x: (x * -1) ** 0.5, -4.0, 4.0),
+        (lambda x: 1 / (1 / x), 2.0, math.inf),  # 1/∞ = 0 is a value; then 1/0 has none
+    ],
+)
+def test_an_op_with_no_value_raises_the_engines_error_on_replay(fn, traced_at, replayed_at):
+    step = compiled(fn)
+    step(traced_at)
+    with pytest.raises((ValueError, ZeroDivisionError)) as compiled_error:
+        step(replayed_at)
+    with pytest.raises((ValueError, ZeroDivisionError)) as eager_error:
+        fn(Value(replayed_at))
+    assert type(compiled_error.value) is type(eager_error.value)
+    assert str(compiled_error.value) == str(eager_error.value)
+
+
+def test_ieee_values_flow_and_zero_factors_contribute_nothing():
+    """±inf and nan flow as in the eager engine, and a zero factor stops a gradient (0 · ∞ is 0, not nan)."""
+
+    def loss_with(w):
+        return lambda x, y: (x * w).relu() * y + (x * w).exp()
+
+    w = Value(1.0)
+    step = compiled(loss_with(w))
+    step(1.0, 2.0)
+    for x, y in [(-1.0, math.inf), (1000.0, 1.0), (math.nan, 1.0), (-math.inf, 0.0), (2.0, -math.inf)]:
+        w.grad = 0.0
+        got = step(x, y).data
+        w_eager = Value(1.0)
+        expected = loss_with(w_eager)(Value(x), Value(y))
+        expected.backward()
+        assert same(got, expected.data) and same(w.grad, w_eager.grad), (x, y, got, w.grad, w_eager.grad)
+
+
+def test_relu_keeps_the_sign_of_zero():
+    step = compiled(lambda x: x.relu() * 1.0)
+    step(1.0)
+    assert math.copysign(1.0, step(-0.0).data) == -1.0  # 0.0 if x < 0 else x: relu(-0.0) is -0.0
+
+
+# --------------------------------------------------------------------------- what cannot be compiled, bad input
+
+
+def test_bad_arguments_say_where_and_what():
+    step = compiled(lambda *args: Value(1.0))
+    cases = [
+        ((["a"],), TypeError, "args[0][0] is str 'a': arguments are numbers, Values and (nested) lists"),
+        (({"x": 1.0},), TypeError, "args[0] is dict {'x': 1.0}"),
+        (([1.0, None],), TypeError, "args[0][1] is NoneType None"),
+        ((1.0, [True]), TypeError, "args[1][0] is a bool (True): pass 1.0 or 0.0"),
+        ((complex(1, 2),), TypeError, "args[0] is complex (1+2j)"),
+        ((10**400,), OverflowError, "compiled: args[0]"),
+        ((Value(1.0) * 2,), ValueError, "args[0] is a Value computed by an operation (*, data 2.0)"),
+    ]
+    for args, error, message in cases:
+        with pytest.raises(error) as info:
+            step(*args)
+        assert message in str(info.value), (args, str(info.value))
+    nested: list = []
+    nested.append(nested)
+    with pytest.raises(ValueError, match=r"nested more than 64 levels deep \(a list that contains itself\?\)"):
+        step(nested)
+    with pytest.raises(TypeError, match="pass arguments by position; got keyword argument"):
+        step(x=1.0)
+    assert step.traces == 0
+
+
+def test_static_arguments_are_part_of_the_key():
+    def fn(x, label):
+        return x * (1.0 if label == "up" else -1.0)
+
+    step = compiled(fn, static_argnums=1)
+    assert step(2.0, "up").data == 2.0 and step(2.0, "down").data == -2.0
+    assert step(3.0, "up").data == 3.0 and step.traces == 2
+    with pytest.raises(TypeError, match=r"args\[1\] is static \(static_argnums\) and must be hashable"):
+        step(1.0, ["up"])
+
+
+def test_compiled_checks_its_own_arguments():
+    with pytest.raises(ValueError, match="cache_size must be a positive int, got 0"):
+        compiled(lambda: Value(1.0), cache_size=0)
+    with pytest.raises(ValueError, match="strict must be True or False, got 'yes'"):
+        compiled(lambda: Value(1.0), strict="yes")
+    with pytest.raises(TypeError, match="fn must be callable, got int 3"):
+        compiled(3)
+    with pytest.raises(ValueError, match="static_argnums must hold ints >= 0"):
+        compiled(lambda: Value(1.0), static_argnums=[-1])
+    decorated = compiled(cache_size=3)(lambda x: x * 2)
+    assert decorated.cache_size == 3 and decorated(2.0).data == 4.0
+
+
+def test_what_cannot_be_compiled_is_refused_with_the_reason():
+    outside = Value(2.0) * Value(3.0)
+    with pytest.raises(TraceError, match="used a Value computed outside it"):
+        compiled(lambda x: x * outside)(1.0)
+    with pytest.raises(TypeError, match="must return the Value to differentiate .* returned float 2.0"):
+        compiled(lambda x: 2.0)(1.0)
+    with pytest.raises(TypeError, match="returned list"):
+        compiled(lambda x: [x * 2])(1.0)
+
+    def by_hand(x):  # microgpt's constructor: local derivatives given as numbers
+        return Value(x.data * 2, (x,), (2.0,))
+
+    with pytest.raises(TraceError, match=r"built by hand with Value\(data, children, \.\.\.\)"):
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", TracerWarning)
+            compiled(by_hand)(1.0)
+
+    def closure(x):  # micrograd's style: a _backward closure on a node
+        out = x * 2
+        out._backward = lambda: None
+        return out
+
+    with pytest.raises(TraceError, match="has its own _backward closure"):
+        compiled(closure)(1.0)
+    inner = compiled(lambda x: x * 2)
+    with pytest.raises(TraceError, match="called while another compiled function is being traced"):
+        compiled(lambda x: inner(x))(1.0)
+
+
+def test_program_stats_and_drawing():
+    pytest.importorskip("matplotlib")
+    w = [Value(0.1 * i) for i in range(4)]
+    step = compiled(lambda xs: sum_values([(x * wi).tanh() for x, wi in zip(xs, w)]) * 0.5)
+    step([1.0, 2.0, 3.0, 4.0])
+    (program,) = step.programs
+    s = program.stats
+    assert s.nodes_traced == 4 + 4 + 4 + 4 + 1 + 1 + 1  # w, inputs, products, tanh, sum, 0.5, result
+    assert program.kernels() == [(1, "*", 4), (2, "tanh", 4), (3, "+", 1), (4, "*", 1)]
+    assert s.trace_seconds > 0 and s.schedule_seconds > 0
+    figure = program.draw()
+    ax = figure.axes[0]
+    assert [t.get_text() for t in ax.texts] == ["4", "4", "1", "1"]
+    assert "19 scalar nodes → 4 kernels in 4 levels" in ax.get_title()
+
+
+# --------------------------------------------------------------------------- numpy is optional
+
+
+def test_without_numpy_autograd_imports_and_compiled_names_the_extra():
+    code = textwrap.dedent(
+        """
+        import sys
+        sys.modules["numpy"] = None  # import numpy now raises ImportError
+        import autograd
+        from autograd import Value
+        print((Value(2.0) * 3).data)
+        try:
+            autograd.compiled(lambda x: x)
+        except ImportError as error:
+            print(error)
+        """
+    )
+    result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=60)
+    assert result.returncode == 0, result.stderr
+    lines = result.stdout.strip().splitlines()
+    assert lines[0] == "6.0"
+    assert lines[1] == (
+        "autograd.compiled needs numpy, which is not installed: pip install 'stepgrad[compile]' (or pip install numpy)"
+    )
+
+
+def test_the_engine_imports_only_the_standard_library():
+    """Importing autograd (the engine, graph, modes, and the compile module, whose numpy is lazy)
+    loads no module from outside the standard library."""
+    code = (
+        "import sys; before = set(sys.modules); import autograd, autograd.engine, autograd.graph, autograd.modes, "
+        "autograd.compile; new = {m.split('.')[0] for m in set(sys.modules) - before}; "
+        "print(sorted(new - set(sys.stdlib_module_names) - {'autograd'}))"
+    )
+    result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=60)
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.strip() == "[]"
