@@ -386,8 +386,29 @@ class ProgramStats:
 
 
 # Where the local derivative of an edge set comes from, and how its contributions reach the parents.
-_TERM, _PRODUCT, _CONSTANT, _INPUT, _OUTPUT, _COMPUTED = range(6)
+_TERM, _PRODUCT, _MATMUL, _CONSTANT, _INPUT, _OUTPUT, _COMPUTED = range(7)
 _ASSIGN, _ADD, _SEGMENTS = range(3)
+
+
+class _MatMul:
+    """A sum's products that form a matrix product: node j adds Σₜ a[row_a(j), t] · b[row_b(j), t]
+    over the same T positions t. Its rows of left factors (``left``, I × T slots) and of right factors
+    (``right``, P × T slots) are read once and multiplied by one matmul, M = B·Aᵀ (P × I); node j
+    takes M[row_b(j), row_a(j)] (``flat``). Backward: G (P × I) holds each node's upstream gradient at
+    its place; ∂/∂A = Gᵀ·B, ∂/∂B = G·A. ``nodes`` are the nodes in order (None: all of the kernel's);
+    ``per_product`` the node, left slot and right slot of every product, for the careful backward."""
+
+    __slots__ = ("left", "right", "flat", "shape", "nodes", "per_product")
+
+    def __init__(self, left: Any, right: Any, flat: Any, shape: tuple[int, int], nodes: Any, per_product: Any):
+        self.left, self.right, self.flat, self.shape, self.nodes, self.per_product = (
+            left,
+            right,
+            flat,
+            shape,
+            nodes,
+            per_product,
+        )
 
 
 def _read(buf: Any, index: Any) -> Any:
@@ -432,6 +453,10 @@ class _Kernel:
             for left, right in self.blocks:
                 if right is None:
                     pieces.append(_read(buf, left))
+                elif type(left) is _MatMul:  # the products' sums at once: one matmul
+                    a, b = buf.take(left.left), buf.take(left.right)
+                    factors.append((a, b))
+                    pieces.append((b @ a.T).ravel().take(left.flat))
                 else:
                     a, b = _read(buf, left), _read(buf, right)
                     factors.append((a, b))
@@ -439,7 +464,7 @@ class _Kernel:
             weights = pieces[0] if len(pieces) == 1 else np.concatenate(pieces)
             buf[start:stop] = np.bincount(self.segments, weights=weights, minlength=self.count)
             return factors, None
-        args = tuple(_read(buf, index) for index in self.operands)
+        args = tuple([buf[index] if type(index) is slice else buf.take(index) for index in self.operands])
         out = buf[start:stop]
         if self.ufunc:
             self.forward(*args, out=out)
@@ -448,6 +473,14 @@ class _Kernel:
         if careful:
             self._recompute_non_finite(args, out)
         return args, (self.partials(*args, out) if self.partials is not None else None)
+
+    @staticmethod
+    def _careful_matmul(grad: Any, g: Any, buf: Any, matmul: _MatMul, into_left: int) -> None:
+        """A matmul's edges one product at a time, with the engine's zero-factor rule."""
+        nodes, left, right = matmul.per_product
+        upstream = g.take(nodes)
+        d = buf.take(right if into_left else left)
+        np.add.at(grad, left if into_left else right, np.where((upstream != 0) & (d != 0), upstream * d, 0.0))
 
     def _recompute_non_finite(self, args: tuple[Any, ...], out: Any) -> None:
         """±inf or nan from the array forward: the engine's scalar forward gives the number, or raises
@@ -459,14 +492,27 @@ class _Kernel:
         """grad[parent] += grad[node] · ∂node/∂parent for every edge the backward needs."""
         g = grad[self.start : self.start + self.count]
         first, second = saved
+        gathered: Any = None  # the rows whose upstream gradients were last gathered, and those gradients
+        upstream: Any = None
         for kind, source, rows, pick, targets, how, inverse, count in self.edges:
             # rows: each edge's node (None: the kernel's nodes in order); pick: for a dot, each edge's
             # product; for an element-wise kernel, the nodes whose edge is needed
             if kind == _TERM:  # ∂sum/∂term = 1
                 contribution = g if rows is None else g.take(rows)
+            elif kind == _MATMUL:  # ∂/∂A = Gᵀ·B (source 1), ∂/∂B = G·A (source 0)
+                matmul = self.blocks[pick][0]
+                a, b = first[source >> 1]
+                if careful:
+                    self._careful_matmul(grad, g, buf, matmul, source & 1)
+                    continue
+                if rows is not gathered:
+                    upstream, gathered = np.zeros(matmul.shape), rows
+                    upstream.ravel()[matmul.flat] = g if matmul.nodes is None else g.take(matmul.nodes)
+                contribution = (upstream.T @ b if source & 1 else upstream @ a).ravel()
             else:
                 if kind == _PRODUCT:  # ∂(a·b)/∂a = b, ∂(a·b)/∂b = a: source = 2·block + (1 for b, 0 for a)
-                    upstream = g.take(rows)
+                    if rows is not gathered:
+                        upstream, gathered = g.take(rows), rows
                     d = first[source >> 1][source & 1]
                     if pick is not None:
                         d = d.take(pick)
@@ -554,11 +600,20 @@ class Program:
         return grad
 
     def _write_gradients(self, grad: Any, values: list[Value]) -> None:
+        """leaf.grad += ∂loss/∂leaf for the parameters and Value arguments; a zero contributes nothing,
+        as in backward()."""
         for leaves, start in ((self.params, self.param_start), (values, self.value_start)):
-            if leaves:
-                for leaf, g in zip(leaves, grad[start : start + len(leaves)].tolist()):
-                    if g:  # a zero contributes nothing, as in backward()
+            if not leaves:
+                continue
+            part = grad[start : start + len(leaves)]
+            nonzero = np.flatnonzero(part)
+            if 2 * len(nonzero) > len(leaves):
+                for leaf, g in zip(leaves, part.tolist()):
+                    if g:
                         leaf.grad += g
+            else:  # mostly zeros (leaves the step does not reach through a non-zero factor)
+                for i, g in zip(nonzero.tolist(), part[nonzero].tolist()):
+                    leaves[i].grad += g
 
     def _returned(self, buf: Any, grad: Any, values: list[Value]) -> Any:
         """What fn returned, with this call's numbers: a new leaf for each Value computed inside fn."""
@@ -992,6 +1047,16 @@ def _kernel(group: list[_Node], plan: _Plan | None) -> _Kernel:
             block = [(j, x) for j, node_runs in enumerate(runs) if r < len(node_runs) for x in node_runs[r]]
             if not block:
                 continue
+            matmul = _as_matmul(block, len(group)) if r % 2 else None
+            if matmul is not None:  # products that form a matrix product: one sum per node, by a matmul
+                number = sum(1 for left, right in blocks if right is not None)
+                segments += matmul.nodes.tolist() if matmul.nodes is not None else list(range(len(group)))
+                blocks.append((matmul, True))
+                for side in (0, 1):  # into the left factors (∂/∂A = Gᵀ·B), then into the right ones
+                    if any(group[j].live and pair[side].need for j, pair in block):
+                        slots = (matmul.left if side == 0 else matmul.right).ravel()
+                        edges.append([_MATMUL, 2 * number + (1 - side), matmul, len(blocks) - 1, slots.tolist()])
+                continue
             segments += [j for j, _ in block]
             if r % 2 == 0:  # terms: ∂sum/∂term = 1
                 blocks.append((_index([t.slot for _, t in block]), None))
@@ -1003,14 +1068,16 @@ def _kernel(group: list[_Node], plan: _Plan | None) -> _Kernel:
                 continue
             blocks.append((_index([a.slot for _, (a, _) in block]), _index([b.slot for _, (_, b) in block])))
             number = sum(1 for left, right in blocks if right is not None) - 1
+            shared: tuple[list[int], Any] = ([], None)  # both sides of the same products: one gather of g
             for side in (0, 1):  # into the left factors (∂/∂a = b), then into the right ones (∂/∂b = a)
                 keep = [group[j].live and pair[side].need for j, pair in block]
                 if any(keep):
                     chosen = [i for i, k in enumerate(keep) if k]
-                    rows = np.array([block[i][0] for i in chosen], dtype=np.intp)
+                    if chosen != shared[0]:
+                        shared = (chosen, np.array([block[i][0] for i in chosen], dtype=np.intp))
                     parents = [block[i][1][side].slot for i in chosen]
                     pick = None if len(chosen) == len(block) else np.array(chosen, dtype=np.intp)
-                    edges.append([_PRODUCT, 2 * number + (1 - side), rows, pick, parents])
+                    edges.append([_PRODUCT, 2 * number + (1 - side), shared[1], pick, parents])
         kernel.blocks = blocks
         kernel.segments = np.array(segments, dtype=np.intp)
         return kernel
@@ -1033,6 +1100,51 @@ def _kernel(group: list[_Node], plan: _Plan | None) -> _Kernel:
     return kernel
 
 
+def _as_matmul(block: list[tuple[int, tuple[_Node, _Node]]], count: int) -> _MatMul | None:
+    """The block's products as a matrix product, if every node has T of them and the nodes' rows of
+    left factors and of right factors form (most of) a grid: a linear layer applied at each position
+    (weight rows × input vectors), a one-hot embedding. None where that does not pay (small blocks,
+    sparse grids such as causal attention)."""
+    if len(block) < 64:
+        return None
+    nodes: list[int] = []
+    for j, _ in block:
+        if not nodes or nodes[-1] != j:
+            nodes.append(j)
+    width = len(block) // len(nodes)
+    if width * len(nodes) != len(block):
+        return None
+    lefts: dict[tuple[int, ...], int] = {}
+    rights: dict[tuple[int, ...], int] = {}
+    places = []
+    for k, j in enumerate(nodes):
+        products = block[k * width : (k + 1) * width]
+        if any(node != j for node, _ in products):
+            return None
+        left = tuple(a.slot for _, (a, _) in products)
+        right = tuple(b.slot for _, (_, b) in products)
+        places.append((rights.setdefault(right, len(rights)), lefts.setdefault(left, len(lefts))))
+    if len(lefts) * len(rights) > 2 * len(nodes) + 8:  # most of the grid would be computed for nothing
+        return None
+    flat = np.array([p * len(lefts) + i for p, i in places], dtype=np.intp)
+    left_slots = np.array(list(lefts), dtype=np.intp).reshape(len(lefts), width)
+    right_slots = np.array(list(rights), dtype=np.intp).reshape(len(rights), width)
+    per_product = (
+        np.array([j for j, _ in block], dtype=np.intp),
+        np.array([a.slot for _, (a, _) in block], dtype=np.intp),
+        np.array([b.slot for _, (_, b) in block], dtype=np.intp),
+    )
+    in_order = nodes == list(range(count))
+    return _MatMul(
+        left_slots,
+        right_slots,
+        flat,
+        (len(rights), len(lefts)),
+        None if in_order else np.array(nodes, dtype=np.intp),
+        per_product,
+    )
+
+
 def _rows(rows: list[int], count: int) -> Any:
     """Each edge's node, or None where the edges are the kernel's nodes, one each, in order."""
     return None if rows == list(range(count)) else np.array(rows, dtype=np.intp)
@@ -1044,14 +1156,18 @@ def _plan_scatters(kernels: list[_Kernel], size: int) -> int:
     place. Otherwise a segment sum over the set's distinct parents first. A set mixing the first kind
     with the others is split in two. Returns the number of edges."""
     edges_into = np.zeros(size, dtype=np.intp)
+    edges = 0
     for kernel in kernels:
         for edge_set in kernel.edges:
             edge_set[4] = np.array(edge_set[4], dtype=np.intp)
             edges_into += np.bincount(edge_set[4], minlength=size)
+            edges += len(edge_set[2].per_product[0]) if edge_set[0] == _MATMUL else len(edge_set[4])
     for kernel in kernels:
         planned = []
         for kind, source, rows, pick, parents in kernel.edges:
             alone = edges_into[parents] == 1
+            if kind == _MATMUL and not alone.all():  # a matmul's contributions are not split
+                alone[:] = False
             if alone.all() or not alone.any():
                 parts = [(rows, pick, parents, bool(alone.all()))]
             else:
@@ -1069,7 +1185,7 @@ def _plan_scatters(kernels: list[_Kernel], size: int) -> int:
                     planned.append((kind, source, part_rows, part_pick, _index(distinct), _SEGMENTS, inverse.ravel(),
                                     len(distinct)))  # fmt: skip
         kernel.edges = planned
-    return int(edges_into.sum())
+    return edges
 
 
 def _subset(kind: int, rows: Any, pick: Any, chosen: Any) -> tuple[Any, Any]:

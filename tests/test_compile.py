@@ -310,6 +310,27 @@ def test_micrograds_demo_step_compiled_agrees_with_pytorch_float64():
     assert got == pytest.approx(expected, rel=1e-10, abs=1e-14)
 
 
+@pytest.mark.parametrize("poison", [math.inf, -math.inf, math.nan, 1e308])
+def test_non_finite_weights_in_matrix_products_follow_the_engines_rules(poison):
+    """micrograd's demo network computes its layers as matrix products; a weight of ±inf or nan (or one
+    that overflows) gives the eager engine's numbers, with zero factors contributing nothing."""
+    X, y = moons(40)
+    ours = MLP(2, [16, 16, 1], seed=5)
+    theirs = MLP(2, [16, 16, 1], seed=5)
+    step = compiled(w1_loss(ours, y))
+    step(X)
+    for model in (ours, theirs):
+        model.layers[1].neurons[3].w[7].data = poison
+        model.layers[0].neurons[2].w[1].data = -poison
+        model.zero_grad()
+    got = step(X)
+    expected = w1_loss(theirs, y)([[Value(a), Value(b)] for a, b in X])
+    expected.backward()
+    assert same(got.data, expected.data)
+    assert_same([p.grad for p in ours.parameters()], [p.grad for p in theirs.parameters()], what=str(poison))
+    assert any(p.grad == 0.0 for p in ours.parameters())  # gradients stopped by zero factors, not nan
+
+
 # --------------------------------------------------------------------------- the GPT
 
 
