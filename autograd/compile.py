@@ -23,6 +23,8 @@ the ``.grad`` of every leaf the graph reached — parameters and ``Value`` argum
 A replay returns the same shape: each ``Value`` computed inside ``fn`` comes back as a new leaf holding
 its number in ``.data`` and ∂loss/∂v in ``.grad`` (the loss: 1.0); parameters and ``Value`` arguments
 come back as themselves. Interior nodes do not exist on a replay: there is no graph to walk or draw.
+The parameters are the leaves the trace reached: after replacing one by a new ``Value`` (rather than
+changing its ``.data``), call ``clear()``.
 
 **What is frozen at trace time** (as in JAX's ``jit`` and ``torch.jit.trace``): Python control flow,
 and any number read out of a traced ``Value`` (``.data``, or a comparison such as ``x > 0``). Such a
@@ -43,14 +45,26 @@ value at its input raises the engine's own error, named as eagerly (a non-finite
 recomputed by the engine's scalar forward, which raises where eager does); a contribution through a
 zero gradient or a zero local derivative is 0, never 0·∞ = nan.
 
-**How it is fast.** A chain of binary ``+`` whose intermediate sums are used once becomes one n-ary
-sum (micrograd's ``sum(losses)`` is 100 deep, its ``Σ p²`` 337), added left to right from 0.0 as the
-eager engine adds it; nodes that depend on constants alone are folded; every node gets a *level*
-(1 + its parents' highest), and the nodes of one op at one level form one kernel: a gather of the
-parents' values, the op's forward and its partials on arrays. Backward runs level by level in
-reverse: upstream gradient × local derivative for every edge of the level, and one segment sum
-(``numpy.bincount``) into the parents. A replay does no Python work per node, only per kernel (and
-per parameter, to read ``.data`` and add to ``.grad``).
+**How it is fast.** The traced graph is simplified, then scheduled into kernels:
+
+- a chain of binary ``+`` whose intermediate sums are used once becomes one n-ary sum (micrograd's
+  ``sum(losses)`` is 100 deep, its ``Σ p²`` 337), added left to right from 0.0 as the engine adds;
+  a constant term +0.0 is dropped and nodes of constants alone are folded;
+- products used by one sum alone are computed inside it (a dot product: never stored), and where
+  they form a matrix product — a layer applied at every position, a one-hot embedding — by one
+  matmul per block;
+- every node gets a *level* (1 + its parents' highest) and the nodes of one op at one level form one
+  kernel: a gather of the operands (a slice where their slots are consecutive), the op's forward on
+  arrays into one slice of a buffer, and the local partials backward needs — none where a partial is
+  a constant (``+``), an operand (``*``: ∂(ab)/∂a = b) or the output (``exp``);
+- backward runs kernel by kernel in reverse: upstream gradient × local derivative for each set of
+  edges, assigned to a parent with no other edge, added where each parent occurs once, or summed per
+  parent first (``numpy.bincount``).
+
+A replay does Python work per kernel and per parameter (reading ``.data``, adding to ``.grad``), none
+per node. Its numbers agree with eager to rounding: sums of terms keep the engine's order, but a
+matmul and a gradient's contributions add in another order (relative differences of about 1e-15).
+A replay keeps its numbers in arrays of its own, so a compiled function may run in several threads.
 
 numpy is imported when ``compiled`` is first called (``pip install 'stepgrad[compile]'``); the engine
 itself never imports it.
@@ -341,8 +355,8 @@ class _Tracer:
     def read(self, node: Value) -> None:
         """``Value.data`` (and a comparison) calls this while the tracer is registered."""
         if node in self.made:
-            if not node._parents and not self.modes.no_grad:
-                return  # a constant made inside fn: reading it freezes nothing
+            if not node._parents:
+                return  # a constant made inside fn (or under no_grad, warned when made): nothing more to freeze
             what = "a Value computed inside the traced function"
         elif node in self.inputs or node in self.value_inputs:
             what = "an input of the traced function"
@@ -401,14 +415,12 @@ class _MatMul:
     __slots__ = ("left", "right", "flat", "shape", "nodes", "per_product")
 
     def __init__(self, left: Any, right: Any, flat: Any, shape: tuple[int, int], nodes: Any, per_product: Any):
-        self.left, self.right, self.flat, self.shape, self.nodes, self.per_product = (
-            left,
-            right,
-            flat,
-            shape,
-            nodes,
-            per_product,
-        )
+        self.left = left
+        self.right = right
+        self.flat = flat
+        self.shape = shape
+        self.nodes = nodes
+        self.per_product = per_product
 
 
 def _read(buf: Any, index: Any) -> Any:
@@ -422,8 +434,9 @@ class _Kernel:
     An element-wise op gathers its operands, runs the op's forward on arrays and the partials its
     backward needs. An n-ary sum adds its terms left to right from 0.0 (``bincount`` adds in array
     order, as the engine adds); the products it alone uses are computed inside it (a dot product).
-    Its ``blocks`` are (slots, None) for terms and (left slots, right slots) for products, laid out so
-    that each node's terms come in its own order: its first run of terms, its first run of products, ...
+    Its ``blocks`` are (slots, None) for terms, (left slots, right slots) for products and (a _MatMul,
+    True) for products that form a matrix product, laid out so that each node's terms come in its own
+    order: its first run of terms, its first run of products, ...
     ``edges``: per set of edges, (kind, source, rows, pick, targets, how, inverse, count) — see
     ``_kernel`` and ``_plan_scatters``.
     """
