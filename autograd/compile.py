@@ -441,13 +441,14 @@ class _Kernel:
     ``_kernel`` and ``_plan_scatters``.
     """
 
-    __slots__ = ("op", "level", "count", "start", "operands", "segments", "blocks", "forward", "ufunc", "partials",
-                 "edges")  # fmt: skip
+    __slots__ = ("op", "level", "count", "covers", "start", "operands", "segments", "blocks", "forward", "ufunc",
+                 "partials", "edges")  # fmt: skip
 
     def __init__(self, group: list[_Node]) -> None:
         self.op: Op = group[0].op
         self.level: int = group[0].level
         self.count = len(group)
+        self.covers = sum(node.covered for node in group)  # nodes of the traced graph it computes
         self.start: int = group[0].slot  # its nodes' slots: start … start + count - 1
         self.operands: Any = None  # an element-wise op: each operand's slots (a slice or an array)
         self.segments: Any = None  # a sum: each term's node, in the order they are added
@@ -655,14 +656,10 @@ class Program:
     # ---- looking at it
 
     def kernels(self) -> list[tuple[int, str, int]]:
-        """(level, op, scalar nodes) for every forward kernel, in the order they run; a sum that
-        computes products inside it is a dot product, "·+"."""
-        return [
-            (k.level, "+" if k.blocks is None else "·+" if any(r is not None for _, r in k.blocks) else "+", k.count)
-            if k.segments is not None
-            else (k.level, str(k.op), k.count)
-            for k in self.kernel_list
-        ]
+        """(level, op, scalar nodes of the traced graph it computes) for every forward kernel, in the order
+        they run. "Σ a·b" is a sum that computes its products itself (a dot product; a matrix product
+        where they form one); its nodes count those products and the sums merged into it."""
+        return [(k.level, _name(k), k.covers) for k in self.kernel_list]
 
     def draw(self, ax: Any = None, title: str | None = None) -> matplotlib.figure.Figure:
         """The program as a grid: one column per level, one row per op; each cell is one kernel, labelled
@@ -695,7 +692,7 @@ class Program:
             text = f"{count:,}" if count < 10_000 else f"{count / 1000:.0f}k"
             colour = "white" if math.log(count) > 0.6 * math.log(top) else "black"
             ax.text(level - 1, ops.index(op), text, ha="center", va="center", fontsize=size, color=colour)
-        ax.set_yticks(range(len(ops)), [f"{op}  ({total[op]:,})" for op in ops])
+        ax.set_yticks(range(len(ops)), [f"{op}  ({total[op]:,})" for op in ops])  # the op, and its nodes in all
         step = 1 if levels <= 24 else 5
         ax.set_xticks(range(0, levels, step), [str(i + 1) for i in range(0, levels, step)])
         ax.set_xlabel("level: forward runs left to right, backward right to left")
@@ -710,6 +707,12 @@ class Program:
 _get_data = operator.attrgetter("_data")
 
 
+def _name(kernel: _Kernel) -> str:
+    if kernel.blocks is None:
+        return str(kernel.op)
+    return "Σ a·b" if any(right is not None for _, right in kernel.blocks) else "+"
+
+
 # =========================================================================== scheduling: traced graph → program
 
 
@@ -717,7 +720,7 @@ class _Node:
     """A node of the traced graph while it is scheduled."""
 
     __slots__ = ("value", "op", "parents", "pairs", "runs", "kind", "level", "uses", "slot", "position", "need",
-                 "live", "data")  # fmt: skip
+                 "live", "data", "covered")  # fmt: skip
 
     def __init__(self, value: Value, kind: str, position: int = -1):
         self.value = value
@@ -733,6 +736,7 @@ class _Node:
         self.need = False  # its gradient is needed: a parameter or a Value argument upstream, or returned
         self.live = False  # the loss depends on it
         self.data = value._data
+        self.covered = 1  # nodes of the traced graph it computes: itself, the sums it merged, its products
 
     def inputs(self) -> list[_Node]:
         return self.parents + [x for pair in self.pairs for x in pair]
@@ -838,6 +842,7 @@ def _simplify(ordered: list[_Node]) -> tuple[int, int, int]:
         first = node.parents[0]
         if first.kind == "op" and first.op is engine.SUM and first.uses == 1:
             node.parents = first.parents + node.parents[1:]
+            node.covered += first.covered
             first.kind = "merged"
             flattened += 1
         # A term +0.0 changes nothing in a sum added from 0.0 (its partial sums are never -0.0): dropped
@@ -865,6 +870,7 @@ def _simplify(ordered: list[_Node]) -> tuple[int, int, int]:
         node.runs = runs
         node.parents = [p for run in runs[0::2] for p in run]
         node.pairs = [pair for run in runs[1::2] for pair in run]
+        node.covered += len(node.pairs)
     return folded, flattened, fused
 
 
