@@ -689,7 +689,7 @@ class Program:
         image = ax.imshow(grid, aspect="auto", cmap="YlGnBu", norm=LogNorm(vmin=1, vmax=top), interpolation="none")
         size = 8 if levels <= 24 else 6
         for level, op, count in kernels:
-            text = f"{count:,}" if count < 10_000 else f"{count / 1000:.0f}k"
+            text = f"{count:,}" if count < 10_000 or (levels <= 16 and count < 1_000_000) else f"{count / 1000:.0f}k"
             colour = "white" if math.log(count) > 0.6 * math.log(top) else "black"
             ax.text(level - 1, ops.index(op), text, ha="center", va="center", fontsize=size, color=colour)
         ax.set_yticks(range(len(ops)), [f"{op}  ({total[op]:,})" for op in ops])  # the op, and its nodes in all
