@@ -45,7 +45,7 @@ from typing import TYPE_CHECKING, Any, Union
 
 from autograd.engine import Value, dot, no_grad, sum_values
 
-from ._check import check_int
+from ._check import check_int, check_type
 from .losses import softmax
 from .module import Module
 from .optim import Adam, Optimizer, Scheduler, linear_decay
@@ -678,9 +678,11 @@ def run_gpt_demo(
     seed: int = 42,
     progress: bool | None = True,
     report: Callable[[str], None] | None = print,
+    compile: bool = False,
 ) -> GPTDemoResult:
-    """Train microgpt's GPT eagerly for ``steps`` steps on the shipped names (shuffled by ``seed``) and write
+    """Train microgpt's GPT for ``steps`` steps on the shipped names (shuffled by ``seed``) and write
     ``gpt_loss_curve.png`` into ``out_dir``; ``report`` gets the messages. Samples names before and after.
+    ``compile=True`` trains with ``train_gpt(..., compile=True)`` (numpy comes with matplotlib).
     """
     from .demo import output_folder
     from .plots import save_png
@@ -692,20 +694,30 @@ def run_gpt_demo(
         raise ImportError("run_gpt_demo plots with matplotlib: install it with pip install 'stepgrad[demo]'") from None
     check_int(steps, "steps", "run_gpt_demo")
     check_int(seed, "seed", "run_gpt_demo", at_least=None)
+    check_type(compile, "compile", "run_gpt_demo", bool, "True or False")
     folder = output_folder(out_dir, "run_gpt_demo")
+    how = "compiled" if compile else "eager"
 
     names = load_names()
     random.Random(seed).shuffle(names)
     tokenizer = CharTokenizer.from_documents(names)
     model = GPT(seed=seed)
-    say(f"a GPT on scalars: {len(model.parameters())} parameters, {len(names)} names, {steps} eager steps")
+    say(f"a GPT on scalars: {len(model.parameters())} parameters, {len(names)} names, {steps} {how} steps")
     before = sample_names(model, tokenizer, count=10, seed=seed)
-    history = train_gpt(model, tokenizer, names, steps, progress=progress)
+    history = train_gpt(model, tokenizer, names, steps, progress=progress, compile=compile)
     after = sample_names(model, tokenizer, count=10, seed=seed)
     span = max(1, min(20, steps // 5))
     first, last = statistics.fmean(history.losses[:span]), statistics.fmean(history.losses[-span:])
     say(f"mean loss of the first {span} steps {first:.4f}, of the last {span} steps {last:.4f}")
-    say(f"{1000 * history.seconds / steps:.0f} ms per step (eager)")
+    if history.compiled is None:
+        say(f"{1000 * history.seconds / steps:.0f} ms per step (eager)")
+    else:
+        programs = history.compiled.programs
+        tracing = sum(p.stats.trace_seconds + p.stats.schedule_seconds for p in programs)
+        say(
+            f"{1000 * history.seconds / steps:.1f} ms per step (compiled; {len(programs)} name lengths traced and "
+            f"scheduled in {tracing:.1f} s of the {history.seconds:.1f} s)"
+        )
     say(f"names before training: {', '.join(before)}")
     say(f"names after training:  {', '.join(after)}")
     figure = plot_gpt_losses(history, vocab_size=tokenizer.vocab_size)

@@ -563,11 +563,26 @@ def test_run_gpt_demo_writes_the_loss_curve(tmp_path):
     assert "names after training:" in text and str(png) in text
 
 
+def test_run_gpt_demo_compiled(tmp_path):
+    pytest.importorskip("matplotlib")
+    pytest.importorskip("numpy")
+    from nn.gpt import run_gpt_demo
+
+    messages: list[str] = []
+    result = run_gpt_demo(tmp_path / "out", steps=4, seed=1, progress=False, report=messages.append, compile=True)
+    text = "\n".join(messages)
+    assert "4192 parameters, 32033 names, 4 compiled steps" in text and "ms per step (compiled; " in text
+    traces = result.history.compiled.traces
+    assert f"{traces} name lengths traced and scheduled in " in text and 1 <= traces <= 4
+    assert (tmp_path / "out" / "gpt_loss_curve.png").stat().st_size > 10_000
+
+
 @pytest.mark.parametrize(
     "kwargs, error, message",
     [
         ({"steps": 0}, ValueError, "run_gpt_demo: steps must be a positive int, got 0"),
         ({"seed": "x"}, TypeError, "run_gpt_demo: seed must be an int, got str 'x'"),
+        ({"compile": "yes"}, TypeError, "run_gpt_demo: compile must be True or False, got str 'yes'"),
     ],
 )
 def test_run_gpt_demo_bad_arguments(tmp_path, kwargs, error, message):
