@@ -11,6 +11,7 @@ import subprocess
 import sys
 import textwrap
 import warnings
+from pathlib import Path
 
 import pytest
 from hypothesis import HealthCheck, given, settings
@@ -21,6 +22,10 @@ import autograd
 from autograd import Op, TraceError, TracerWarning, Value, compiled, no_grad, sum_values
 from nn import MLP, document_loss, softmax
 from nn.gpt import GPT, eager_step
+
+sys.path.insert(0, str(Path(__file__).resolve().parent / "benchmarks"))
+from bench_compile import _w1_loss  # noqa: E402 - micrograd's demo step, exactly as benchmarked
+from bench_engine import _moons  # noqa: E402
 
 np = pytest.importorskip("numpy")  # the compile extra; present wherever the dev extra is installed
 
@@ -223,42 +228,14 @@ def test_user_defined_ops_compile_with_no_extra_code(name):
 # --------------------------------------------------------------------------- micrograd's demo step (W1)
 
 
-def moons(n: int = 100, seed: int = 0) -> tuple[list[list[float]], list[int]]:
-    """tests/benchmarks/bench_engine.py's two moons (pure Python), labels ±1."""
-    rng = random.Random(seed)
-    X, y = [], []
-    for i in range(n):
-        t = math.pi * rng.random()
-        if i % 2 == 0:
-            X.append([math.cos(t) + rng.gauss(0, 0.1), math.sin(t) + rng.gauss(0, 0.1)])
-            y.append(1)
-        else:
-            X.append([1 - math.cos(t) + rng.gauss(0, 0.1), 0.5 - math.sin(t) + rng.gauss(0, 0.1)])
-            y.append(-1)
-    return X, y
-
-
-def w1_loss(model: MLP, y: list[int]):
-    """micrograd's demo loss as its notebook writes it: mean relu(1 − y·score) + 1e-4·Σp²."""
-
-    def loss(X):
-        scores = list(map(model, X))
-        losses = [(1 + -yi * scorei).relu() for yi, scorei in zip(y, scores)]
-        data_loss = sum(losses) * (1.0 / len(losses))
-        reg_loss = 1e-4 * sum(p * p for p in model.parameters())
-        return data_loss + reg_loss
-
-    return loss
-
-
 def test_micrograds_demo_step_compiled_equals_eager_for_ten_sgd_steps():
-    X, y = moons()
+    X, y = _moons()
     random.seed(1337)
     ours, theirs = MLP(2, [16, 16, 1]), MLP(2, [16, 16, 1])
     for p, q in zip(ours.parameters(), theirs.parameters()):
         q.data = p.data
-    step = compiled(w1_loss(ours, y))
-    eager_loss = w1_loss(theirs, y)
+    step = compiled(_w1_loss(ours, y))
+    eager_loss = _w1_loss(theirs, y)
     for k in range(10):
         ours.zero_grad()
         theirs.zero_grad()
@@ -288,9 +265,9 @@ def test_micrograds_demo_step_compiled_agrees_with_pytorch_float64():
     torch = require("torch")
     from nn import to_torch
 
-    X, y = moons()
+    X, y = _moons()
     model = MLP(2, [16, 16, 1], seed=3)
-    step = compiled(w1_loss(model, y))
+    step = compiled(_w1_loss(model, y))
     step(X)
     for p in model.parameters():  # a replay at other weights than the trace's
         p.data *= 0.9
@@ -317,17 +294,17 @@ def test_micrograds_demo_step_compiled_agrees_with_pytorch_float64():
 def test_non_finite_weights_in_matrix_products_follow_the_engines_rules(poison):
     """micrograd's demo network computes its layers as matrix products; a weight of ±inf or nan (or one
     that overflows) gives the eager engine's numbers, with zero factors contributing nothing."""
-    X, y = moons(40)
+    X, y = _moons(40)
     ours = MLP(2, [16, 16, 1], seed=5)
     theirs = MLP(2, [16, 16, 1], seed=5)
-    step = compiled(w1_loss(ours, y))
+    step = compiled(_w1_loss(ours, y))
     step(X)
     for model in (ours, theirs):
         model.layers[1].neurons[3].w[7].data = poison
         model.layers[0].neurons[2].w[1].data = -poison
         model.zero_grad()
     got = step(X)
-    expected = w1_loss(theirs, y)([[Value(a), Value(b)] for a, b in X])
+    expected = _w1_loss(theirs, y)([[Value(a), Value(b)] for a, b in X])
     expected.backward()
     assert same(got.data, expected.data)
     assert_same([p.grad for p in ours.parameters()], [p.grad for p in theirs.parameters()], what=str(poison))

@@ -84,10 +84,12 @@ def work_w1_compiled() -> dict:
         loss = step(k)
         times.append(time.process_time() - t0)
     (program,) = step_loss.programs
-    s = program.stats
+    return {"seconds": statistics.median(times[2:]), "loss": loss, **_summary(program.stats)}
+
+
+def _summary(s) -> dict:
+    """A compiled program's size and cost, from its ProgramStats."""
     return {
-        "seconds": statistics.median(times[2:]),
-        "loss": loss,
         "trace": s.trace_seconds,
         "schedule": s.schedule_seconds,
         "nodes": s.nodes_traced,
@@ -155,15 +157,7 @@ def work_gpt(mode: str) -> dict:
         inputs, targets = model.inputs_and_targets(tokens, one_hot=True)
         for positions in (GPT_POSITIONS, model.config.block_size):  # compile times of two structures
             loss_and_grads(*model.inputs_and_targets(_gpt_document(model, positions), one_hot=True))
-            s = loss_and_grads.programs[-1].stats
-            result[f"compile{positions}"] = {
-                "trace": s.trace_seconds,
-                "schedule": s.schedule_seconds,
-                "nodes": s.nodes_traced,
-                "kernels": s.kernels,
-                "levels": s.levels,
-                "levels_traced": s.levels_traced,
-            }
+            result[f"compile{positions}"] = _summary(loss_and_grads.programs[-1].stats)
 
         def loss_step() -> float:
             return loss_and_grads(inputs, targets).data
