@@ -16,7 +16,7 @@ from pathlib import Path
 import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
-from oracles import PROGRAM_OPS, engine_functions, program_is_tame, program_strategy, require
+from oracles import PROGRAM_OPS, engine_functions, program_is_tame, program_strategy
 
 import autograd
 from autograd import Op, TraceError, TracerWarning, Value, compiled, no_grad, sum_values
@@ -181,7 +181,7 @@ def test_random_dags_over_every_op_compiled_equal_eager(case, seed):
 @given(program_strategy(max_leaves=3, max_ops=7))
 def test_random_dags_compiled_agree_with_pytorch_float64(case):
     """An outside oracle for the replayed numbers: PyTorch in float64, at a point the trace did not see."""
-    require("torch")
+    pytest.importorskip("torch")
     from oracles import TorchFunctions, run_program, torch_value_and_grad
 
     point, program = case
@@ -262,7 +262,7 @@ def test_micrograds_demo_step_compiled_equals_eager_for_ten_sgd_steps():
 
 def test_micrograds_demo_step_compiled_agrees_with_pytorch_float64():
     """The replayed loss and all 337 gradients against the same network in PyTorch (float64)."""
-    torch = require("torch")
+    torch = pytest.importorskip("torch")
     from nn import to_torch
 
     X, y = _moons()

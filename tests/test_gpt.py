@@ -432,7 +432,7 @@ def test_training_shows_a_progress_bar_when_asked(names, tokenizer, capsys):
 def test_compiled_training_follows_eager_training(names, tokenizer):
     """train_gpt(compile=True): one-hot tokens, one trace per document length, array kernels — the same
     losses, learning rates and final weights as the eager run (index tokens), to rounding."""
-    require("numpy")
+    pytest.importorskip("numpy")
     docs = names[:12]
     eager, fast = GPT(seed=3), GPT(seed=3)
     h_eager = train_gpt(eager, tokenizer, docs, 12, progress=False)

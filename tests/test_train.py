@@ -7,7 +7,6 @@ import re
 import sys
 
 import pytest
-from oracles import require
 
 from autograd import Value
 from nn import (
@@ -69,7 +68,7 @@ def test_fit_follows_micrograds_demo_loop():
 def test_fit_compiled_reaches_micrograds_demo_result():
     """nn.demo's training (micrograd's demo: 100 moons, seed 1337, 100 full-batch SGD steps) with compile=True:
     the same losses as eager for the first steps, and every one of the 100 points classified right."""
-    require("numpy")
+    pytest.importorskip("numpy")
     X, y = make_moons(100, noise=0.1, seed=1337, signed=True)
 
     def train(steps, compile):
@@ -91,7 +90,7 @@ def test_fit_compiled_reaches_micrograds_demo_result():
 def test_fit_compiled_with_batches_and_cross_entropy_follows_eager():
     """Mini-batches in a fixed order (one trace per batch) and a softmax loss, whose shift read from .data
     is harmless and not warned about."""
-    require("numpy")
+    pytest.importorskip("numpy")
     import warnings
 
     X, y = make_spirals(60, k=3, noise=0.2, seed=0)
@@ -111,7 +110,7 @@ def test_fit_compiled_with_batches_and_cross_entropy_follows_eager():
 
 
 def test_fit_compiled_needs_batches_that_repeat():
-    require("numpy")
+    pytest.importorskip("numpy")
     X, y = make_moons(20, noise=0.1, seed=0, signed=True)
     with pytest.raises(ValueError, match="compile=True needs the same batches every epoch .* shuffle=False"):
         fit(MLP(2, [4, 1], seed=0), X, y, batch_size=5, compile=True, progress=False)
