@@ -1220,7 +1220,11 @@ def _subset(kind: int, rows: Any, pick: Any, chosen: Any) -> tuple[Any, Any]:
 
 
 class Compiled:
-    """A function traced once per input structure and replayed as numpy kernels (see ``compiled``)."""
+    """A function traced once per input structure and replayed as numpy kernels (see ``compiled``).
+
+    ``fn`` is the function; ``programs`` the cached programs (``stats``, ``kernels()``, ``draw()``);
+    ``traces`` and ``replays`` count the calls of each kind; ``clear()`` empties the cache.
+    """
 
     def __init__(self, fn: Callable[..., Any], cache_size: int, strict: bool, static_argnums: frozenset[int]):
         self.fn = fn
@@ -1247,6 +1251,7 @@ class Compiled:
         self._programs.clear()
 
     def __call__(self, *args: Any, **kwargs: Any) -> Any:
+        """fn(*args), traced or replayed: what fn returns (a replay: new leaves for Values computed inside)."""
         if kwargs:
             raise TypeError(
                 f"compiled: pass arguments by position; got keyword argument(s) {', '.join(sorted(kwargs))}"
