@@ -168,17 +168,11 @@ class no_grad(_ContextDecorator):
     """
 
     def __enter__(self) -> no_grad:
-        def enter(modes: _Modes) -> None:
-            modes.no_grad += 1
-
-        change(enter)
+        change(lambda modes: setattr(modes, "no_grad", modes.no_grad + 1))
         return self
 
     def __exit__(self, *exc: object) -> None:
-        def leave(modes: _Modes) -> None:
-            modes.no_grad -= 1
-
-        change(leave)
+        change(lambda modes: setattr(modes, "no_grad", modes.no_grad - 1))
 
 
 # --------------------------------------------------------------------------- scopes
@@ -236,20 +230,12 @@ class scope(_ContextDecorator):
     def __enter__(self) -> Scope:
         opened = Scope(self.name, current_scope())
         self._opened.append(opened)
-
-        def enter(modes: _Modes) -> None:
-            modes.scopes.append(opened)
-
-        change(enter)
+        change(lambda modes: modes.scopes.append(opened))
         return opened
 
     def __exit__(self, *exc: object) -> None:
         opened = self._opened.pop()
-
-        def leave(modes: _Modes) -> None:
-            modes.scopes.remove(opened)
-
-        change(leave)
+        change(lambda modes: modes.scopes.remove(opened))
 
 
 _PACKAGE_DIR = os.path.dirname(os.path.abspath(__file__)) + os.sep
@@ -317,21 +303,13 @@ class auto_scope(_ContextDecorator):
     def __enter__(self) -> auto_scope:
         opened = _AutoScope(sys._getframe(1))
         self._opened.append(opened)
-
-        def enter(modes: _Modes) -> None:
-            modes.auto.append(opened)
-
-        change(enter)
+        change(lambda modes: modes.auto.append(opened))
         return self
 
     def __exit__(self, *exc: object) -> None:
         opened = self._opened.pop()
-        opened.frames.clear()
-
-        def leave(modes: _Modes) -> None:
-            modes.auto.remove(opened)
-
-        change(leave)
+        opened.frames.clear()  # the frames it held (their locals) can go
+        change(lambda modes: modes.auto.remove(opened))
 
 
 def current_scope() -> Scope | None:

@@ -879,3 +879,25 @@ def test_the_engine_runs_as_the_environment_asks():
     pure = os.environ.get("STEPGRAD_PURE", "") not in ("", "0")
     assert engine.ACCELERATED is not pure
     assert ("_parents" in Value.__slots__) is pure
+
+
+def modules_loaded_by(imports: str) -> set[str]:
+    """The top-level modules a fresh interpreter loads for ``import <imports>`` (beyond what it had)."""
+    code = (
+        f"import sys; before = set(sys.modules); import {imports}; "
+        "print(' '.join(sorted({m.split('.')[0] for m in set(sys.modules) - before})))"
+    )
+    result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=60)
+    assert result.returncode == 0, result.stderr
+    return set(result.stdout.split())
+
+
+def test_the_engine_imports_only_the_standard_library():
+    # the engine, its modes and graph, and the compile module (whose numpy is imported on first use)
+    loaded = modules_loaded_by("autograd, autograd.engine, autograd.graph, autograd.modes, autograd.compile")
+    assert loaded - set(sys.stdlib_module_names) == {"autograd"}
+
+
+def test_drawing_and_stepping_modules_import_no_optional_package():
+    loaded = modules_loaded_by("autograd.viz, autograd.stepper, autograd.groups, autograd.layout")
+    assert not loaded & {"graphviz", "ipywidgets", "anywidget", "numpy", "matplotlib", "tqdm", "torch"}

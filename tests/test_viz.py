@@ -326,17 +326,6 @@ def test_graphviz_not_found_is_a_runtime_error():
     assert "brew install graphviz" in str(GraphvizNotFound())
 
 
-def test_importing_viz_and_stepper_loads_no_optional_package():
-    code = (
-        "import sys, autograd, autograd.viz, autograd.stepper\n"
-        "optional = ('graphviz', 'ipywidgets', 'numpy', 'matplotlib', 'tqdm', 'torch')\n"
-        "print(sorted(m for m in optional if m in sys.modules))"
-    )
-    result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=60)
-    assert result.returncode == 0, result.stderr
-    assert result.stdout.strip() == "[]"
-
-
 @needs_dot
 def test_op_symbols_and_labels_are_never_read_as_markup():
     odd = Op('<b>"q"\\', lambda x: 2 * x, lambda x, out: (2.0,))
