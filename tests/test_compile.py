@@ -683,5 +683,3 @@ def test_without_numpy_autograd_imports_and_compiled_names_the_extra():
     assert lines[1] == (
         "autograd.compiled needs numpy, which is not installed: pip install 'stepgrad[compile]' (or pip install numpy)"
     )
-
-
