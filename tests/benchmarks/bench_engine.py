@@ -87,7 +87,7 @@ def _mlp(lib: str, same_graph: bool):
     if lib == "micrograd" or same_graph:
         import micrograd.nn as mnn
 
-        if lib == "stepgrad":  # micrograd's nn code, stepgrad's Value
+        if lib != "micrograd":  # micrograd's nn code, stepgrad's Value (any variant)
             mnn.Value = _engine("stepgrad")
         return mnn.MLP
     from nn import MLP
