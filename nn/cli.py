@@ -1,6 +1,6 @@
 """The ``stepgrad`` command line: ``demo``, ``graph`` and ``steps``.
 
-    stepgrad demo [--out DIR] [--steps N] [--seed S]
+    stepgrad demo [gpt] [--out DIR] [--steps N] [--seed S]
     stepgrad graph "tanh(x*w + b)" --at x=2,w=-3,b=6.88 -o neuron.svg [--rankdir TB] [--edge-labels]
     stepgrad steps "x*y + sin(x)" --at x=2,y=-3 [--html steps.html]
 
@@ -38,6 +38,9 @@ PROG = "stepgrad"
 EXIT_OK = 0
 EXIT_ENVIRONMENT = 1  # the machine lacks something (a package, Graphviz's dot) or refused a write
 EXIT_USAGE = 2  # the input was wrong
+DEMOS = ("moons", "gpt")
+GPT_DEMO_STEPS = 1000  # microgpt's run
+GPT_DEMO_SEED = 42  # microgpt's seed
 FORMATS = {".svg": "svg", ".png": "png", ".pdf": "pdf"}  # -o's suffix → the format Graphviz renders
 
 
@@ -90,10 +93,16 @@ def build_parser() -> argparse.ArgumentParser:
 
     command = commands.add_parser(
         "demo",
-        help="train micrograd's moons classifier and write pictures and a backprop stepper page",
-        description="Train MLP(2, [16, 16, 1]) on 100 two-moons points (SVM max-margin loss + 1e-4·Σp², "
-        "SGD with learning rate 1.0 − 0.9·k/steps) with a progress bar, print the last step's loss and accuracy, "
-        "and write decision_boundary.png, loss_curve.png, neuron_graph.svg and backprop_steps.html into --out.",
+        help="train micrograd's moons classifier (or, with 'gpt', a tiny GPT) and write pictures and a stepper page",
+        description="Without WHICH (or 'moons'): train MLP(2, [16, 16, 1]) on 100 two-moons points (SVM max-margin "
+        "loss + 1e-4·Σp², SGD with learning rate 1.0 − 0.9·k/steps) with a progress bar, print the last step's loss "
+        "and accuracy, and write decision_boundary.png, loss_curve.png, neuron_graph.svg and backprop_steps.html "
+        "into --out. 'gpt': train microgpt's GPT on the shipped names, compiled (1,000 steps, one name each, Adam), "
+        "sample names before and after, and write gpt_loss_curve.png, gpt_step.svg (one step drawn as its parts) "
+        "and gpt_head_steps.html (its backward pass, one attention head's softmax opened) into --out.",
+    )
+    command.add_argument(
+        "which", nargs="?", choices=DEMOS, default="moons", metavar="WHICH", help="moons (the default) or gpt"
     )
     command.add_argument(
         "--out", default=demo.DEFAULT_OUT, metavar="DIR", help=f"folder to write into ({demo.DEFAULT_OUT})"
@@ -101,12 +110,11 @@ def build_parser() -> argparse.ArgumentParser:
     command.add_argument(
         "--steps",
         type=_positive_int,
-        default=demo.DEFAULT_STEPS,
         metavar="N",
-        help=f"training steps ({demo.DEFAULT_STEPS})",
+        help=f"training steps ({demo.DEFAULT_STEPS}; gpt: {GPT_DEMO_STEPS})",
     )
     command.add_argument(
-        "--seed", type=int, default=demo.DEFAULT_SEED, metavar="S", help=f"data and weight seed ({demo.DEFAULT_SEED})"
+        "--seed", type=int, metavar="S", help=f"data and weight seed ({demo.DEFAULT_SEED}; gpt: {GPT_DEMO_SEED})"
     )
     command.set_defaults(handler=run_demo)
 
@@ -175,6 +183,10 @@ def run_demo(args: argparse.Namespace) -> int:
     if shutil.which("dot") is None:  # before training, not after
         raise GraphvizNotFound()
     folder = _writable_folder(args.out)
+    if args.which == "gpt":
+        return _run_gpt_demo(args, folder)
+    args.steps = demo.DEFAULT_STEPS if args.steps is None else args.steps
+    args.seed = demo.DEFAULT_SEED if args.seed is None else args.seed
     _print(f"training MLP(2, [16, 16, 1]) on 100 two-moons points for {args.steps} steps (seed {args.seed}) ...")
     result = demo.run_demo(folder, args.steps, args.seed, progress=True)
     points = len(result.data[1])
@@ -190,6 +202,21 @@ def run_demo(args: argparse.Namespace) -> int:
         "\nopen them: the .html and .svg files in any web browser (e.g. "
         f"{_opener()} {folder / 'backprop_steps.html'}, or the address {page.as_uri()}), "
         "the .png files in any image viewer."
+    )
+    return EXIT_OK
+
+
+def _run_gpt_demo(args: argparse.Namespace, folder: pathlib.Path) -> int:
+    """``stepgrad demo gpt``: train microgpt's GPT compiled, report, write its three files."""
+    from .gpt import run_gpt_demo
+
+    steps = GPT_DEMO_STEPS if args.steps is None else args.steps
+    seed = GPT_DEMO_SEED if args.seed is None else args.seed
+    run_gpt_demo(folder, steps, seed, progress=True, report=_print, compile=True)  # reports each file it wrote
+    page = folder.resolve() / "gpt_head_steps.html"
+    _print(
+        "\nopen them: the .html and .svg files in any web browser (e.g. "
+        f"{_opener()} {folder / 'gpt_head_steps.html'}, or the address {page.as_uri()}), the .png in any image viewer."
     )
     return EXIT_OK
 

@@ -31,6 +31,7 @@ contributions are added (rounding, ~1e-16 relative).
 
 from __future__ import annotations
 
+import contextlib
 import math
 import os
 import pathlib
@@ -43,7 +44,8 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, Union
 
-from autograd.engine import Value, dot, no_grad, sum_values
+from autograd.engine import Value, dot, no_grad, scope, sum_values
+from autograd.files import write_atomically
 
 from ._check import check_int, check_type
 from .losses import softmax
@@ -61,11 +63,13 @@ __all__ = [
     "GPTDemoResult",
     "GPTHistory",
     "HeadRecord",
+    "NamedStep",
     "Recording",
     "document_loss",
     "eager_step",
     "linear",
     "microgpt_adam",
+    "named_step",
     "one_hot_vector",
     "plot_gpt_losses",
     "rmsnorm",
@@ -85,6 +89,14 @@ BETAS = (0.85, 0.99)
 EPS = 1e-8
 INIT_STD = 0.08
 RMSNORM_EPS = 1e-5
+
+
+def _part(name: str, named: bool) -> contextlib.AbstractContextManager[Any]:
+    """``autograd.scope(name)`` when ``named``, else nothing: the scopes that grouped drawings box.
+
+    Off by default: while a scope is open every new node records it, which made an eager training
+    step about 40 % slower here (tests/benchmarks/bench_gpt.py measures it)."""
+    return scope(name) if named else contextlib.nullcontext()
 
 
 # --------------------------------------------------------------------------- configuration
@@ -263,48 +275,64 @@ class GPT(Module):
         keys: list[list[list[Value]]],
         values: list[list[list[Value]]],
         record: Recording | None = None,
+        named: bool = False,
     ) -> list[Value]:
         """The logits for the token after ``token`` at position ``pos_id`` (microgpt's ``gpt()``).
 
         Appends this position's key and value vectors to ``keys`` and ``values`` (from ``new_cache()``),
-        so attention sees positions 0 … pos_id: causal by construction.
+        so attention sees positions 0 … pos_id: causal by construction. ``named=True`` puts the nodes
+        of each part in a scope for grouped drawings: ``embedding``, ``rmsnorm``, then per layer
+        ``q k v`` (its rmsnorm and projections), ``attention`` (``head h`` each with ``scores``,
+        ``softmax`` and ``Σ a·v``; ``attn_wo``: the output projection and the residual), ``mlp``;
+        finally ``lm_head``.
         """
         self._check_position(pos_id, keys, values)
         c = self.config
         m = self.matrices
         hd = c.head_dim
-        x = [t + p for t, p in zip(self.embed_token(token), m["wpe"][pos_id])]
-        x = rmsnorm(x)
+        with _part("embedding", named):
+            x = [t + p for t, p in zip(self.embed_token(token), m["wpe"][pos_id])]
+        with _part("rmsnorm", named):
+            x = rmsnorm(x)
         for li in range(c.n_layer):
             # multi-head causal self-attention
             x_residual = x
-            x = rmsnorm(x)
-            q = linear(x, m[f"layer{li}.attn_wq"])
-            k = linear(x, m[f"layer{li}.attn_wk"])
-            v = linear(x, m[f"layer{li}.attn_wv"])
+            with _part("q k v", named):  # its own part: later positions read this position's keys and values
+                x = rmsnorm(x)
+                q = linear(x, m[f"layer{li}.attn_wq"])
+                k = linear(x, m[f"layer{li}.attn_wk"])
+                v = linear(x, m[f"layer{li}.attn_wv"])
             keys[li].append(k)
             values[li].append(v)
-            x_attn: list[Value] = []
-            for h in range(c.n_head):
-                hs = h * hd
-                q_h = q[hs : hs + hd]
-                k_h = [kt[hs : hs + hd] for kt in keys[li]]
-                v_h = [vt[hs : hs + hd] for vt in values[li]]
-                attn_logits = [dot(q_h, kt) / hd**0.5 for kt in k_h]  # zₜ = q·kₜ / √d
-                attn_weights = softmax(attn_logits)
-                if record is not None:
-                    record.heads.append(HeadRecord(li, h, pos_id, attn_logits, attn_weights))
-                x_attn.extend(dot(attn_weights, [vt[j] for vt in v_h]) for j in range(hd))  # Σₜ aₜ·vₜ
-            x = linear(x_attn, m[f"layer{li}.attn_wo"])
-            x = [a + b for a, b in zip(x, x_residual)]
+            with _part("attention", named):
+                x_attn: list[Value] = []
+                for h in range(c.n_head):
+                    with _part(f"head {h}", named):
+                        hs = h * hd
+                        q_h = q[hs : hs + hd]
+                        k_h = [kt[hs : hs + hd] for kt in keys[li]]
+                        v_h = [vt[hs : hs + hd] for vt in values[li]]
+                        with _part("scores", named):
+                            attn_logits = [dot(q_h, kt) / hd**0.5 for kt in k_h]  # zₜ = q·kₜ / √d
+                        with _part("softmax", named):
+                            attn_weights = softmax(attn_logits)
+                        if record is not None:
+                            record.heads.append(HeadRecord(li, h, pos_id, attn_logits, attn_weights))
+                        with _part("Σ a·v", named):
+                            x_attn.extend(dot(attn_weights, [vt[j] for vt in v_h]) for j in range(hd))  # Σₜ aₜ·vₜ
+                with _part("attn_wo", named):
+                    x = linear(x_attn, m[f"layer{li}.attn_wo"])
+                    x = [a + b for a, b in zip(x, x_residual)]
             # MLP
-            x_residual = x
-            x = rmsnorm(x)
-            x = linear(x, m[f"layer{li}.mlp_fc1"])
-            x = [xi.relu() for xi in x]
-            x = linear(x, m[f"layer{li}.mlp_fc2"])
-            x = [a + b for a, b in zip(x, x_residual)]
-        return linear(x, m["lm_head"])
+            with _part("mlp", named):
+                x_residual = x
+                x = rmsnorm(x)
+                x = linear(x, m[f"layer{li}.mlp_fc1"])
+                x = [xi.relu() for xi in x]
+                x = linear(x, m[f"layer{li}.mlp_fc2"])
+                x = [a + b for a, b in zip(x, x_residual)]
+        with _part("lm_head", named):
+            return linear(x, m["lm_head"])
 
     def _check_position(self, pos_id: object, keys: list[Any], values: list[Any]) -> None:
         c = self.config
@@ -377,12 +405,18 @@ def _real_entry(entry: object, i: int, where: str) -> float:
 
 
 def document_loss(
-    model: GPT, inputs: Sequence[Token], targets: Sequence[Token], record: Recording | None = None
+    model: GPT,
+    inputs: Sequence[Token],
+    targets: Sequence[Token],
+    record: Recording | None = None,
+    named: bool = False,
 ) -> Value:
     """L = (1/n) Σₜ −log softmax(logitsₜ)[targetₜ]: microgpt's loss of one document of n positions.
 
     Tokens are ids or one-hot vectors (see ``GPT.embed_token``); a one-hot target picks its
     probability as Σᵢ onehotᵢ·pᵢ. ``record`` collects the heads' softmaxes, logits and probabilities.
+    ``named=True`` puts every part in a scope for grouped drawings (``GPT.__call__``; then ``softmax``
+    and ``−log p`` per position, and ``mean``).
     """
     if not isinstance(model, GPT):
         raise TypeError(f"document_loss: model must be a GPT, got {type(model).__name__}")
@@ -395,19 +429,24 @@ def document_loss(
     keys, values = model.new_cache()
     losses = []
     for pos_id, (token, target) in enumerate(zip(inputs, targets)):
-        logits = model(token, pos_id, keys, values, record)
-        probs = softmax(logits)
-        if isinstance(target, int) and not isinstance(target, bool):
-            if not 0 <= target < vocab:
-                raise ValueError(f"document_loss: target id {target} is out of range: ids run from 0 to {vocab - 1}")
-            p_target = probs[target]
-        else:
-            p_target = dot(probs, _one_hot_operand(target, vocab, "document_loss: target"))
+        logits = model(token, pos_id, keys, values, record, named)
+        with _part("softmax", named):
+            probs = softmax(logits)
+        with _part("−log p", named):
+            if isinstance(target, int) and not isinstance(target, bool):
+                if not 0 <= target < vocab:
+                    raise ValueError(
+                        f"document_loss: target id {target} is out of range: ids run from 0 to {vocab - 1}"
+                    )
+                p_target = probs[target]
+            else:
+                p_target = dot(probs, _one_hot_operand(target, vocab, "document_loss: target"))
+            losses.append(-p_target.log())
         if record is not None:
             record.logits.append(logits)
             record.probs.append(probs)
-        losses.append(-p_target.log())
-    return sum_values(losses) * (1 / n)
+    with _part("mean", named):
+        return sum_values(losses) * (1 / n)
 
 
 # --------------------------------------------------------------------------- sampling
@@ -601,12 +640,15 @@ def train_gpt(
 # --------------------------------------------------------------------------- graph size
 
 
-def step_graph(positions: int, *, model: GPT | None = None, one_hot: bool = False, seed: int = 0) -> Value:
+def step_graph(
+    positions: int, *, model: GPT | None = None, one_hot: bool = False, seed: int = 0, named: bool = False
+) -> Value:
     """The loss of one training step on a document of ``positions`` positions (1 … block_size), not yet
     backpropagated: the graph a drawing or a compiled replay of a GPT step works on.
 
     The document is BOS and ``positions − 1`` letters drawn by ``random.Random(seed)``, then BOS;
-    ``model`` defaults to ``GPT(seed=seed)``. ``len(autograd.topological_order(loss))`` counts its nodes.
+    ``model`` defaults to ``GPT(seed=seed)``; ``named=True`` names its parts (``document_loss``).
+    ``len(autograd.topological_order(loss))`` counts its nodes.
     """
     if model is None:
         model = GPT(seed=seed)
@@ -616,7 +658,82 @@ def step_graph(positions: int, *, model: GPT | None = None, one_hot: bool = Fals
     rng = random.Random(_check_seed(seed, "step_graph"))
     bos = c.vocab_size - 1
     tokens = [bos] + [rng.randrange(bos) for _ in range(positions - 1)] + [bos]
-    return document_loss(model, *model.inputs_and_targets(tokens, one_hot=one_hot))
+    return document_loss(model, *model.inputs_and_targets(tokens, one_hot=one_hot), named=named)
+
+
+@dataclass
+class NamedStep:
+    """One training step's loss with its parts named (``document_loss(..., named=True)``), and one
+    attention head's softmax picked out to look at: its scores labelled ``z0 … zt``, their exponentials
+    ``e0 … et`` (of zₜ − max z), the sum ``Σe`` and the weights ``p0 … pt``.
+
+    ``draw()`` is the grouped picture (one box per part, ``attention`` opened into its heads, the picked
+    head into its parts);
+    ``steps()`` the backward pass, drawn with that head's ``scores`` and ``softmax`` opened.
+    """
+
+    loss: Value
+    record: Recording
+    head: HeadRecord
+
+    @property
+    def open_head(self) -> list[Any]:
+        """The scopes to open to see the head: its ``attention`` activation, the head, its scores and softmax."""
+        softmax_scope, scores_scope = self.head.weights[0].scope, self.head.logits[0].scope
+        head_scope = softmax_scope.parent if softmax_scope is not None else None
+        if head_scope is None or scores_scope is None or head_scope.parent is None:
+            raise ValueError("NamedStep: the loss was built without named parts (named=True)")
+        return [head_scope.parent, head_scope, scores_scope, softmax_scope]
+
+    def draw(self, **options: Any) -> Any:
+        """``draw_dot(loss, open=["attention", "head h"])``: the step as its parts (each box stacks the
+        positions), attention opened into its heads, and the picked head into scores → softmax → Σ a·v."""
+        from autograd.viz import draw_dot
+
+        options.setdefault("open", ["attention", f"head {self.head.head}"])
+        return draw_dot(self.loss, **options)
+
+    def steps(self) -> Any:
+        """``backward_steps(loss)``; draw it (``widget``, ``to_html``, ``save_html``) with ``open=self.open_head``."""
+        from autograd.stepper import backward_steps
+
+        return backward_steps(self.loss)
+
+    def closed_form_error(self) -> float:
+        """After a backward pass: maxᵢ |∂L/∂zᵢ − pᵢ(gᵢ − Σⱼ pⱼgⱼ)|, gᵢ = ∂L/∂pᵢ, p recomputed from z by math.exp."""
+        z = [node.data for node in self.head.logits]
+        top = max(z)
+        exps = [math.exp(zi - top) for zi in z]
+        total = math.fsum(exps)
+        p = [e / total for e in exps]
+        g = [node.grad for node in self.head.weights]
+        mean = math.fsum(pi * gi for pi, gi in zip(p, g))
+        return max(abs(node.grad - pi * (gi - mean)) for node, pi, gi in zip(self.head.logits, p, g))
+
+
+def named_step(
+    model: GPT, tokens: Sequence[int], *, head: int = 0, position: int = -1, one_hot: bool = False
+) -> NamedStep:
+    """The loss of ``tokens`` (a document: BOS, letters, BOS) built with named parts, not yet backpropagated,
+    with attention head ``head`` at ``position`` (default: the last) picked out and labelled."""
+    if not isinstance(model, GPT):
+        raise TypeError(f"named_step: model must be a GPT, got {type(model).__name__}")
+    c = model.config
+    if isinstance(head, bool) or not isinstance(head, int) or not 0 <= head < c.n_head:
+        raise ValueError(f"named_step: head must be an int in [0, {c.n_head - 1}], got {head!r}")
+    record = Recording()
+    inputs, targets = model.inputs_and_targets(tokens, one_hot=one_hot)
+    loss = document_loss(model, inputs, targets, record=record, named=True)
+    positions = len(inputs)
+    if isinstance(position, bool) or not isinstance(position, int) or not -positions <= position < positions:
+        raise ValueError(f"named_step: position must be an int in [{-positions}, {positions - 1}], got {position!r}")
+    position %= positions
+    (picked,) = [h for h in record.heads if h.layer == 0 and h.head == head and h.position == position]
+    for t, (z, p) in enumerate(zip(picked.logits, picked.weights)):
+        e, total = p.parents  # pₜ = eₜ / Σe (nn.losses.softmax), eₜ = exp(zₜ − m)
+        z.label, e.label, p.label, total.label = f"z{t}", f"e{t}", f"p{t}", "Σe"
+    loss.label = "L"
+    return NamedStep(loss, record, picked)
 
 
 # --------------------------------------------------------------------------- the demo
@@ -634,7 +751,12 @@ class GPTDemoResult:
     model: GPT = field(repr=False)
 
 
-GPT_DEMO_FILES = {"gpt_loss_curve.png": "the loss of each training step and its running mean"}
+GPT_DEMO_FILES = {
+    "gpt_loss_curve.png": "the loss of each training step and its running mean",
+    "gpt_step.svg": "one training step on 'emma' as its parts: attention opened into 4 heads, head 0 into its parts",
+    "gpt_head_steps.html": "that step's backward pass, head 0's softmax at the last position opened node by node",
+}
+GPT_DEMO_NAME = "emma"  # the document drawn and stepped after training
 
 
 def plot_gpt_losses(
@@ -679,11 +801,17 @@ def run_gpt_demo(
     progress: bool | None = True,
     report: Callable[[str], None] | None = print,
     compile: bool = False,
+    pictures: bool = True,
 ) -> GPTDemoResult:
-    """Train microgpt's GPT for ``steps`` steps on the shipped names (shuffled by ``seed``) and write
-    ``gpt_loss_curve.png`` into ``out_dir``; ``report`` gets the messages. Samples names before and after.
-    ``compile=True`` trains with ``train_gpt(..., compile=True)`` (numpy comes with matplotlib).
+    """Train microgpt's GPT for ``steps`` steps on the shipped names (shuffled by ``seed``), sample names
+    before and after, and write ``GPT_DEMO_FILES`` into ``out_dir``: the loss curve and, with
+    ``pictures`` (needs Graphviz), one step on "emma" drawn grouped and its backward pass as a stepper page
+    with one head's softmax opened. ``report`` gets the messages. ``compile=True`` trains with
+    ``train_gpt(..., compile=True)`` (numpy comes with matplotlib).
     """
+    from autograd.layout import fit_svg
+    from autograd.viz import to_svg
+
     from .demo import output_folder
     from .plots import save_png
 
@@ -695,6 +823,7 @@ def run_gpt_demo(
     check_int(steps, "steps", "run_gpt_demo")
     check_int(seed, "seed", "run_gpt_demo", at_least=None)
     check_type(compile, "compile", "run_gpt_demo", bool, "True or False")
+    check_type(pictures, "pictures", "run_gpt_demo", bool, "True or False")
     folder = output_folder(out_dir, "run_gpt_demo")
     how = "compiled" if compile else "eager"
 
@@ -720,8 +849,30 @@ def run_gpt_demo(
         )
     say(f"names before training: {', '.join(before)}")
     say(f"names after training:  {', '.join(after)}")
+
+    # Everything is computed and rendered before the first file is written.
     figure = plot_gpt_losses(history, vocab_size=tokenizer.vocab_size)
+    outputs: dict[str, Any] = {}
+    if pictures:
+        step = named_step(model, tokenizer.encode(GPT_DEMO_NAME), head=0)
+        stepper = step.steps().run()  # every .grad as backward() leaves it
+        error = step.closed_form_error()
+        positions = len(step.record.logits)
+        say(
+            f"one step on {GPT_DEMO_NAME!r}: {len(stepper.order):,} nodes, {len(stepper):,} chain-rule steps; "
+            f"head 0 at position {step.head.position + 1} of {positions}: ∂L/∂zᵢ against pᵢ(gᵢ − Σⱼ pⱼgⱼ), "
+            f"largest difference {error:.1e}"
+        )
+        outputs["gpt_step.svg"] = fit_svg(to_svg(step.draw()))  # as save_svg: fits the browser window
+        outputs["gpt_head_steps.html"] = stepper.to_html(
+            title=f"stepgrad: a GPT step on {GPT_DEMO_NAME!r}, backward through one attention head",
+            open=step.open_head,
+        )
     folder.mkdir(parents=True, exist_ok=True)
     files = {"gpt_loss_curve.png": save_png(figure, folder / "gpt_loss_curve.png")}
-    say(f"wrote {folder / 'gpt_loss_curve.png'}: {GPT_DEMO_FILES['gpt_loss_curve.png']}")
+    if pictures:
+        for name in ("gpt_step.svg", "gpt_head_steps.html"):
+            files[name] = write_atomically(folder / name, outputs[name])
+    for name, path in files.items():
+        say(f"wrote {path}: {GPT_DEMO_FILES[name]}")
     return GPTDemoResult(folder, files, history, before, after, model)

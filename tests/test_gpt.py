@@ -551,7 +551,7 @@ def test_run_gpt_demo_writes_the_loss_curve(tmp_path):
     from nn.gpt import run_gpt_demo
 
     messages: list[str] = []
-    result = run_gpt_demo(tmp_path / "out", steps=3, seed=1, progress=False, report=messages.append)
+    result = run_gpt_demo(tmp_path / "out", steps=3, seed=1, progress=False, report=messages.append, pictures=False)
     png = tmp_path / "out" / "gpt_loss_curve.png"
     assert result.files == {"gpt_loss_curve.png": png}
     assert png.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n" and png.stat().st_size > 10_000
@@ -569,7 +569,9 @@ def test_run_gpt_demo_compiled(tmp_path):
     from nn.gpt import run_gpt_demo
 
     messages: list[str] = []
-    result = run_gpt_demo(tmp_path / "out", steps=4, seed=1, progress=False, report=messages.append, compile=True)
+    result = run_gpt_demo(
+        tmp_path / "out", steps=4, seed=1, progress=False, report=messages.append, compile=True, pictures=False
+    )
     text = "\n".join(messages)
     assert "4192 parameters, 32033 names, 4 compiled steps" in text and "ms per step (compiled; " in text
     traces = result.history.compiled.traces
