@@ -167,6 +167,7 @@ def _stepgrad_digraph_class() -> Any:
 
             layout_timeout: float | None = LAYOUT_TIMEOUT
             what: str = "the graph"
+            boxes: list[str] = []  # the labels of the boxes drawn (a grouped view), e.g. "MLP ×100"
 
             def pipe(self, format: str | None = None, *args: Any, encoding: str | None = None, **kwargs: Any) -> Any:
                 out = run_dot(self.source, format or self.format, self.layout_timeout, self.what)
@@ -415,6 +416,7 @@ def build_digraph(
         )  # fmt: skip
     for source, target in scene.box_inputs():
         dot.edge(source, target)
+    dot.boxes = [scene.group_label(group) for group in scene.groups]
     return dot
 
 
@@ -456,8 +458,9 @@ def draw_dot(
     - Grouped views (nodes built under ``autograd.scope``/``auto_scope``): a graph over ``max_nodes``
       values is drawn as boxes, one per call of a scope (``MLP ×100`` for calls side by side),
       opened level by level while the picture stays small; ``open=["softmax", "gpt/attn"]`` opens
-      those scopes (and closes the rest), ``open=True`` opens all. Without scopes, more than
-      ``max_nodes`` values raise ``ValueError`` at once (no layout is tried).
+      those scopes (and closes the rest), ``open=True`` opens all, ``open=[]`` none; a ``Scope`` in the
+      list opens that one call. The result's ``boxes`` lists the boxes' labels. Without scopes, more
+      than ``max_nodes`` values raise ``ValueError`` at once (no layout is tried).
     - ``timeout``: seconds Graphviz may take to lay it out (``LayoutTimeout`` after that).
     - ``fmt`` (or ``format``): the output format when rendered. micrograd's notebook call
       ``draw_dot(root, format="svg", rankdir="LR")`` works as it is, and so does its positional

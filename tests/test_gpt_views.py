@@ -65,6 +65,7 @@ def test_a_gpt_step_draws_as_its_pipeline_and_attention_opens_into_heads():
     assert len(topological_order(loss)) > 30_000  # far above draw_dot's max_nodes: grouped, not refused
     g = draw_dot(loss, open=[])  # every part closed
     labels = boxes(g)
+    assert sorted(g.boxes) == sorted(labels.values())  # what the drawing says it drew
     assert sorted(labels.values()) == sorted([f"{name} ×7" for name in PIPELINE] + ["mean"])
     ident = {label: name for name, label in labels.items()}
     chain = [ident[f"{name} ×7"] for name in PIPELINE] + [ident["mean"]]

@@ -7,7 +7,9 @@ For documents of several lengths (positions = letters + 1): the nodes of the ste
 n-ary sums, and with one-hot tokens), and the CPU time (time.process_time) of building the loss,
 of backward(), of the Adam update, and of the whole step — the fastest of the repeats, with the
 garbage collector on as in a training run. A "typical" name has 6 letters (7 positions: the median
-length of the names data set). Not part of the test suite: timings are never asserted in tests.
+length of the names data set). The last column is the whole step with the parts named for grouped
+drawings (``named=True``: every node records its scope), as a ratio to the plain step: the reason
+naming is off by default. Not part of the test suite: timings are never asserted in tests.
 """
 
 from __future__ import annotations
@@ -26,7 +28,7 @@ from nn.gpt import GPT, document_loss, microgpt_adam, step_graph  # noqa: E402
 from nn.text import load_names  # noqa: E402
 
 
-def _time_step(model: GPT, positions: int, repeats: int) -> dict[str, float]:
+def _time_step(model: GPT, positions: int, repeats: int, named: bool = False) -> dict[str, float]:
     optimizer = microgpt_adam(model)
     best = {"build": float("inf"), "backward": float("inf"), "adam": float("inf"), "step": float("inf")}
     rng = random.Random(positions)
@@ -36,7 +38,7 @@ def _time_step(model: GPT, positions: int, repeats: int) -> dict[str, float]:
         inputs, targets = model.inputs_and_targets(tokens)
         t0 = time.process_time()
         optimizer.zero_grad()
-        loss = document_loss(model, inputs, targets)
+        loss = document_loss(model, inputs, targets, named=named)
         t1 = time.process_time()
         loss.backward()
         t2 = time.process_time()
@@ -61,16 +63,17 @@ def main() -> None:
     )
     model = GPT(seed=42)
     print(f"model: {model!r}, {len(model.parameters())} parameters; {repeats} repeats, fastest shown\n")
-    header = ("positions", "nodes", "one-hot", "build ms", "backward ms", "adam ms", "step ms")
-    print(" ".join(f"{h:>{w}}" for h, w in zip(header, (9, 8, 8, 9, 12, 8, 8))))
+    header = ("positions", "nodes", "one-hot", "build ms", "backward ms", "adam ms", "step ms", "named")
+    print(" ".join(f"{h:>{w}}" for h, w in zip(header, (9, 8, 8, 9, 12, 8, 8, 7))))
     for positions in (2, 4, 7, 8, 12, 16):
         nodes = len(topological_order(step_graph(positions, model=model)))
         one_hot = len(topological_order(step_graph(positions, model=model, one_hot=True)))
         t = _time_step(model, positions, repeats)
+        named = _time_step(model, positions, repeats, named=True)["step"] / t["step"]
         mark = "  <- a typical name (6 letters)" if positions == 7 else ""
         print(
             f"{positions:>9} {nodes:>8,} {one_hot:>8,} {1000 * t['build']:>9.1f} {1000 * t['backward']:>12.1f} "
-            f"{1000 * t['adam']:>8.1f} {1000 * t['step']:>8.1f}{mark}"
+            f"{1000 * t['adam']:>8.1f} {1000 * t['step']:>8.1f} {named:>6.2f}×{mark}"
         )
 
 
