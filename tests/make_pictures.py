@@ -5,7 +5,9 @@
 - ``neuron_graph.svg``  the tanh neuron after ``backward()`` (``save_svg``: fits any width);
 - ``stepper.png``       the neuron's stepper page at step 4, headless Chromium at 1200 × 700;
 - ``grouped_step.png``  micrograd's demo step (38,000+ values) grouped by scope, its stepper page at
-                        step 3 ("backward through Layer 3 ×100"), 1200 × 620.
+                        step 3 ("backward through Layer 3 ×100"), 1200 × 620;
+- ``gpt_step.svg``      one training step of microgpt's GPT on "emma" drawn as its parts, attention
+                        opened into its heads and head 0 into its stages (``nn.gpt.named_step``).
 """
 
 from __future__ import annotations
@@ -45,7 +47,14 @@ def main() -> None:
     loss, _ = scoped.micrograd_demo_step()
     page = backward_steps(loss).save_html(folder / "demo.html", title="stepgrad: micrograd's demo step, grouped")
     screenshot(page, 3, IMAGES / "grouped_step.png", 1200, 620)
-    for name in ("neuron_graph.svg", "stepper.png", "grouped_step.png"):
+    from nn.gpt import GPT, named_step
+    from nn.text import CharTokenizer, load_names
+
+    tokenizer = CharTokenizer.from_documents(load_names())
+    step = named_step(GPT(seed=42), tokenizer.encode("emma"), head=0)
+    step.loss.backward()
+    save_svg(step.draw(), IMAGES / "gpt_step.svg")
+    for name in ("neuron_graph.svg", "stepper.png", "grouped_step.png", "gpt_step.svg"):
         print("wrote", IMAGES / name)
 
 
