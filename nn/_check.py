@@ -62,6 +62,19 @@ def check_int(value: object, name: str, where: str, *, at_least: int | None = 1,
     return value
 
 
+def check_index(
+    value: object, name: str, where: str, low: int, high: int, *, note: str = "", closed: bool = False
+) -> int:
+    """``value`` if it is an int (not a bool) in [low, high) — or [low, high] if ``closed`` — e.g. "an int in
+    [0, 16) (block_size)", with ``note`` after the interval."""
+    interval = f"[{low}, {high}]" if closed else f"[{low}, {high})"
+    requirement = f"an int in {interval}" + (f" {note}" if note else "")
+    number = check_int(value, name, where, at_least=None, requirement=requirement)
+    if not (low <= number <= high if closed else low <= number < high):
+        raise wrong_value(where, name, requirement, value)
+    return number
+
+
 def check_number(
     value: object,
     name: str,

@@ -47,7 +47,7 @@ from typing import TYPE_CHECKING, Any, Union
 from autograd.engine import Value, dot, no_grad, scope, sum_values
 from autograd.files import write_atomically
 
-from ._check import check_int, check_type
+from ._check import check_index, check_int, check_number, check_sequence, check_type
 from .losses import softmax
 from .module import Module
 from .optim import Adam, Optimizer, Scheduler, linear_decay
@@ -114,9 +114,7 @@ class GPTConfig:
 
     def __post_init__(self) -> None:
         for name in ("vocab_size", "n_embd", "n_head", "n_layer", "block_size"):
-            value = getattr(self, name)
-            if isinstance(value, bool) or not isinstance(value, int) or value < 1:
-                raise ValueError(f"GPTConfig: {name} must be a positive int, got {value!r}")
+            check_int(getattr(self, name), name, "GPTConfig")
         if self.vocab_size < 2:
             raise ValueError(f"GPTConfig: vocab_size must be at least 2 (a character and BOS), got {self.vocab_size}")
         if self.n_embd % self.n_head:
@@ -202,16 +200,9 @@ class GPT(Module):
     def __init__(self, config: GPTConfig | None = None, *, seed: int | random.Random = 42, std: float = INIT_STD):
         if config is None:
             config = GPTConfig()
-        if not isinstance(config, GPTConfig):
-            raise TypeError(f"GPT: config must be a GPTConfig, got {type(config).__name__}")
-        if isinstance(std, bool) or not isinstance(std, (int, float)) or not math.isfinite(std) or std < 0:
-            raise ValueError(f"GPT: std must be a finite number >= 0, got {std!r}")
-        if isinstance(seed, random.Random):
-            rng = seed
-        elif isinstance(seed, int) and not isinstance(seed, bool):
-            rng = random.Random(seed)
-        else:
-            raise ValueError(f"GPT: seed must be an int or a random.Random, got {seed!r}")
+        check_type(config, "config", "GPT", GPTConfig, "a GPTConfig")
+        std = check_number(std, "std", "GPT", at_least=0)
+        rng = _rng(seed, "GPT")
         self.config = config
         self.matrices: dict[str, list[list[Value]]] = {
             name: [[Value(rng.gauss(0.0, std)) for _ in range(columns)] for _ in range(rows)]
@@ -336,8 +327,7 @@ class GPT(Module):
 
     def _check_position(self, pos_id: object, keys: list[Any], values: list[Any]) -> None:
         c = self.config
-        if isinstance(pos_id, bool) or not isinstance(pos_id, int) or not 0 <= pos_id < c.block_size:
-            raise ValueError(f"GPT: pos_id must be an int in [0, {c.block_size}) (block_size), got {pos_id!r}")
+        check_index(pos_id, "pos_id", "GPT", 0, c.block_size, note="(block_size)")
         if len(keys) != c.n_layer or len(values) != c.n_layer:
             raise ValueError(f"GPT: keys and values must hold one list per layer ({c.n_layer}); use new_cache()")
         if len(keys[0]) != pos_id:
@@ -361,8 +351,7 @@ class GPT(Module):
             )
         vocab = self.config.vocab_size
         for i, t in enumerate(tokens):
-            if isinstance(t, bool) or not isinstance(t, int) or not 0 <= t < vocab:
-                raise ValueError(f"GPT.inputs_and_targets: tokens[{i}] = {t!r} is not a token id in [0, {vocab})")
+            check_index(t, f"tokens[{i}]", "GPT.inputs_and_targets", 0, vocab, note="(a token id)")
         n = min(self.config.block_size, len(tokens) - 1)
         inputs: list[Token] = list(tokens[:n])
         targets: list[Token] = list(tokens[1 : n + 1])
@@ -374,8 +363,7 @@ class GPT(Module):
 
 def one_hot_vector(token: int, size: int) -> list[float]:
     """The token id as a vector of ``size`` floats: 1.0 at index ``token``, 0.0 elsewhere."""
-    if isinstance(token, bool) or not isinstance(token, int) or not 0 <= token < size:
-        raise ValueError(f"one_hot_vector: token must be an int id in [0, {size}), got {token!r}")
+    check_index(token, "token", "one_hot_vector", 0, size, note="(a token id)")
     vector = [0.0] * size
     vector[token] = 1.0
     return vector
@@ -465,13 +453,9 @@ def sample_names(
     ``block_size`` tokens per name. The same seed and weights give the same names; no graph is kept.
     """
     _check_tokenizer(model, tokenizer, "sample_names")
-    if isinstance(count, bool) or not isinstance(count, int) or count < 0:
-        raise ValueError(f"sample_names: count must be an int >= 0, got {count!r}")
-    if isinstance(temperature, bool) or not isinstance(temperature, (int, float)) or not math.isfinite(temperature):
-        raise ValueError(f"sample_names: temperature must be a finite number > 0, got {temperature!r}")
-    if temperature <= 0:
-        raise ValueError(f"sample_names: temperature must be a finite number > 0, got {temperature!r}")
-    rng = seed if isinstance(seed, random.Random) else random.Random(_check_seed(seed, "sample_names"))
+    check_int(count, "count", "sample_names", at_least=0)
+    temperature = check_number(temperature, "temperature", "sample_names", greater_than=0)
+    rng = _rng(seed, "sample_names")
     bos, vocab = tokenizer.bos, tokenizer.vocab_size
     names = []
     with no_grad():
@@ -505,10 +489,11 @@ def _check_tokenizer(model: GPT, tokenizer: CharTokenizer, where: str) -> None:
         )
 
 
-def _check_seed(seed: object, where: str) -> int:
-    if isinstance(seed, bool) or not isinstance(seed, int):
-        raise ValueError(f"{where}: seed must be an int or a random.Random, got {seed!r}")
-    return seed
+def _rng(seed: object, where: str) -> random.Random:
+    """``seed`` itself if it is a ``random.Random``, else a new generator seeded with the int ``seed``."""
+    if isinstance(seed, random.Random):
+        return seed
+    return random.Random(check_int(seed, "seed", where, at_least=None, requirement="an int or a random.Random"))
 
 
 def microgpt_adam(model: GPT, lr: float = LEARNING_RATE) -> Adam:
@@ -582,14 +567,11 @@ def train_gpt(
     >>> history = train_gpt(GPT(), tokenizer, names, steps=10, progress=False)    # doctest: +SKIP
     """
     _check_tokenizer(model, tokenizer, "train_gpt")
-    if isinstance(steps, bool) or not isinstance(steps, int) or steps < 1:
-        raise ValueError(f"train_gpt: steps must be a positive int, got {steps!r}")
-    if isinstance(documents, str) or not isinstance(documents, Sequence) or not documents:
-        raise ValueError("train_gpt: documents must be a non-empty list of str")
-    if progress not in (True, False, None):
-        raise ValueError(f"train_gpt: progress must be True, False or None (auto), got {progress!r}")
-    if compile not in (True, False):
-        raise ValueError(f"train_gpt: compile must be True or False, got {compile!r}")
+    check_int(steps, "steps", "train_gpt")
+    check_sequence(documents, "documents", "train_gpt", "a non-empty list of str")
+    if progress is not None:
+        check_type(progress, "progress", "train_gpt", bool, "True, False or None (auto)")
+    check_type(compile, "compile", "train_gpt", bool, "True or False")
     step = _compiled_step(model) if compile else eager_step
     if optimizer is None:
         optimizer = microgpt_adam(model)
@@ -653,9 +635,8 @@ def step_graph(
     if model is None:
         model = GPT(seed=seed)
     c = model.config
-    if isinstance(positions, bool) or not isinstance(positions, int) or not 1 <= positions <= c.block_size:
-        raise ValueError(f"step_graph: positions must be an int in [1, {c.block_size}] (block_size), got {positions!r}")
-    rng = random.Random(_check_seed(seed, "step_graph"))
+    check_index(positions, "positions", "step_graph", 1, c.block_size, note="(block_size)", closed=True)
+    rng = _rng(seed, "step_graph")
     bos = c.vocab_size - 1
     tokens = [bos] + [rng.randrange(bos) for _ in range(positions - 1)] + [bos]
     return document_loss(model, *model.inputs_and_targets(tokens, one_hot=one_hot), named=named)
@@ -716,18 +697,13 @@ def named_step(
 ) -> NamedStep:
     """The loss of ``tokens`` (a document: BOS, letters, BOS) built with named parts, not yet backpropagated,
     with attention head ``head`` at ``position`` (default: the last) picked out and labelled."""
-    if not isinstance(model, GPT):
-        raise TypeError(f"named_step: model must be a GPT, got {type(model).__name__}")
-    c = model.config
-    if isinstance(head, bool) or not isinstance(head, int) or not 0 <= head < c.n_head:
-        raise ValueError(f"named_step: head must be an int in [0, {c.n_head - 1}], got {head!r}")
+    check_type(model, "model", "named_step", GPT, "a GPT")
+    check_index(head, "head", "named_step", 0, model.config.n_head)
     record = Recording()
     inputs, targets = model.inputs_and_targets(tokens, one_hot=one_hot)
     loss = document_loss(model, inputs, targets, record=record, named=True)
     positions = len(inputs)
-    if isinstance(position, bool) or not isinstance(position, int) or not -positions <= position < positions:
-        raise ValueError(f"named_step: position must be an int in [{-positions}, {positions - 1}], got {position!r}")
-    position %= positions
+    position = check_index(position, "position", "named_step", -positions, positions) % positions
     (picked,) = [h for h in record.heads if h.layer == 0 and h.head == head and h.position == position]
     for t, (z, p) in enumerate(zip(picked.logits, picked.weights)):
         e, total = p.parents  # pₜ = eₜ / Σe (nn.losses.softmax), eₜ = exp(zₜ − m)
@@ -766,10 +742,8 @@ def plot_gpt_losses(
     and ln(vocab_size) (ln 27 ≈ 3.30), the loss of a model that guesses uniformly."""
     from .plots import new_figure
 
-    if isinstance(window, bool) or not isinstance(window, int) or window < 1:
-        raise ValueError(f"plot_gpt_losses: window must be a positive int, got {window!r}")
-    if isinstance(vocab_size, bool) or not isinstance(vocab_size, int) or vocab_size < 2:
-        raise ValueError(f"plot_gpt_losses: vocab_size must be an int >= 2, got {vocab_size!r}")
+    check_int(window, "window", "plot_gpt_losses")
+    check_int(vocab_size, "vocab_size", "plot_gpt_losses", at_least=2)
     if ax is None:
         ax = new_figure(7.5, 4.2).add_subplot(1, 1, 1)
     figure: matplotlib.figure.Figure = ax.figure  # type: ignore[assignment]  # a Figure, never a SubFigure here

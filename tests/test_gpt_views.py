@@ -109,10 +109,12 @@ def test_one_head_opened_shows_its_scores_and_softmax_node_by_node(tokenizer):
 
 def test_named_step_refuses_a_loss_without_parts_and_bad_choices(tokenizer):
     model = GPT(seed=1)
-    with pytest.raises(ValueError, match=r"named_step: head must be an int in \[0, 3\], got 4"):
+    with pytest.raises(ValueError, match=r"named_step: head must be an int in \[0, 4\), got 4"):
         named_step(model, tokenizer.encode("emma"), head=4)
-    with pytest.raises(ValueError, match=r"named_step: position must be an int in \[-5, 4\], got 5"):
+    with pytest.raises(ValueError, match=r"named_step: position must be an int in \[-5, 5\), got 5"):
         named_step(model, tokenizer.encode("emma"), position=5)
+    with pytest.raises(TypeError, match="named_step: head must be an int in \\[0, 4\\), got str '1'"):
+        named_step(model, tokenizer.encode("emma"), head="1")  # type: ignore[arg-type]
     with pytest.raises(TypeError, match="named_step: model must be a GPT, got str"):
         named_step("gpt", tokenizer.encode("emma"))  # type: ignore[arg-type]
     record = Recording()
