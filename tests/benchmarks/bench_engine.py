@@ -197,6 +197,28 @@ def work_deep(lib: str, n: int, gc_on: bool = True) -> dict:
     return {"seconds": t2 - t0, "backward": t2 - t1}
 
 
+def work_grad(n: int) -> dict:
+    """``autograd.grad(y, [s])`` against ``y.backward()`` on one chain of n products (each the fastest of 3)."""
+    from autograd import Value, grad
+
+    x, scale = Value(0.5), Value(1.0000001)
+    y = x
+    for _ in range(n):
+        y = y * scale
+    times: dict[str, float] = {"backward": math.inf, "grad": math.inf}
+    for _ in range(3):
+        scale.grad = 0.0
+        t0 = time.process_time()
+        y.backward()
+        t1 = time.process_time()
+        (d,) = grad(y, [scale])
+        t2 = time.process_time()
+        times["backward"] = min(times["backward"], t1 - t0)
+        times["grad"] = min(times["grad"], t2 - t1)
+    assert d.data == scale.grad  # the same derivative, two ways
+    return {"seconds": times["grad"], "backward": times["backward"]}
+
+
 class _Link:
     """The floor: one slotted object per node, the least any engine of Python objects allocates."""
 
@@ -230,6 +252,8 @@ def worker(args: argparse.Namespace) -> None:
         result = work_w3(args.lib, memory=args.worker == "W3mem")
     elif args.worker == "nodesize":
         result = work_nodesize(args.lib)
+    elif args.worker.startswith("grad:"):
+        result = work_grad(int(args.worker.split(":")[1]))
     elif args.worker.startswith("floor:"):
         result = work_floor(int(args.worker.split(":")[1]), args.gc == "on")
     else:
@@ -348,6 +372,15 @@ def main() -> int:
     small = fastest_of("deep:100000", "stepgrad", "off", repeats)
     big = fastest_of("deep:1000000", "stepgrad", "off", repeats)
     rows.append(_growth_row("deep, build + backward, GC off", small, big))
+    both = measure("grad:1000000", "stepgrad")
+    rows.append(
+        (
+            "grad(y, [s]) vs y.backward(), one 1,000,000-node chain",
+            f"{both['seconds']:.2f} s vs {both['backward']:.2f} s",
+            "—",
+            f"grad() takes {both['seconds'] / both['backward']:.1f}× as long",
+        )
+    )
     small = fastest_of("floor:100000", "-", "on", repeats)
     big = fastest_of("floor:1000000", "-", "on", repeats)
     title = "deep floor: a chain of bare 3-slot objects, built and walked back (no engine)"
