@@ -157,7 +157,8 @@ def fit(
     if show:
         from tqdm.auto import tqdm  # type: ignore[import-untyped]  # lazily: only when a bar is shown
 
-        bar = epoch_range = tqdm(epoch_range, desc="fit", unit="epoch", file=sys.stderr)
+        whole = batch_size is None or batch_size >= len(X)  # one step per epoch: the bar counts steps
+        bar = epoch_range = tqdm(epoch_range, desc="fit", unit="step" if whole else "epoch", file=sys.stderr)
 
     history = History()
     step = 0

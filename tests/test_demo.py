@@ -81,7 +81,7 @@ def test_demo_prints_micrographs_final_loss_and_accuracy(demo_run, micrograd_moo
 def test_the_progress_bar_ends_on_the_printed_loss_and_accuracy(demo_run):
     result, _ = demo_run
     # tqdm's bar on stderr ends at 100/100 steps with the loss and accuracy of step 100's forward pass
-    bar = re.findall(r"100%\|.*\| 100/100 .*loss=(\S+), acc=(\S+)%\]", result.stderr)
+    bar = re.findall(r"100%\|.*\| 100/100 \[[^,]*, *[\d.]+step/s, loss=(\S+), acc=(\S+)%\]", result.stderr)
     assert bar, result.stderr[-500:]
     loss, accuracy = bar[-1]
     assert f"final loss {loss} " in result.stdout

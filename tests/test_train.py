@@ -203,6 +203,9 @@ def test_progress_true_shows_a_tqdm_bar_with_loss_and_accuracy(capsys):
     fit(MLP(2, [3, 1], seed=0), X, y, epochs=2, progress=True)
     err = capsys.readouterr().err
     assert "fit" in err and "2/2" in err and "loss=" in err and "acc=" in err
+    assert "step/s" in err and "epoch" not in err  # full batch: one step per epoch, counted as steps
+    fit(MLP(2, [3, 1], seed=0), X, y, epochs=2, batch_size=4, progress=True)
+    assert "epoch/s" in capsys.readouterr().err  # mini-batches: several steps per epoch
 
 
 def test_progress_is_quiet_when_false_or_when_stderr_is_not_a_terminal(capsys):
