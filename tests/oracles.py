@@ -48,6 +48,14 @@ def gradient_by_differences(f: Callable[..., float], point: Sequence[float]) -> 
 # --------------------------------------------------------------------------- sympy
 
 
+def softmax_floats(zs: Sequence[float]) -> list[float]:
+    """softmax(z) in plain floats with ``math.exp``: the oracle for a graph's softmax and its closed forms."""
+    top = max(zs)
+    exps = [math.exp(z - top) for z in zs]
+    total = math.fsum(exps)
+    return [e / total for e in exps]
+
+
 def sympy_module() -> Any:
     import sympy
 

@@ -16,6 +16,7 @@ import random
 import statistics
 
 import pytest
+from oracles import softmax_floats
 
 from autograd import Value, grad, gradcheck, no_grad, topological_order
 from nn import Adam
@@ -224,13 +225,6 @@ def test_gradients_agree_with_pytorch_after_training(names, tokenizer):
 # --------------------------------------------------------------------------- softmax backward, closed forms
 
 
-def _softmax_floats(zs: list[float]) -> list[float]:
-    top = max(zs)
-    exps = [math.exp(z - top) for z in zs]
-    total = math.fsum(exps)
-    return [e / total for e in exps]
-
-
 def test_attention_softmax_backward_equals_its_closed_form(tokenizer):
     """For every head at every position: the scalar chain rule's ∂L/∂zᵢ = pᵢ(gᵢ − Σⱼ pⱼgⱼ), g = ∂L/∂p."""
     model = GPT(seed=2)
@@ -244,7 +238,7 @@ def test_attention_softmax_backward_equals_its_closed_form(tokenizer):
         assert len(head.logits) == len(head.weights) == head.position + 1  # causal: keys 0 … position
         dz = [d[id(z)] for z in head.logits]
         g = [d[id(p)] for p in head.weights]
-        p = _softmax_floats([z.data for z in head.logits])  # independently of the graph's probabilities
+        p = softmax_floats([z.data for z in head.logits])  # independently of the graph's probabilities
         mean_g = math.fsum(pj * gj for pj, gj in zip(p, g))
         for dzi, pi, gi in zip(dz, p, g):
             assert abs(dzi - pi * (gi - mean_g)) <= 1e-12
@@ -262,12 +256,12 @@ def test_output_softmax_backward_is_p_minus_onehot_over_n(tokenizer):
     assert len(record.logits) == n == 7
     for logits, target in zip(record.logits, targets):
         dlogits = [d.data for d in grad(loss, logits)]
-        p = _softmax_floats([z.data for z in logits])
+        p = softmax_floats([z.data for z in logits])
         expected = [(pi - (1.0 if i == target else 0.0)) / n for i, pi in enumerate(p)]
         assert max(abs(a - b) for a, b in zip(dlogits, expected)) <= 1e-12
     # and the loss itself: the mean of −log p(target)
     expected_loss = math.fsum(
-        -math.log(_softmax_floats([z.data for z in logits])[t]) for logits, t in zip(record.logits, targets)
+        -math.log(softmax_floats([z.data for z in logits])[t]) for logits, t in zip(record.logits, targets)
     )
     assert loss.data == pytest.approx(expected_loss / n, rel=1e-13)
 
@@ -459,7 +453,7 @@ def test_sampling_is_seeded_and_draws_from_softmax_over_temperature(tokenizer):
         keys, values = model.new_cache()
         logits = [v.data for v in model(tokenizer.bos, 0, keys, values)]
     for temperature in (0.5, 1.0, 2.0):
-        probs = _softmax_floats([z / temperature for z in logits])
+        probs = softmax_floats([z / temperature for z in logits])
         for seed in range(5):
             expected = random.Random(seed).choices(range(27), weights=probs)[0]
             (name,) = sample_names(model, tokenizer, count=1, temperature=temperature, seed=seed)

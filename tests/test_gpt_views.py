@@ -10,6 +10,8 @@ import math
 import re
 
 import pytest
+from oracles import softmax_floats
+from test_groups import box_edges, boxes
 
 from autograd import grad, topological_order
 from autograd.viz import draw_dot
@@ -24,23 +26,6 @@ PIPELINE = ["embedding", "rmsnorm", "q k v", "attention", "mlp", "lm_head", "sof
 @pytest.fixture(scope="module")
 def tokenizer() -> CharTokenizer:
     return CharTokenizer.from_documents(load_names())
-
-
-def boxes(digraph) -> dict[str, str]:
-    """The boxes of a drawing: DOT name -> label."""
-    found = re.findall(r'^\s+(g\d+) \[label=(?:"([^"]*)"|([^\s\]]+))', digraph.source, re.M)
-    return {name: quoted or bare for name, quoted, bare in found}
-
-
-def box_edges(digraph) -> set[tuple[str, str]]:
-    return set(re.findall(r"^\s+(g\d+) -> (g\d+)", digraph.source, re.M))
-
-
-def softmax_floats(zs: list[float]) -> list[float]:
-    top = max(zs)
-    exps = [math.exp(z - top) for z in zs]
-    total = math.fsum(exps)
-    return [e / total for e in exps]
 
 
 def test_naming_the_parts_changes_no_number(tokenizer):
