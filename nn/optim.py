@@ -148,6 +148,7 @@ class AdamW(Adam):
 
     decoupled = True
 
+    # Adam's signature again, so help() and type checkers show AdamW's own default: weight_decay 1e-2 (torch's)
     def __init__(
         self,
         params: Sequence[Value],
