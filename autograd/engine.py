@@ -857,9 +857,8 @@ def _accumulate(order: list[Value], seed: Any, create_graph: bool) -> dict[Value
     arithmetic, as on floats), so every gradient is itself a differentiable graph.
     """
     grads: dict[Value, Any] = {order[-1]: seed}
-    get = grads.get
     for node in reversed(order):
-        g = get(node)
+        g = grads.get(node)
         if g is None:
             continue
         parents = node._parents
@@ -872,7 +871,7 @@ def _accumulate(order: list[Value], seed: Any, create_graph: bool) -> dict[Value
             if not (_contributes(g, d) if create_graph else g and d):  # a zero factor contributes nothing
                 continue
             contribution = g * d
-            before = get(parent)
+            before = grads.get(parent)
             grads[parent] = contribution if before is None else before + contribution
     return grads
 
