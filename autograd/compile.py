@@ -580,15 +580,26 @@ class Program:
 
     def run(self, numbers_: list[float], values: list[Value]) -> Any:
         """Forward and backward on new numbers; ∂loss/∂leaf added into every leaf's ``.grad``."""
+        params = self.params
+        buf, grad = self._compute(numbers_, values, np.fromiter(map(_get_data, params), float, len(params)))
+        self._write_gradients(grad, values)
+        return self._returned(buf, grad, values)
+
+    def run_arrays(self, numbers_: list[float], values: list[Value], param_numbers: Any) -> tuple[float, Any]:
+        """Forward and backward with the parameters' numbers given (one per ``self.params``): the loss and
+        ∂loss/∂parameter as an array. No parameter's ``.data`` or ``.grad`` is read or written."""
+        buf, grad = self._compute(numbers_, values, param_numbers)
+        self._write_gradients(grad, values, params=False)
+        return float(buf[self.loss_slot]), grad[self.param_start : self.param_start + len(self.params)]
+
+    def _compute(self, numbers_: list[float], values: list[Value], param_numbers: Any) -> tuple[Any, Any]:
+        """The buffer of every slot's number and the gradient of the loss with respect to every slot."""
         kernels = self.kernel_list
         with np.errstate(all="ignore"):
             buf = np.empty(self.size)
             buf[: len(self.constants)] = self.constants
-            params = self.params
-            if params:
-                buf[self.param_start : self.param_start + len(params)] = np.fromiter(
-                    map(_get_data, params), float, len(params)
-                )
+            if self.params:
+                buf[self.param_start : self.param_start + len(self.params)] = param_numbers
             if values:
                 buf[self.value_start : self.value_start + len(values)] = [v._data for v in values]
             if self.number_count:
@@ -599,8 +610,7 @@ class Program:
             grad = self._backward(buf, saved, careful=False)
             if not np.isfinite(grad).all():
                 grad = self._backward(buf, saved, careful=True)
-        self._write_gradients(grad, values)
-        return self._returned(buf, grad, values)
+        return buf, grad
 
     def _backward(self, buf: Any, saved: list[tuple[Any, Any]], careful: bool) -> Any:
         """∂loss/∂slot for every slot: kernel by kernel from the last, upstream gradient × local derivative
@@ -613,10 +623,10 @@ class Program:
                 kernel.backward(buf, grad, state, careful)
         return grad
 
-    def _write_gradients(self, grad: Any, values: list[Value]) -> None:
-        """leaf.grad += ∂loss/∂leaf for the parameters and Value arguments; a zero contributes nothing,
-        as in backward()."""
-        for leaves, start in ((self.params, self.param_start), (values, self.value_start)):
+    def _write_gradients(self, grad: Any, values: list[Value], params: bool = True) -> None:
+        """leaf.grad += ∂loss/∂leaf for the parameters (unless ``params=False``) and Value arguments; a zero
+        contributes nothing, as in backward()."""
+        for leaves, start in ((self.params if params else [], self.param_start), (values, self.value_start)):
             if not leaves:
                 continue
             part = grad[start : start + len(leaves)]
@@ -1233,6 +1243,7 @@ class Compiled:
         self.static_argnums = static_argnums
         self._programs: dict[tuple[Any, ...], Program] = {}
         self._warned: set[tuple[str, int]] = set()
+        self._indices: dict[int, tuple[Sequence[Value], Any]] = {}  # program id -> (params list, positions)
         self.traces = 0
         self.replays = 0
         functools.update_wrapper(self, fn)
@@ -1249,6 +1260,7 @@ class Compiled:
     def clear(self) -> None:
         """Forget every program: the next call of each structure traces again."""
         self._programs.clear()
+        self._indices.clear()
 
     def __call__(self, *args: Any, **kwargs: Any) -> Any:
         """fn(*args), traced or replayed: what fn returns (a replay: new leaves for Values computed inside)."""
@@ -1273,6 +1285,60 @@ class Compiled:
                 "distinct structures (e.g. pad inputs to a fixed length); nothing was computed"
             )
         return self._trace(key, args, len(numbers_), values)
+
+    def gradients(self, params: Sequence[Value], data: Any, *args: Any) -> tuple[float, Any]:
+        """``fn(*args)``'s loss and ∂loss/∂params as a numpy array, the parameters' numbers taken from the
+        array ``data`` (one per ``params``, in order) rather than from their ``.data``.
+
+        For a training loop that keeps its parameters in an array (e.g. ``Adam.step_arrays``): a replay
+        reads and writes no parameter's ``.data`` or ``.grad``. The first call of a structure is traced
+        as a call is, eagerly on the Values: it sets their ``.data`` from ``data`` first and leaves every
+        ``.grad`` at 0. Every leaf the function reads from outside must be in ``params``.
+        """
+        if modes.active and modes.this_thread().tracers:
+            raise TraceError(f"compiled: {self!r}.gradients was called while another compiled function is traced")
+        data = np.asarray(data, dtype=float)
+        if data.shape != (len(params),):
+            raise ValueError(
+                f"compiled: gradients(params, data, ...) needs a list of Values and an array of one number per "
+                f"Value; got {len(params)} params and data of shape {data.shape}"
+            )
+        key, numbers_, values = _flatten_arguments(args, self.static_argnums)
+        program = self._programs.get(key)
+        if program is None:
+            _check_params(params)
+            for p, x in zip(params, data.tolist()):
+                p.data = x
+                p.grad = 0.0
+            result = self(*args)
+            grads = np.fromiter((p.grad for p in params), float, len(params))
+            for p in params:
+                p.grad = 0.0
+            self._index_of(self._programs[key], params)  # every leaf it reads is a parameter
+            return float(_returned_values(result)[0].data), grads
+        index = self._index_of(program, params)
+        self.replays += 1
+        loss, part = program.run_arrays(numbers_, values, data[index])
+        grads = np.zeros(len(params))
+        grads[index] = part  # each parameter once in a program's leaves
+        return loss, grads
+
+    def _index_of(self, program: Program, params: Sequence[Value]) -> Any:
+        """Where each of ``program.params`` is in ``params`` (cached for that list)."""
+        cached = self._indices.get(id(program))
+        if cached is not None and cached[0] is params:
+            return cached[1]
+        _check_params(params)
+        where = {id(p): i for i, p in enumerate(params)}
+        missing = [p for p in program.params if id(p) not in where]
+        if missing:
+            raise ValueError(
+                f"compiled: gradients(params, ...): the function reads {len(missing)} leaf Value(s) made outside it "
+                f"that are not in params, e.g. {_describe(missing[0])}: pass every parameter it reads"
+            )
+        index = np.array([where[id(p)] for p in program.params], dtype=np.intp)
+        self._indices[id(program)] = (params, index)
+        return index
 
     def _trace(self, key: tuple[Any, ...], args: tuple[Any, ...], number_count: int, values: list[Value]) -> Any:
         """The first call for a structure: run fn eagerly on Values, watched; backward; schedule a program."""
@@ -1317,6 +1383,11 @@ class Compiled:
         if (filename, line) not in self._warned:
             self._warned.add((filename, line))
             warnings.warn_explicit(message, TracerWarning, filename, line, module=module)
+
+
+def _check_params(params: Sequence[Value]) -> None:
+    if not all(isinstance(p, Value) for p in params):
+        raise TypeError("compiled: gradients(params, data, ...): params must be a list of Values")
 
 
 def _returned_values(result: Any) -> tuple[Value, list[Value], Any]:

@@ -562,7 +562,9 @@ def train_gpt(
     microgpt's linear decay lr·(1 − k/steps). ``progress``: a tqdm bar (True), none (False), or one only
     when stderr is a terminal (None). ``compile=True`` feeds the tokens as one-hot vectors and computes
     each step's loss and gradients with ``autograd.compiled`` (numpy): one trace per document length,
-    then array kernels — the same losses and updates as eagerly, to rounding.
+    then array kernels — the same losses and updates as eagerly, to rounding. With an Adam over all the
+    model's parameters (the default) the parameters then live in one array during the run
+    (``Compiled.gradients``, ``Adam.step_arrays``) and are written back to the Values at the end.
 
     >>> history = train_gpt(GPT(), tokenizer, names, steps=10, progress=False)    # doctest: +SKIP
     """
@@ -595,6 +597,10 @@ def train_gpt(
 
         bar = iterator = tqdm(iterator, desc="train_gpt", unit="step", file=sys.stderr)
     start = time.perf_counter()
+    if compile and isinstance(optimizer, Adam) and _covers(optimizer.params, model.parameters()):
+        _train_arrays(model, optimizer, scheduler, encoded, chosen, iterator, bar, history)
+        history.seconds = time.perf_counter() - start
+        return history
     try:
         for k in iterator:
             inputs, targets = encoded[k % len(encoded)]
@@ -603,8 +609,7 @@ def train_gpt(
                 loss = step(model, inputs, targets)
             except (OverflowError, ValueError) as error:  # exp overflowed, or a probability underflowed to 0
                 raise FloatingPointError(f"train_gpt: training diverged at step {k}: {error}") from error
-            if not math.isfinite(loss):
-                raise FloatingPointError(f"train_gpt: training diverged at step {k}: the loss became {loss!r}")
+            _check_loss(loss, k)
             lr = scheduler.step()
             optimizer.step()
             history.losses.append(loss)
@@ -617,6 +622,68 @@ def train_gpt(
             bar.close()
     history.seconds = time.perf_counter() - start
     return history
+
+
+def _covers(params: Sequence[Value], needed: Sequence[Value]) -> bool:
+    """Whether every one of ``needed`` is among ``params`` (the array loop updates ``params`` only)."""
+    ids = {id(p) for p in params}
+    return all(id(p) in ids for p in needed)
+
+
+def _check_loss(loss: float, k: int) -> None:
+    if not math.isfinite(loss):
+        raise FloatingPointError(f"train_gpt: training diverged at step {k}: the loss became {loss!r}")
+
+
+def _train_arrays(
+    model: GPT,
+    optimizer: Adam,
+    scheduler: Scheduler,
+    encoded: list[tuple[list[Token], list[Token]]],
+    chosen: list[str],
+    iterator: Any,
+    bar: Any,
+    history: GPTHistory,
+) -> None:
+    """The compiled loop with the parameters in one numpy array: each step's loss and gradients come from
+    ``Compiled.gradients`` and Adam updates the array (``Adam.step_arrays``: ``step()``'s floats, bit for
+    bit), so no Value is touched until the end, when every ``p.data`` (and the last step's ``p.grad``) is
+    written back — also when training stops early. The same losses and updates as the loop over Values."""
+    import numpy as np
+
+    loss_and_grads = history.compiled
+    assert loss_and_grads is not None
+    params = optimizer.params
+    data = np.fromiter((p.data for p in params), float, len(params))
+    grads = np.zeros(len(params))
+    try:
+        for k in iterator:
+            inputs, targets = encoded[k % len(encoded)]
+            try:
+                with warnings.catch_warnings():  # softmax's max shift is read at trace time: harmless
+                    warnings.filterwarnings("ignore", category=_tracer_warning(), module=r"nn\.losses$")
+                    loss, grads = loss_and_grads.gradients(params, data, inputs, targets)
+            except (OverflowError, ValueError) as error:  # exp overflowed, or a probability underflowed to 0
+                raise FloatingPointError(f"train_gpt: training diverged at step {k}: {error}") from error
+            _check_loss(loss, k)
+            lr = scheduler.step()
+            data = optimizer.step_arrays(data, grads)
+            history.losses.append(loss)
+            history.learning_rates.append(lr)
+            history.documents.append(chosen[k % len(chosen)])
+            if bar is not None:
+                bar.set_postfix({"loss": f"{loss:.4f}"})
+    finally:
+        for p, x, g in zip(params, data.tolist(), grads.tolist()):
+            p.data, p.grad = x, g
+        if bar is not None:
+            bar.close()
+
+
+def _tracer_warning() -> type[Warning]:
+    from autograd.compile import TracerWarning
+
+    return TracerWarning
 
 
 # --------------------------------------------------------------------------- graph size

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import math
 from collections.abc import Callable, Sequence
+from typing import Any
 
 from autograd.engine import Value, no_grad
 from autograd.functional import grad, hessian, jacobian
@@ -121,17 +122,20 @@ class Adam(Optimizer):
         self.eps = check_number(eps, "eps", name, at_least=0)
         self.weight_decay = check_number(weight_decay, "weight_decay", name, at_least=0)
         self.t = 0
-        self.m = [0.0] * len(self.params)
-        self.v = [0.0] * len(self.params)
+        self.m: Any = [0.0] * len(self.params)  # a list, or a numpy array once step_arrays has run
+        self.v: Any = [0.0] * len(self.params)
+
+    def _next_step(self) -> tuple[float, float]:
+        """t += 1; the step size lr/(1 − β₁ᵗ) and √(1 − β₂ᵗ), shared by ``step`` and ``step_arrays``."""
+        self.t += 1
+        b1, b2 = self.betas
+        return self.lr / (1 - b1**self.t), math.sqrt(1 - b2**self.t)
 
     def step(self) -> None:
         """One Adam update of every parameter."""
         grads = self._grads()
-        self.t += 1
         lr, (b1, b2), eps, wd = self.lr, self.betas, self.eps, self.weight_decay
-        correction1 = 1 - b1**self.t
-        correction2_sqrt = math.sqrt(1 - b2**self.t)
-        step_size = lr / correction1
+        step_size, correction2_sqrt = self._next_step()
         for i, (p, g) in enumerate(zip(self.params, grads)):
             if wd:
                 if self.decoupled:
@@ -141,6 +145,32 @@ class Adam(Optimizer):
             self.m[i] = m = b1 * self.m[i] + (1 - b1) * g
             self.v[i] = v = b2 * self.v[i] + (1 - b2) * g * g
             p.data -= step_size * m / (math.sqrt(v) / correction2_sqrt + eps)
+
+    def step_arrays(self, data: Any, grads: Any) -> Any:
+        """``step()`` for parameters kept in numpy arrays: ``data`` and ``grads`` hold one number per parameter
+        (in ``params``' order); returns the new numbers and leaves every ``p.data`` alone.
+
+        The same expressions as ``step()``, in the same order, on whole arrays, so the floats are
+        ``step()``'s bit for bit (tests/test_optim.py checks it). A second copy of the rule, kept for a
+        measured reason: on microgpt's 4,192 parameters ``step()`` takes about 1.6 ms, the Python loop over
+        the Values, and this about 0.05 ms — most of a compiled training step (``train_gpt(compile=True)``).
+        """
+        import numpy as np  # lazily: the arrays are numpy's
+
+        bad = np.flatnonzero(~np.isfinite(grads))
+        if len(bad):
+            i = int(bad[0])
+            raise ValueError(f"{type(self).__name__}.step: params[{i}].grad is {float(grads[i])!r} (not finite)")
+        lr, (b1, b2), eps, wd = self.lr, self.betas, self.eps, self.weight_decay
+        step_size, correction2_sqrt = self._next_step()
+        if wd:
+            if self.decoupled:
+                data = data * (1 - lr * wd)
+            else:
+                grads = grads + wd * data
+        self.m = m = b1 * np.asarray(self.m, dtype=float) + (1 - b1) * grads
+        self.v = v = b2 * np.asarray(self.v, dtype=float) + (1 - b2) * grads * grads
+        return data - step_size * m / (np.sqrt(v) / correction2_sqrt + eps)
 
 
 class AdamW(Adam):

@@ -682,3 +682,56 @@ def test_without_numpy_autograd_imports_and_compiled_names_the_extra():
     assert lines[1] == (
         "autograd.compiled needs numpy, which is not installed: pip install 'stepgrad[compile]' (or pip install numpy)"
     )
+
+
+# --------------------------------------------------------------------------- parameters in an array
+
+
+def _two_layer_loss(model, xs, ys):
+    return sum_values([(model(x) - y) ** 2 for x, y in zip(xs, ys)]) * (1 / len(xs))
+
+
+def test_gradients_with_parameters_in_an_array_equal_a_replays_grads_and_touch_no_value():
+    np = pytest.importorskip("numpy")
+    model = MLP(2, [4, 1], seed=3)
+    params = model.parameters()
+    step = compiled(lambda xs, ys: _two_layer_loss(model, xs, ys))
+    xs, ys = [[0.5, -1.0], [1.5, 0.25], [-0.3, 0.8]], [1.0, -1.0, 0.5]
+    data = np.array([p.data for p in params])
+
+    loss, grads = step.gradients(params, data, xs, ys)  # a new structure: traced, on the Values
+    assert step.traces == 1 and all(p.grad == 0.0 for p in params)
+    eager = _two_layer_loss(model, xs, ys)
+    eager.backward()
+    assert loss == eager.data and grads.tolist() == [p.grad for p in params]  # the trace is the eager step
+
+    moved = data + 0.01 * np.arange(len(params))
+    for p in params:  # sentinels: a replay must neither read nor write them
+        p.data, p.grad = 123.0, -7.0
+    loss, grads = step.gradients(params, moved, xs, ys)
+    assert step.replays == 1 and all(p.data == 123.0 and p.grad == -7.0 for p in params)
+    for p, x in zip(params, moved.tolist()):  # the same point the Value way: a replay writing .grad
+        p.data, p.grad = x, 0.0
+    replayed = step(xs, ys)
+    assert loss == replayed.data and grads.tolist() == [p.grad for p in params]
+    twin = MLP(2, [4, 1], seed=3)  # and eagerly, to rounding
+    for p, x in zip(twin.parameters(), moved.tolist()):
+        p.data = x
+    fresh = _two_layer_loss(twin, xs, ys)
+    fresh.backward()
+    assert loss == pytest.approx(fresh.data, rel=1e-12)
+    assert grads.tolist() == pytest.approx([p.grad for p in twin.parameters()], rel=1e-10, abs=1e-14)
+
+
+def test_gradients_needs_every_leaf_it_reads_and_one_number_per_parameter():
+    np = pytest.importorskip("numpy")
+    model = MLP(2, [3, 1], seed=1)
+    params = model.parameters()
+    step = compiled(lambda xs, ys: _two_layer_loss(model, xs, ys))
+    xs, ys = [[0.5, -1.0]], [1.0]
+    with pytest.raises(ValueError, match=r"needs a list of Values and an array of one number per Value; got 13 params"):
+        step.gradients(params, np.zeros(3), xs, ys)
+    with pytest.raises(ValueError, match=r"reads 1 leaf Value\(s\) made outside it that are not in params"):
+        step.gradients(params[1:], np.array([p.data for p in params[1:]]), xs, ys)
+    with pytest.raises(TypeError, match="params must be a list of Values"):
+        step.gradients([1.0] * 13, np.zeros(13), xs, ys)

@@ -442,6 +442,34 @@ def test_compiled_training_follows_eager_training(names, tokenizer):
     assert h_fast.compiled.replays == 12 - len(lengths)
 
 
+@pytest.mark.filterwarnings("ignore::autograd.TracerWarning")  # the softmax shift, frozen: harmless
+def test_compiled_training_keeps_the_parameters_in_an_array_with_the_same_floats(names, tokenizer):
+    """train_gpt(compile=True) with its default Adam runs on one array of parameters (Compiled.gradients,
+    Adam.step_arrays): bit for bit the loop over Values — compiled call, Scheduler, Adam.step — and the
+    Values hold the result (and the last step's gradients) at the end."""
+    pytest.importorskip("numpy")
+    from autograd import compiled
+    from nn.optim import Scheduler, linear_decay
+
+    docs = names[20:34]
+    by_arrays, by_values = GPT(seed=4), GPT(seed=4)
+    history = train_gpt(by_arrays, tokenizer, docs, 14, progress=False, compile=True)
+
+    step = compiled(lambda inputs, targets: document_loss(by_values, inputs, targets), cache_size=16)
+    adam = microgpt_adam(by_values)
+    scheduler = Scheduler(adam, linear_decay(adam.lr, 0.0, 14))
+    losses = []
+    for doc in docs:
+        adam.zero_grad()
+        losses.append(step(*by_values.inputs_and_targets(tokenizer.encode(doc), one_hot=True)).data)
+        scheduler.step()
+        adam.step()
+    assert history.losses == losses
+    assert [p.data for p in by_arrays.parameters()] == [p.data for p in by_values.parameters()]
+    assert [p.grad for p in by_arrays.parameters()] == [p.grad for p in by_values.parameters()]
+    assert history.compiled.replays == 14 - history.compiled.traces > 0
+
+
 def test_sampling_is_seeded_and_draws_from_softmax_over_temperature(tokenizer):
     model = GPT(seed=6)
     first = sample_names(model, tokenizer, count=4, temperature=0.7, seed=123)

@@ -242,3 +242,46 @@ def test_step_refuses_non_finite_gradients_and_bad_schedules():
     sched = Scheduler(SGD([Value(1.0)], lr=0.1), lambda k: "0.1")
     with pytest.raises(TypeError, match=r"Scheduler: schedule\(0\) must be a finite number > 0, got str '0.1'"):
         sched.step()
+
+
+@pytest.mark.parametrize(
+    "make",
+    [
+        lambda ps: Adam(ps, lr=0.01, betas=(0.85, 0.99)),
+        lambda ps: Adam(ps, lr=0.02, weight_decay=0.1),
+        lambda ps: AdamW(ps, lr=0.03, weight_decay=0.2),
+    ],
+)
+def test_adam_on_arrays_is_step_bit_for_bit(make):
+    """step_arrays repeats step()'s expressions on whole arrays: the same floats, step after step, and the
+    two may alternate (the moments carry over)."""
+    np = pytest.importorskip("numpy")
+    import random
+
+    rng = random.Random(5)
+    start = [rng.gauss(0, 1) for _ in range(50)]
+    on_values = [Value(x) for x in start]
+    by_values, by_arrays = make(on_values), make([Value(x) for x in start])
+    data = np.array(start)
+    for k in range(6):
+        grads = [rng.gauss(0, 1) * 10.0 ** rng.randint(-6, 2) for _ in start]
+        for p, g in zip(on_values, grads):
+            p.grad = g
+        by_values.step()
+        if k == 3:  # the array optimizer takes one step the Value way: same state, same floats
+            for p, x, g in zip(by_arrays.params, data.tolist(), grads):
+                p.data, p.grad = x, g
+            by_arrays.step()
+            data = np.array([p.data for p in by_arrays.params])
+        else:
+            data = by_arrays.step_arrays(data, np.array(grads))
+        assert data.tolist() == [p.data for p in on_values], k
+    assert by_arrays.t == by_values.t == 6
+
+
+def test_adam_on_arrays_refuses_a_non_finite_gradient_and_changes_nothing():
+    np = pytest.importorskip("numpy")
+    adam = Adam([Value(1.0), Value(2.0)], lr=0.1)
+    with pytest.raises(ValueError, match=r"Adam.step: params\[1\].grad is nan \(not finite\)"):
+        adam.step_arrays(np.array([1.0, 2.0]), np.array([0.5, math.nan]))
+    assert adam.t == 0 and adam.m == [0.0, 0.0]
