@@ -524,6 +524,7 @@ class _Kernel:
                     upstream.ravel()[matmul.flat] = g if matmul.nodes is None else g.take(matmul.nodes)
                 contribution = (upstream.T @ b if source & 1 else upstream @ a).ravel()
             else:
+                # the rules of MUL and SUM in engine.py, written out for whole blocks (test_compile checks the table)
                 if kind == _PRODUCT:  # ∂(a·b)/∂a = b, ∂(a·b)/∂b = a: source = 2·block + (1 for b, 0 for a)
                     if rows is not gathered:
                         upstream, gathered = g.take(rows), rows

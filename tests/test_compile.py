@@ -735,3 +735,21 @@ def test_gradients_needs_every_leaf_it_reads_and_one_number_per_parameter():
         step.gradients(params[1:], np.array([p.data for p in params[1:]]), xs, ys)
     with pytest.raises(TypeError, match="params must be a list of Values"):
         step.gradients([1.0] * 13, np.zeros(13), xs, ys)
+
+
+def test_the_fused_kernels_assumptions_are_the_rule_tables():
+    """compile's fused sum, dot and matmul kernels write ∂Σ/∂xᵢ = 1 and ∂(a·b) = (b, a) themselves
+    (compile.py, _Kernel.backward); the rule table must say the same, on floats and on arrays."""
+    np = pytest.importorskip("numpy")
+    from autograd.engine import ADD, MUL, SUM
+
+    rng = random.Random(11)
+    for _ in range(20):
+        a, b = rng.uniform(-5, 5), rng.uniform(-5, 5)
+        assert tuple(MUL.partials(a, b, a * b)) == (b, a)
+        assert tuple(ADD.partials(a, b, a + b)) == (1.0, 1.0)
+        xs = [rng.uniform(-5, 5) for _ in range(rng.randint(1, 6))]
+        assert all(d == 1.0 for d in SUM.partials(*xs, sum(xs))) and len(SUM.partials(*xs, sum(xs))) == len(xs)
+    a, b = np.array([1.0, -2.0]), np.array([3.0, 0.5])
+    da, db = MUL.partials(a, b, a * b)
+    assert da.tolist() == b.tolist() and db.tolist() == a.tolist()
