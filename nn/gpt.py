@@ -273,7 +273,7 @@ class GPT(Module):
         Appends this position's key and value vectors to ``keys`` and ``values`` (from ``new_cache()``),
         so attention sees positions 0 … pos_id: causal by construction. ``named=True`` puts the nodes
         of each part in a scope for grouped drawings: ``embedding``, ``rmsnorm``, then per layer
-        ``q k v`` (its rmsnorm and projections), ``attention`` (``head h`` each with ``scores``,
+        ``q k v`` (its rmsnorm and projections), ``attention`` (``head h`` each with ``scores`` (its ``q·k``),
         ``softmax`` and ``Σ a·v``; ``attn_wo``: the output projection and the residual), ``mlp``;
         finally ``lm_head``.
         """
@@ -304,7 +304,9 @@ class GPT(Module):
                         k_h = [kt[hs : hs + hd] for kt in keys[li]]
                         v_h = [vt[hs : hs + hd] for vt in values[li]]
                         with _part("scores", named):
-                            attn_logits = [dot(q_h, kt) / hd**0.5 for kt in k_h]  # zₜ = q·kₜ / √d
+                            with _part("q·k", named):  # the dot products, one box when the scores are opened
+                                products = [dot(q_h, kt) for kt in k_h]
+                            attn_logits = [qk / hd**0.5 for qk in products]  # zₜ = q·kₜ / √d
                         with _part("softmax", named):
                             attn_weights = softmax(attn_logits)
                         if record is not None:
@@ -717,7 +719,8 @@ class NamedStep:
 
     ``draw()`` is the grouped picture (one box per part, ``attention`` opened into its heads, the picked
     head into its parts);
-    ``steps()`` the backward pass, drawn with that head's ``scores`` and ``softmax`` opened.
+    ``draw_head()`` the picked head opened down to its values; ``steps()`` the backward pass, to be drawn
+    with ``head_view`` (``steps().widget(**step.head_view)``).
     """
 
     loss: Value
@@ -733,6 +736,18 @@ class NamedStep:
             raise ValueError("NamedStep: the loss was built without named parts (named=True)")
         return [head_scope.parent, head_scope, scores_scope, softmax_scope]
 
+    @property
+    def head_view(self) -> dict[str, Any]:
+        """The drawing options that show the picked head: ``open=self.open_head``, top to bottom (its
+        scores, exponentials and weights side by side) — for ``draw_dot``, ``widget``, ``to_html``."""
+        return {"open": self.open_head, "rankdir": "TB"}
+
+    def draw_head(self, **options: Any) -> Any:
+        """``draw_dot(loss, **head_view)``: the head opened down to its values, the rest of the step as boxes."""
+        from autograd.viz import draw_dot
+
+        return draw_dot(self.loss, **{**self.head_view, **options})
+
     def draw(self, **options: Any) -> Any:
         """``draw_dot(loss, open=["attention", "head h"])``: the step as its parts (each box stacks the
         positions), attention opened into its heads, and the picked head into scores → softmax → Σ a·v."""
@@ -742,7 +757,7 @@ class NamedStep:
         return draw_dot(self.loss, **options)
 
     def steps(self) -> Any:
-        """``backward_steps(loss)``; draw it (``widget``, ``to_html``, ``save_html``) with ``open=self.open_head``."""
+        """``backward_steps(loss)``; draw it (``widget``, ``to_html``, ``save_html``) with ``**self.head_view``."""
         from autograd.stepper import backward_steps
 
         return backward_steps(self.loss)
@@ -907,7 +922,7 @@ def run_gpt_demo(
         outputs["gpt_step.svg"] = fit_svg(to_svg(step.draw()))  # as save_svg: fits the browser window
         outputs["gpt_head_steps.html"] = stepper.to_html(
             title=f"stepgrad: a GPT step on {GPT_DEMO_NAME!r}, backward through one attention head",
-            open=step.open_head,
+            **step.head_view,
         )
     folder.mkdir(parents=True, exist_ok=True)
     files = {"gpt_loss_curve.png": save_png(figure, folder / "gpt_loss_curve.png")}

@@ -84,12 +84,13 @@ def test_one_head_opened_shows_its_scores_and_softmax_node_by_node(tokenizer):
     step = named_step(GPT(seed=42), tokenizer.encode("emma"), head=2, position=3)
     assert (step.head.head, step.head.position, len(step.head.logits)) == (2, 3, 4)
     step.loss.backward()
-    g = draw_dot(step.loss, open=step.open_head)
+    g = step.draw_head()
+    assert "rankdir=TB" in g.source
     for t in range(4):
         for name in (f"z{t}", f"e{t}", f"p{t}"):
-            assert re.search(rf"label=\"{{ {name} \| data ", g.source), name
+            assert re.search(rf"label=\"(\{{ )?{name} \| data ", g.source), name
     assert "attention ×4" in boxes(g).values()  # the other positions' attention stays closed, stacked
-    assert "{ Σe | data " in g.source and "{ L | data " not in g.source  # L is inside the closed "mean" box
+    assert "Σe | data " in g.source and "L | data " not in g.source  # L is inside the closed "mean" box
 
 
 def test_named_step_refuses_a_loss_without_parts_and_bad_choices(tokenizer):
@@ -149,7 +150,7 @@ def test_at_the_output_the_gradient_is_p_minus_onehot_over_n(tokenizer):
 def test_the_stepper_of_a_gpt_step_has_one_frame_per_box_or_opened_node(tokenizer):
     step = named_step(GPT(seed=42), tokenizer.encode("emma"), head=0)
     steps = step.steps()
-    drawing = steps.drawing(open=step.open_head)
+    drawing = steps.drawing(**step.head_view)
     assert len(steps) > 20_000 and len(drawing.frames) < 100  # every step of the pass, a frame per box
     explained = [frame.explain() for frame in drawing.frames]
     positions = len(step.record.logits)
@@ -157,5 +158,5 @@ def test_the_stepper_of_a_gpt_step_has_one_frame_per_box_or_opened_node(tokenize
         assert sum(f"∂L/∂z{t} += " in text for text in explained) == 1, t
     assert any(text.startswith(f"step {k + 1}/{len(drawing.frames)}: backward through attention ×4") for k, text in
                enumerate(explained))  # fmt: skip
-    page = steps.to_html(open=step.open_head)
+    page = steps.to_html(**step.head_view)
     assert len(page) < 1_000_000

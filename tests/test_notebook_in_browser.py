@@ -1,4 +1,4 @@
-"""Notebook 02 run in a real JupyterLab, in headless Chromium, and looked at as a person would.
+"""Notebooks 02 and 06 run in a real JupyterLab, in headless Chromium, and looked at as a person would.
 
 JupyterLab starts on 127.0.0.1 (tests/browser.py), Playwright drives Debian's chromium at a
 1,400 × 900 window, the notebook runs with Run All, and then each stepper widget is stepped
@@ -16,7 +16,8 @@ from pathlib import Path
 import pytest
 from browser import chromium_page, jupyterlab, needs_jupyterlab
 
-NOTEBOOK = Path(__file__).resolve().parents[1] / "notebooks" / "02_step_through_backprop.ipynb"
+NOTEBOOKS = Path(__file__).resolve().parents[1] / "notebooks"
+NOTEBOOK = NOTEBOOKS / "02_step_through_backprop.ipynb"
 
 READ_PLAYER = """(el) => {
   const box = (e) => { const r = e.getBoundingClientRect(); return {l: r.left, t: r.top, r: r.right, b: r.bottom}; };
@@ -69,6 +70,23 @@ def check_player(player, k: int, count: int) -> dict:
     return seen
 
 
+def run_all(page, url: str, name: str) -> None:
+    """Open notebook ``name`` in JupyterLab, Run All, wait until every cell ran, and find no error output."""
+    page.goto(url.format(path=name))
+    page.wait_for_function(
+        "() => { const w = window.jupyterapp && window.jupyterapp.shell.currentWidget;"
+        " return !!(w && w.sessionContext && w.sessionContext.session && w.sessionContext.session.kernel); }",
+        timeout=90_000,
+    )
+    page.evaluate("window.jupyterapp.commands.execute('notebook:run-all-cells')")  # resolves when all ran
+    page.wait_for_function(
+        "() => [...document.querySelectorAll('.jp-InputPrompt')].every((p) => !p.textContent.includes('*'))",
+        timeout=300_000,
+    )
+    errors = page.locator(".jp-OutputArea-output[data-mime-type='application/vnd.jupyter.stderr']").all_text_contents()
+    assert not [e for e in errors if "Error" in e or "Traceback" in e], errors
+
+
 @needs_jupyterlab
 @pytest.mark.slow
 def test_notebook_02_in_jupyterlab_steps_with_the_current_node_in_view(tmp_path):
@@ -78,21 +96,7 @@ def test_notebook_02_in_jupyterlab_steps_with_the_current_node_in_view(tmp_path)
     state = tmp_path / "jupyter"
     state.mkdir()
     with jupyterlab(root, state) as url, chromium_page(tmp_path / "profile", 1400, 900) as page:
-        page.goto(url.format(path=NOTEBOOK.name))
-        page.wait_for_function(
-            "() => { const w = window.jupyterapp && window.jupyterapp.shell.currentWidget;"
-            " return !!(w && w.sessionContext && w.sessionContext.session && w.sessionContext.session.kernel); }",
-            timeout=90_000,
-        )
-        page.evaluate("window.jupyterapp.commands.execute('notebook:run-all-cells')")  # resolves when all ran
-        page.wait_for_function(
-            "() => [...document.querySelectorAll('.jp-InputPrompt')].every((p) => !p.textContent.includes('*'))",
-            timeout=300_000,
-        )
-        errors = page.locator(
-            ".jp-OutputArea-output[data-mime-type='application/vnd.jupyter.stderr']"
-        ).all_text_contents()
-        assert not [e for e in errors if "Error" in e or "Traceback" in e], errors
+        run_all(page, url, NOTEBOOK.name)
         players = page.locator(".sg-player")
         assert players.count() == 3
 
@@ -145,3 +149,40 @@ def test_notebook_02_in_jupyterlab_steps_with_the_current_node_in_view(tmp_path)
                 " return {x: r.x, width: r.width}; }"
             )
             assert drawn["x"] + drawn["width"] <= cell["x"] + cell["width"] + 1, (drawn, cell)
+
+
+@needs_jupyterlab
+@pytest.mark.slow
+def test_notebook_06_in_jupyterlab_steps_through_one_heads_softmax(tmp_path):
+    """The GPT notebook's stepper on one attention head: a few dozen frames over a 20,000-step pass, each
+    with the current node (or box) in view, and the head's scores receiving their gradients."""
+    name = "06_gpt_on_scalars.ipynb"
+    root = tmp_path / "notebooks"
+    root.mkdir()
+    shutil.copy(NOTEBOOKS / name, root / name)
+    state = tmp_path / "jupyter"
+    state.mkdir()
+    with jupyterlab(root, state) as url, chromium_page(tmp_path / "profile", 1400, 900) as page:
+        run_all(page, url, name)
+        players = page.locator(".sg-player")
+        assert players.count() == 1
+        head = players.nth(0)
+        count = int(head.evaluate("(el) => el.querySelector('.sg-slider').max"))
+        assert 20 < count < 100
+        seen = check_player(head, 1, count)
+        assert "backward through mean" in seen["text"]
+        page.screenshot(path=str(tmp_path / "gpt-head-frame-1.png"))
+        frames = head.evaluate("(el) => el.querySelector('.sg-slider').max")
+        into_z = []
+        for k in range(2, int(frames) + 1):
+            head.get_by_role("button", name="next →").click()
+            seen = check_player(head, k, count)
+            if "∂L/∂z" in seen["text"] and "+=" in seen["text"]:
+                into_z.append(k)
+        assert len(into_z) >= 5  # every score of the head at the last position ("emma": 5 scores)
+        head.evaluate(
+            f"(el) => {{ const s = el.querySelector('.sg-slider'); s.value = '{into_z[0]}';"
+            " s.dispatchEvent(new Event('input')); }"
+        )
+        check_player(head, into_z[0], count)
+        page.screenshot(path=str(tmp_path / "gpt-head-score.png"))
