@@ -36,12 +36,10 @@ contribution through a zero factor is 0, never 0·∞ = nan.
 
 from __future__ import annotations
 
-import copy
 import math
 import numbers
 import os
 import sys
-import threading
 from collections.abc import Callable, Sequence
 from typing import Any, Union
 
@@ -614,39 +612,6 @@ class Value:
             if g and local:  # a zero factor contributes nothing (and 0 · ∞ must not become nan)
                 parent.grad += g * local
 
-    # ---- copying and pickling
-
-    def __copy__(self) -> Value:
-        twin = _node(self._data, self._parents, self._op, self._local_grads)
-        twin.grad = self.grad
-        twin.__dict__.update(_attributes(self))
-        return twin
-
-    def __deepcopy__(self, memo: dict[int, Any]) -> Value:
-        # node by node in topological order, so a graph of any depth copies without recursion
-        for node in topological_order(self):
-            if id(node) in memo:
-                continue
-            twin = _node(node._data, tuple(memo[id(p)] for p in node._parents), node._op, node._local_grads)
-            memo[id(node)] = twin
-            twin.grad = copy.deepcopy(node.grad, memo)
-            for key, value in _attributes(node).items():
-                setattr(twin, key, copy.deepcopy(value, memo))
-        return memo[id(self)]  # type: ignore[no-any-return]
-
-    def __reduce_ex__(self, protocol: Any) -> tuple[Any, ...]:
-        # A node pickles as (its ancestors, then itself). Pickle saves the ancestors first, in
-        # topological order, so each one's parents are already saved when it is: no recursion
-        # as deep as the graph. Those ancestors are marked to pickle as themselves alone.
-        pending = _pickling()
-        ancestors: list[Value] = []
-        if self._parents and id(self) not in pending:
-            ancestors = topological_order(self)[:-1]
-            pending.update(id(node) for node in ancestors)
-        pending.discard(id(self))
-        state = (self._data, self.grad, self._op, self._parents, self._local_grads, _attributes(self) or None)
-        return (_unpickle, (ancestors, *state))
-
 
 def _own_backward(node: Value) -> Callable[[], None] | None:
     """The ``_backward`` closure assigned to this node (micrograd style), or None."""
@@ -657,26 +622,6 @@ def _attributes(node: Value) -> dict[str, Any]:
     """The node's own attributes (label, scope, user's), without creating an empty ``__dict__``."""
     state: Any = node.__getstate__()
     return state[0] or {}
-
-
-_pickling_state = threading.local()
-
-
-def _pickling() -> set[int]:
-    """The nodes (by id) this thread is pickling as part of a graph already under way."""
-    pending = getattr(_pickling_state, "pending", None)
-    if pending is None:
-        pending = _pickling_state.pending = set()
-    return pending
-
-
-def _unpickle(ancestors: list[Value], data: float, grad: Any, op: Any, parents: tuple[Value, ...],
-              local: tuple[Any, ...] | None, extra: dict[str, Any] | None) -> Value:  # fmt: skip
-    node = _node(data, parents, op, local)
-    node.grad = grad
-    if extra:
-        node.__dict__.update(extra)
-    return node
 
 
 # ---- the one node constructor, and the operands it is built from
@@ -904,6 +849,15 @@ def _no_rule(node: Value, where: str) -> RuntimeError:
         f"node {node!r} (op {node._op!r}) was built by hand and has no derivative rule to differentiate "
         f"again: backward() can use it, but {where} needs the operation declared with autograd.Op"
     )
+
+
+# ---- copying and pickling (copy.copy, copy.deepcopy, pickle) live in autograd/_copying.py: not needed to
+# read the engine, installed on Value here (before the accelerator, which copies Value's methods)
+
+from . import _copying  # noqa: E402
+
+_copying.install(Value)
+_unpickle = _copying.unpickle  # pickles made by earlier versions name it here
 
 
 # =========================================================================== the accelerator
