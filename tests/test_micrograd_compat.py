@@ -535,3 +535,16 @@ def test_micrographs_draw_dot_call_works(tmp_path):
         assert data.startswith(b"\x89PNG") or b"<svg" in data
     assert draw_dot(y, format="png").pipe()[:4] == b"\x89PNG"
     assert b"<svg" in draw_dot(y, format="svg", rankdir="TB").pipe()
+
+
+def test_a_pickle_made_before_copying_moved_out_of_the_engine_still_loads():
+    import pickle
+
+    a = Value(2.0)
+    y = a * a + 1.0
+    y.backward()
+    text = pickle.dumps(y, protocol=0)
+    assert b"cautograd._copying\nunpickle\n" in text
+    earlier = text.replace(b"cautograd._copying\nunpickle\n", b"cautograd.engine\n_unpickle\n")  # as it was
+    loaded = pickle.loads(earlier)
+    assert loaded.data == 5.0 and loaded.grad == 1.0 and loaded.parents[0].parents[0].grad == 4.0
