@@ -614,11 +614,7 @@ def train_gpt(
             _check_loss(loss, k)
             lr = scheduler.step()
             optimizer.step()
-            history.losses.append(loss)
-            history.learning_rates.append(lr)
-            history.documents.append(chosen[k % len(chosen)])
-            if bar is not None:
-                bar.set_postfix({"loss": f"{loss:.4f}"})
+            _record(history, bar, loss, lr, chosen[k % len(chosen)])
     finally:
         if bar is not None:
             bar.close()
@@ -630,6 +626,15 @@ def _covers(params: Sequence[Value], needed: Sequence[Value]) -> bool:
     """Whether every one of ``needed`` is among ``params`` (the array loop updates ``params`` only)."""
     ids = {id(p) for p in params}
     return all(id(p) in ids for p in needed)
+
+
+def _record(history: GPTHistory, bar: Any, loss: float, lr: float, document: str) -> None:
+    """One step into the history, and its loss onto the progress bar."""
+    history.losses.append(loss)
+    history.learning_rates.append(lr)
+    history.documents.append(document)
+    if bar is not None:
+        bar.set_postfix({"loss": f"{loss:.4f}"})
 
 
 def _check_loss(loss: float, k: int) -> None:
@@ -670,11 +675,7 @@ def _train_arrays(
             _check_loss(loss, k)
             lr = scheduler.step()
             data = optimizer.step_arrays(data, grads)
-            history.losses.append(loss)
-            history.learning_rates.append(lr)
-            history.documents.append(chosen[k % len(chosen)])
-            if bar is not None:
-                bar.set_postfix({"loss": f"{loss:.4f}"})
+            _record(history, bar, loss, lr, chosen[k % len(chosen)])
     finally:
         for p, x, g in zip(params, data.tolist(), grads.tolist()):
             p.data, p.grad = x, g
