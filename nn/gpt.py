@@ -40,7 +40,7 @@ import statistics
 import sys
 import time
 import warnings
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, Union
 
@@ -513,7 +513,7 @@ def eager_step(model: GPT, inputs: Sequence[Token], targets: Sequence[Token]) ->
 def _compiled_step(model: GPT) -> Callable[[GPT, Sequence[Token], Sequence[Token]], float]:
     """``eager_step`` compiled: ``document_loss`` traced once per document length by ``autograd.compiled``
     (tokens as one-hot data) and replayed as array kernels; the step's ``.compiled`` is that function."""
-    from autograd.compile import TracerWarning, compiled  # numpy, lazily: only when training compiled
+    from autograd.compile import compiled  # numpy, lazily: only when training compiled
 
     loss_and_grads = compiled(
         lambda inputs, targets: document_loss(model, inputs, targets), cache_size=model.config.block_size
@@ -522,12 +522,22 @@ def _compiled_step(model: GPT) -> Callable[[GPT, Sequence[Token], Sequence[Token
     def step(stepped: GPT, inputs: Sequence[Token], targets: Sequence[Token]) -> float:
         if stepped is not model:
             raise ValueError("train_gpt: a compiled step belongs to the model it was made for")
-        with warnings.catch_warnings():  # softmax's max shift is read at trace time: harmless (see nn.losses)
-            warnings.filterwarnings("ignore", category=TracerWarning, module=r"nn\.losses$")
+        with _shift_frozen_quietly():
             return float(loss_and_grads(inputs, targets).data)
 
     step.compiled = loss_and_grads  # type: ignore[attr-defined]
     return step
+
+
+@contextlib.contextmanager
+def _shift_frozen_quietly() -> Iterator[None]:
+    """Silence the one ``TracerWarning`` a GPT trace gives: softmax's max shift, read from ``.data`` and
+    frozen, is harmless (softmax(z − m) = softmax(z) for every m; see ``nn.losses.softmax``)."""
+    from autograd.compile import TracerWarning
+
+    with warnings.catch_warnings():
+        warnings.filterwarnings("ignore", category=TracerWarning, module=r"nn\.losses$")
+        yield
 
 
 @dataclass
@@ -600,7 +610,7 @@ def train_gpt(
         bar = iterator = tqdm(iterator, desc="train_gpt", unit="step", file=sys.stderr)
     start = time.perf_counter()
     if compile and isinstance(optimizer, Adam) and _covers(optimizer.params, model.parameters()):
-        _train_arrays(model, optimizer, scheduler, encoded, chosen, iterator, bar, history)
+        _train_arrays(optimizer, scheduler, encoded, chosen, iterator, bar, history)
         history.seconds = time.perf_counter() - start
         return history
     try:
@@ -643,7 +653,6 @@ def _check_loss(loss: float, k: int) -> None:
 
 
 def _train_arrays(
-    model: GPT,
     optimizer: Adam,
     scheduler: Scheduler,
     encoded: list[tuple[list[Token], list[Token]]],
@@ -667,8 +676,7 @@ def _train_arrays(
         for k in iterator:
             inputs, targets = encoded[k % len(encoded)]
             try:
-                with warnings.catch_warnings():  # softmax's max shift is read at trace time: harmless
-                    warnings.filterwarnings("ignore", category=_tracer_warning(), module=r"nn\.losses$")
+                with _shift_frozen_quietly():
                     loss, grads = loss_and_grads.gradients(params, data, inputs, targets)
             except (OverflowError, ValueError) as error:  # exp overflowed, or a probability underflowed to 0
                 raise FloatingPointError(f"train_gpt: training diverged at step {k}: {error}") from error
@@ -681,12 +689,6 @@ def _train_arrays(
             p.data, p.grad = x, g
         if bar is not None:
             bar.close()
-
-
-def _tracer_warning() -> type[Warning]:
-    from autograd.compile import TracerWarning
-
-    return TracerWarning
 
 
 # --------------------------------------------------------------------------- graph size

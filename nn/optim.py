@@ -158,10 +158,17 @@ class Adam(Optimizer):
         """
         import numpy as np  # lazily: the arrays are numpy's
 
+        name, n = type(self).__name__, len(self.params)
+        data, grads = np.asarray(data, dtype=float), np.asarray(grads, dtype=float)
+        if data.shape != (n,) or grads.shape != (n,):
+            raise ValueError(
+                f"{name}.step_arrays: data and grads must hold one number per parameter ({n}), got arrays of "
+                f"shape {data.shape} and {grads.shape}"
+            )
         bad = np.flatnonzero(~np.isfinite(grads))
         if len(bad):
             i = int(bad[0])
-            raise ValueError(f"{type(self).__name__}.step: params[{i}].grad is {float(grads[i])!r} (not finite)")
+            raise ValueError(f"{name}.step: params[{i}].grad is {float(grads[i])!r} (not finite)")
         lr, (b1, b2), eps, wd = self.lr, self.betas, self.eps, self.weight_decay
         step_size, correction2_sqrt = self._next_step()
         if wd:

@@ -284,4 +284,6 @@ def test_adam_on_arrays_refuses_a_non_finite_gradient_and_changes_nothing():
     adam = Adam([Value(1.0), Value(2.0)], lr=0.1)
     with pytest.raises(ValueError, match=r"Adam.step: params\[1\].grad is nan \(not finite\)"):
         adam.step_arrays(np.array([1.0, 2.0]), np.array([0.5, math.nan]))
+    with pytest.raises(ValueError, match=r"Adam.step_arrays: data and grads must hold one number per parameter \(2\)"):
+        adam.step_arrays(np.array([1.0, 2.0, 3.0]), np.array([0.5, 0.5, 0.5]))
     assert adam.t == 0 and adam.m == [0.0, 0.0]

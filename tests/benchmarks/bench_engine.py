@@ -288,18 +288,13 @@ def measure(workload: str, lib: str, gc_mode: str = "on") -> dict:
 
 
 def fastest_of(workload: str, lib: str, gc_mode: str, repeats: int) -> dict:
-    runs = [measure(workload, lib, gc_mode) for _ in range(repeats)]
-    good = [r for r in runs if r.get("seconds") is not None]
-    if not good:
-        return runs[0]
-    # The fastest worker: on a shared machine other load only ever adds time, so the
-    # minimum is the least disturbed measurement (as timeit advises).
-    return min(good, key=lambda r: r["seconds"])
+    return fastest_interleaved(workload, (lib,), gc_mode, repeats)[lib]
 
 
 def fastest_interleaved(workload: str, libs: tuple[str, ...], gc_mode: str, repeats: int) -> dict[str, dict]:
     """The fastest of ``repeats`` workers per library, the libraries taking turns (A B C A B C …), so a
-    slow spell of the shared machine falls on all of them alike."""
+    slow spell of the shared machine falls on all of them alike. The fastest: on a shared machine other
+    load only ever adds time, so the minimum is the least disturbed measurement (as timeit advises)."""
     best: dict[str, dict] = {}
     for _ in range(repeats):
         for lib in libs:
