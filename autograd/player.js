@@ -125,20 +125,20 @@ function stepgradPlayer(el, data, hooks) {
   function nodeBox(g) {  // the node's box in user units
     if (g.sgBox) { return g.sgBox; }
     var shape = g.querySelector("polygon, ellipse, path"), b;
-    if (shape.tagName === "path") {  // a rounded box: ask the browser
-      var bb = shape.getBBox();
-      b = { x: bb.x + tx, y: bb.y + ty, w: bb.width, h: bb.height };
-    } else if (shape.tagName === "ellipse") {
+    if (shape.tagName === "ellipse") {
       var cx = +shape.getAttribute("cx"), cy = +shape.getAttribute("cy");
       var rx = +shape.getAttribute("rx"), ry = +shape.getAttribute("ry");
       b = { x: cx - rx + tx, y: cy - ry + ty, w: 2 * rx, h: 2 * ry };
     } else {
+      // a polygon's points, or a rounded box's path ("M x,y C x,y x,y …": Graphviz writes absolute
+      // points, the curves' control points inside the box): read from the markup, never from the
+      // browser's layout, which is empty while the drawing is not shown (a notebook cell out of view)
+      var numbers = (shape.getAttribute("points") || shape.getAttribute("d")).match(/-?[\d.]+(?:e-?\d+)?/g);
       var xs = [], ys = [];
-      shape.getAttribute("points").trim().split(/\s+/).forEach(function (p) {
-        var xy = p.split(",");
-        xs.push(+xy[0]);
-        ys.push(+xy[1]);
-      });
+      for (var n = 0; n + 1 < numbers.length; n += 2) {
+        xs.push(+numbers[n]);
+        ys.push(+numbers[n + 1]);
+      }
       var x0 = Math.min.apply(null, xs), y0 = Math.min.apply(null, ys);
       b = { x: x0 + tx, y: y0 + ty, w: Math.max.apply(null, xs) - x0, h: Math.max.apply(null, ys) - y0 };
     }

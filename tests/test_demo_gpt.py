@@ -158,3 +158,34 @@ def test_demo_gpt_bad_input_is_one_line(tmp_path):
 def test_help_names_the_gpt_demo():
     result = stepgrad("demo", "--help", timeout=60)
     assert result.returncode == 0 and "gpt" in result.stdout and "gpt_head_steps.html" in result.stdout
+
+
+CURRENT_IN_VIEW = """() => {
+  const box = (e) => e.getBoundingClientRect();
+  const player = document.getElementById("player");
+  const current = [...player.querySelectorAll("g.node")].find((g) =>
+    g.querySelector("polygon, path, ellipse").getAttribute("fill") === "#ffd54f");
+  const c = box(current), v = box(player.querySelector(".sg-viewport"));
+  return {inside: c.left >= v.left && c.right <= v.right && c.top >= v.top && c.bottom <= v.bottom,
+          shape: current.querySelector("polygon, path, ellipse").tagName, current: [c.left, c.top],
+          viewport: [v.left, v.right]};
+}"""
+
+
+@needs_playwright
+def test_a_page_laid_out_while_hidden_still_brings_the_current_box_into_view(gpt_demo, tmp_path):
+    """The player measures node boxes from the SVG's markup, not from the browser's layout, which is empty
+    while the drawing is not shown (a notebook cell out of view): shown later, the current box is in view.
+    Frame 1 of the GPT page is "backward through mean", a rounded box (an SVG path)."""
+    _, out = gpt_demo
+    html = (out / "gpt_head_steps.html").read_text(encoding="utf-8")
+    assert html.count("</head>") == 1
+    hidden = tmp_path / "hidden.html"  # the same page, its player hidden until the test shows it
+    hidden.write_text(html.replace("</head>", '<style id="hide">#player { display: none }</style></head>'), "utf-8")
+    with chromium_page(tmp_path / "profile", 1280, 720) as page:
+        page.goto(hidden.as_uri() + "#step-1")
+        page.wait_for_function("() => document.getElementById('player').getAttribute('data-step') === '1'")
+        page.evaluate("() => document.getElementById('hide').remove()")
+        page.wait_for_timeout(300)  # the player's ResizeObserver: now it has a size
+        seen = page.evaluate(CURRENT_IN_VIEW)
+        assert seen["shape"] == "path" and seen["inside"], seen
