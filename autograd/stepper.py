@@ -372,8 +372,9 @@ def _text_width(text: str) -> int:
 
 
 class Frame:
-    """What the player shows at once: one step, or, in a grouped drawing, every step through one box,
-    shown when the last of them is done (the pass interleaves boxes; a frame is a true moment of it)."""
+    """What the player shows at once: one step, or, in a grouped drawing, the steps through one box, shown
+    when the last of them is done (a true moment of the pass); a box whose steps interleave with another
+    frame's that update drawn values is split into parts (``Drawing._frames``)."""
 
     def __init__(self, drawing: Drawing, item: Any, steps: list[Step]):
         self.drawing = drawing
@@ -381,6 +382,7 @@ class Frame:
         self.item = item  # the drawn value or Group the steps go through (None: outside the drawing)
         self.steps = steps
         self.last = steps[-1].index  # the step of the pass after which this frame is shown
+        self.part: tuple[int, int] | None = None  # (k, n): part k of n, for a box whose steps had to be split
 
     @property
     def number(self) -> int:
@@ -394,6 +396,8 @@ class Frame:
         names = self.drawing.steps.names
         root = self.drawing.steps.root_name
         label = self.drawing.scene.group_label(self.item)
+        if self.part is not None:
+            label += f", part {self.part[0]} of {self.part[1]}"
         lines = [
             f"step {self.number}/{total}: backward through {label}: {len(self.steps)} steps "
             f"(the last is step {self.last + 1} of the pass)"
@@ -404,25 +408,28 @@ class Frame:
                 item = self.drawing.item_of(u.parent)
                 if item is not None and item is not self.item and not is_constant(u.parent):
                     into.setdefault(item, []).append(u)
-        for item, updates in list(into.items())[:MAX_LINES]:
-            if isinstance(item, Group):
-                lines.append(f"  into {self.drawing.scene.group_label(item)}: {len(updates)} gradient updates")
-            else:
+        boxes = 0
+        for item, updates in into.items():
+            if not isinstance(item, Group):  # every drawn gradient the frame changed is named: its cause
                 before, after = updates[0].before, updates[-1].after
                 lines.append(f"  ∂{root}/∂{names[item]}: {format_number(before)} → {format_number(after)}")
-        if len(into) > MAX_LINES:
-            lines.append(f"  … and {len(into) - MAX_LINES} more")
+            elif boxes < MAX_LINES:
+                boxes += 1
+                lines.append(f"  into {self.drawing.scene.group_label(item)}: {len(updates)} gradient updates")
+        if sum(isinstance(item, Group) for item in into) > boxes:
+            lines.append(f"  … and {sum(isinstance(item, Group) for item in into) - boxes} more boxes")
         return "\n".join(lines)
 
 
-MAX_LINES = 12  # gradients listed for a box's frame
+MAX_LINES = 12  # boxes listed for a box's frame (the drawn values it updated are all listed)
 
 
 class Drawing:
     """The graph of a backward pass laid out once (one ``dot`` run); each frame is a state of it.
 
-    A frame is one step, or, in a grouped drawing (``autograd.groups``), the run of steps that go
-    through one box ("backward through softmax"). A state gives each drawn value a fill (yellow:
+    A frame is one step, or, in a grouped drawing (``autograd.groups``), the steps that go through one
+    box ("backward through softmax"), split into parts where needed so that a drawn gradient changes only
+    in the frame that computes it. A state gives each drawn value a fill (yellow:
     the frame's node or box, green: what it just updated), a border width and a gradient text
     (``grad ?`` until the pass reaches it). The gradient fields are laid out as wide as the widest
     text they will show, so applying a state changes colours and texts only: nothing moves.
@@ -454,17 +461,7 @@ class Drawing:
         self.records = self.scene.records
         self._record_set = set(self.records)
         self.items: list[Any] = [*self.records, *self.scene.groups]
-        through: dict[Any, list[Step]] = {}  # the steps through each box (a value not drawn: its own key)
-        for step in steps:
-            item = self.item_of(step.node)
-            through.setdefault(item if isinstance(item, Group) else step, []).append(step)
-        self.frames = sorted(
-            (
-                Frame(self, key if isinstance(key, Group) else self.item_of(key.node), group)
-                for key, group in through.items()
-            ),
-            key=lambda frame: frame.last,
-        )
+        self.frames = self._frames()
         self.frame_of_step = [0] * len(steps)
         for k, frame in enumerate(self.frames):
             frame.index = k
@@ -484,6 +481,59 @@ class Drawing:
         )  # fmt: skip
         self.svg = render_svg(digraph)  # the one layout
         self._split(self.svg)
+
+    def _frames(self) -> list[Frame]:
+        """The frames, in the order of the pass (backward()'s order: the steps are never reordered).
+
+        A step through a box joins that box's frame; a step of a drawn value is a frame of its own. A
+        frame is shown right after its last step, so what it shows is a true moment of the pass. The
+        pass interleaves boxes, so a frame is cut short where the invariant demands it: **a drawn value's
+        gradient changes only in the frame whose steps changed it** (the frame draws it as just updated
+        and says so). A step is *visible* if it updates a drawn value; the frame holding visible steps
+        not yet shown (at most one, the *hot* frame) is shown before any other frame's step that is
+        visible or that ends a frame. Steps that update only boxes and hidden values change nothing a
+        frame shows, so their frames stay open across the others: a box is split into parts ("part 1
+        of 2") only where its visible steps interleave with another frame's.
+        """
+        drawn = self._record_set
+        last_of: dict[Any, int] = {}  # each key's last step
+        keys = []
+        for step in self.steps:
+            item = self.item_of(step.node)
+            key = item if isinstance(item, Group) else step  # a value (or one not drawn): a frame per step
+            keys.append(key)
+            last_of[key] = step.index
+        frames: list[Frame] = []
+        open_: dict[Any, list[Step]] = {}
+        hot: Any = None
+
+        def show(key: Any) -> None:
+            taken = open_.pop(key)
+            item = key if isinstance(key, Group) else self.item_of(key.node)
+            frames.append(Frame(self, item, taken))
+
+        for step, key in zip(self.steps, keys):
+            visible = any(u.parent in drawn for u in step.updates)
+            ends = last_of[key] == step.index
+            if hot is not None and hot is not key and (visible or ends):
+                show(hot)
+                hot = None
+            open_.setdefault(key, []).append(step)
+            if ends:
+                show(key)
+                hot = None if hot is key else hot
+            elif visible:
+                hot = key
+        assert not open_ and hot is None
+        parts: dict[Any, list[Frame]] = {}
+        for frame in frames:
+            if isinstance(frame.item, Group):
+                parts.setdefault(frame.item, []).append(frame)
+        for split in parts.values():
+            if len(split) > 1:
+                for k, frame in enumerate(split):
+                    frame.part = (k + 1, len(split))
+        return frames
 
     def item_of(self, node: Value) -> Any:
         """What stands for ``node`` in the drawing: itself, its box, or None (not drawn)."""

@@ -29,6 +29,7 @@ ORACLE_SUITES = [
     "test_optim.py",
     "test_stepper.py",  # the stepper equals backward() bit for bit
     "test_gpt_views.py",  # closed forms of the softmax backward
+    "test_stepper_causal.py",  # the stepper shows no effect before its cause, with backward()'s numbers
     "test_compile.py",  # compiled == eager, with the reference engine tracing
     "test_fast.py",  # skipped there, and says why
 ]

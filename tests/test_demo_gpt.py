@@ -18,6 +18,7 @@ from pathlib import Path
 
 import pytest
 from browser import chromium_page, needs_playwright
+from causal import page_frames, violations
 from conftest import require_tool
 from test_demo import assert_one_line_error, stepgrad
 
@@ -144,6 +145,20 @@ def test_the_stepper_page_shows_the_closed_form_emerge(gpt_demo, tmp_path):
     for t in range(n):  # from the page's own rounded numbers: agreement to the rounding shown
         assert abs(dz[t] - p[t] * (g[t] - mean)) < 2e-4, (t, dz[t], p[t], g[t])
     assert any(abs(d) >= 1e-4 for d in dz)
+
+
+def test_the_stepper_page_reads_in_causal_order(gpt_demo):
+    """Issue 18: at frame 7 p0 showed ∂L/∂p0 = 0.0589 (grad ? at frame 6), and only frame 11 said where it
+    came from. Read back from the saved page: every gradient shown changes only in a frame that draws its
+    value as just updated and says ``∂L/∂p0: before → after``."""
+    _, out = gpt_demo
+    page = (out / "gpt_head_steps.html").read_text(encoding="utf-8")
+    names, root, seed, data, index = page_frames(page)
+    assert {f"p{t}" for t in range(5)} <= set(names) and root == "L"
+    assert violations(names, root, seed, data, index) == []
+    said = next(k for k, text in enumerate(data["texts"]) if "∂L/∂p0: " in text)
+    own = next(k for k, text in enumerate(data["texts"]) if text.split(": ")[1].startswith("p0 = "))
+    assert said < own and "backward through Σ a·v" in data["texts"][said]
 
 
 def test_demo_gpt_bad_input_is_one_line(tmp_path):
