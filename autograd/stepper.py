@@ -399,7 +399,7 @@ class Frame:
         if self.part is not None:
             label += f", part {self.part[0]} of {self.part[1]}"
         lines = [
-            f"step {self.number}/{total}: backward through {label}: {len(self.steps)} steps "
+            f"step {self.number}/{total}: backward through {label}: {_count(len(self.steps), 'step')} "
             f"(the last is step {self.last + 1} of the pass)"
         ]
         into: dict[Any, list[Any]] = {}
@@ -408,20 +408,24 @@ class Frame:
                 item = self.drawing.item_of(u.parent)
                 if item is not None and item is not self.item and not is_constant(u.parent):
                     into.setdefault(item, []).append(u)
-        boxes = 0
+        boxes = [item for item in into if isinstance(item, Group)]
         for item, updates in into.items():
             if not isinstance(item, Group):  # every drawn gradient the frame changed is named: its cause
                 before, after = updates[0].before, updates[-1].after
                 lines.append(f"  ∂{root}/∂{names[item]}: {format_number(before)} → {format_number(after)}")
-            elif boxes < MAX_LINES:
-                boxes += 1
-                lines.append(f"  into {self.drawing.scene.group_label(item)}: {len(updates)} gradient updates")
-        if sum(isinstance(item, Group) for item in into) > boxes:
-            lines.append(f"  … and {sum(isinstance(item, Group) for item in into) - boxes} more boxes")
+        for item in boxes[:MAX_LINES]:
+            lines.append(f"  into {self.drawing.scene.group_label(item)}: {_count(len(into[item]), 'gradient update')}")
+        if len(boxes) > MAX_LINES:
+            lines.append(f"  … and {len(boxes) - MAX_LINES} more boxes")
         return "\n".join(lines)
 
 
 MAX_LINES = 12  # boxes listed for a box's frame (the drawn values it updated are all listed)
+
+
+def _count(n: int, noun: str) -> str:
+    """``1 step``, ``20 steps``."""
+    return f"{n} {noun}" if n == 1 else f"{n} {noun}s"
 
 
 class Drawing:
