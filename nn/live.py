@@ -258,9 +258,6 @@ def _scores(model: Any, grid: list[list[float]]) -> list[Any]:
     return predict(model, grid)
 
 
-_ACTIVATIONS: dict[str, Callable[[Any], Any]] = {}
-
-
 def _mlp_scores(model: Any, grid: list[list[float]]) -> list[Any] | None:
     """``nn.MLP``'s forward pass on all grid points at once (numpy), or None for any other model or without numpy.
 
@@ -274,7 +271,7 @@ def _mlp_scores(model: Any, grid: list[list[float]]) -> list[Any] | None:
         import numpy as np
     except ImportError:
         return None
-    functions = {
+    functions: dict[str, Callable[[Any], Any]] = {
         "relu": lambda a: np.maximum(a, 0.0),
         "linear": lambda a: a,
         "tanh": np.tanh,
