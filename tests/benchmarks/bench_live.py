@@ -50,9 +50,10 @@ def main() -> None:
     for _ in range(args.rounds):
         for name, make in ways.items():
             live = make()
-            best[name] = min(best[name], train(args.steps, live))
-            if live:
-                snapshots[name] = (len(live.snapshots), live.spent, live.spent / (best[name] - live.spent))
+            seconds = train(args.steps, live)
+            if live and seconds < best[name]:
+                snapshots[name] = (len(live.snapshots), live.spent, live.spent / (seconds - live.spent))
+            best[name] = min(best[name], seconds)
     print(f"fit of micrograd's demo, {args.steps} steps, best of {args.rounds} (turns taken A B C):")
     for name, seconds in best.items():
         extra = ""
