@@ -21,6 +21,7 @@ from .engine import (
     sum_values,
     tanh,
 )
+from .forward import forward_steps  # beside backward_steps: the forward pass, one operation per frame
 from .functional import GradcheckError, grad, gradcheck, hessian, jacobian
 from .graph import topological_order, trace
 from .modes import Scope, auto_scope, is_grad_enabled, no_grad, scope
@@ -35,6 +36,7 @@ __all__ = [
     "backward_steps",
     "compiled",
     "draw_dot",
+    "forward_steps",
     "grad",
     "gradcheck",
     "hessian",
