@@ -8,6 +8,8 @@
                         step 3 ("backward through Layer 3 ×100"), 1200 × 620;
 - ``gpt_step.svg``      one training step of microgpt's GPT on "emma" drawn as its parts, attention
                         opened into its heads and head 0 into its stages (``nn.gpt.named_step``);
+- ``forward_step.png``  the neuron's forward pass (``forward_steps``) at step 4, n computed and o still
+                        ``data ?``, headless Chromium at 1200 × 520;
 - ``live_training.png`` ``stepgrad demo``'s training.html (``fit(live=...)``'s view), scrubbed back to the
                         snapshot nearest step 30, headless Chromium at 960 × 420.
 """
@@ -57,8 +59,18 @@ def main() -> None:
     step.loss.backward()
     save_svg(step.draw(), IMAGES / "gpt_step.svg")
     live_picture(folder)
-    for name in ("neuron_graph.svg", "stepper.png", "grouped_step.png", "gpt_step.svg", "live_training.png"):
+    forward_picture(folder)
+    made = ["neuron_graph.svg", "stepper.png", "grouped_step.png", "gpt_step.svg", "live_training.png"]
+    for name in [*made, "forward_step.png"]:
         print("wrote", IMAGES / name)
+
+
+def forward_picture(folder: Path) -> None:
+    """The tanh neuron's forward pass at step 4: n = x1*w1 + x2*w2 + b just computed, o not yet."""
+    from autograd import forward_steps
+
+    page = forward_steps(tanh_neuron().o).save_html(folder / "forward.html", title="stepgrad: the forward pass of o")
+    screenshot(page, 4, IMAGES / "forward_step.png", 1200, 520)
 
 
 def live_picture(folder: Path) -> None:
