@@ -26,7 +26,7 @@ import os
 import pathlib
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from functools import cached_property
-from typing import Any, overload
+from typing import Any, cast, overload
 
 from .engine import Value
 from .files import write_atomically
@@ -48,7 +48,7 @@ from .viz import (
     render_svg,
 )
 
-__all__ = ["ForwardSteps", "ForwardStep", "forward_steps", "operation_text"]
+__all__ = ["ForwardStep", "ForwardSteps", "WholeStep", "forward_steps", "operation_text", "step_through"]
 
 MAX_OPERANDS = 6  # numbers written out in one step's line; a longer sum is shortened with "…"
 INFIX = {"+": "+", "*": "×", "/": "/", "-": "-"}
@@ -273,82 +273,94 @@ class ForwardDrawing(Drawing):
         self.records = self.scene.records
         self._record_set = set(self.records)
         self.items = [*self.records, *self.scene.groups]
-        self.frames = self._frames(steps)  # type: ignore[assignment]
+        self.frames = _forward_frames(self, steps)  # type: ignore[assignment]
         self.frame_of_step = [0] * len(steps)
-        for k, frame in enumerate(self.frames):
-            frame.index = k
+        for frame in self.frames:
             for step in frame.steps:
-                self.frame_of_step[step.index] = k
+                self.frame_of_step[step.index] = frame.index
         digraph = build_digraph(self.scene, rankdir=rankdir, show_grad=False, edge_labels=edge_labels, timeout=timeout)
         self.svg = render_svg(digraph)
         self.show_grad = True  # _split: one text slot per value, here its data field (the last one drawn)
         self._split(self.svg)
 
-    def _frames(self, steps: ForwardSteps) -> list[_ForwardFrame]:
-        """Runs of steps through one item, in a box-by-box order where the boxes allow one."""
-        ordered = _box_by_box(list(steps), self.item_of)
-        runs: list[tuple[Any, list[ForwardStep]]] = []
-        for step in ordered:
-            item = self.item_of(step.node)
-            key = item if isinstance(item, Group) else step
-            if runs and runs[-1][0] is key:
-                runs[-1][1].append(step)
-            else:
-                runs.append((key, [step]))
-        parts: dict[Any, int] = {}
-        for key, _ in runs:
-            parts[key] = parts.get(key, 0) + 1
-        seen: dict[Any, int] = {}
-        frames = []
-        for key, run in runs:
-            seen[key] = seen.get(key, 0) + 1
-            item = key if isinstance(key, Group) else self.item_of(key.node)
-            frames.append(_ForwardFrame(self, item, run, seen[key], parts[key]))
-        return frames
-
-    def _computed_before(self, index: int) -> set[Value]:
-        return {step.node for frame in self.frames[: index + 1] for step in frame.steps}
-
     def _marks(self, frame: Any) -> set[Any]:
-        """The items holding the inputs a frame's steps read, other than its own."""
-        return {self.item_of(p) for step in frame.steps for p in step.node._parents} - {None, frame.item}
+        return _inputs_of(self.item_of, frame)
 
     def states(self) -> Iterator[dict[Any, tuple[str, str, str | None]]]:
         """For each frame in order, the items whose state changed (all of them at the first frame)."""
-        computed: set[Value] = set()
-        previous: set[Any] = set(self.items)
-        for frame in self.frames:
-            fresh = {step.node for step in frame.steps}
-            computed |= fresh
-            marks = self._marks(frame)
-            touched = previous | marks | {frame.item} | {self.item_of(n) for n in fresh}
-            yield {
-                item: self._forward_state(item, frame.item, marks, computed) for item in self.items if item in touched
-            }
-            previous = marks | {frame.item}
+        yield from _forward_states(self.items, self.frames, self.item_of)
 
     def state(self, index: int) -> dict[Any, tuple[str, str, str | None]]:
         """Every item's state in frame ``index`` (0-based)."""
-        frame = self.frames[index]
-        computed = self._computed_before(index)
-        marks = self._marks(frame)
-        return {item: self._forward_state(item, frame.item, marks, computed) for item in self.items}
+        return _forward_state_at(self.items, self.frames, self.item_of, index)
 
-    def _forward_state(
-        self, item: Any, current: Any, marks: set[Any], computed: set[Value]
-    ) -> tuple[str, str, str | None]:
-        if isinstance(item, Group):
-            text = None
-            plain = GROUP_FILL
+
+def _forward_frames(drawing: Any, steps: ForwardSteps) -> list[_ForwardFrame]:
+    """Runs of steps through one item of ``drawing``, in a box-by-box order where the boxes allow one."""
+    item_of = drawing.item_of
+    runs: list[tuple[Any, list[ForwardStep]]] = []
+    for step in _box_by_box(list(steps), item_of):
+        item = item_of(step.node)
+        key = item if isinstance(item, Group) else step
+        if runs and runs[-1][0] is key:
+            runs[-1][1].append(step)
         else:
-            known = not item._parents or item in computed
-            text = f"data {format_number(item.data)}" if known else "data ?"
-            plain = PLAIN_FILL
-        if item is current:
-            return HIGHLIGHT_FILL, "2.5", text
-        if item in marks:
-            return MARK_FILL, "2", text
-        return plain, "1", text
+            runs.append((key, [step]))
+    parts: dict[Any, int] = {}
+    for key, _ in runs:
+        parts[key] = parts.get(key, 0) + 1
+    seen: dict[Any, int] = {}
+    frames = []
+    for key, run in runs:
+        seen[key] = seen.get(key, 0) + 1
+        item = key if isinstance(key, Group) else item_of(key.node)
+        frames.append(_ForwardFrame(drawing, item, run, seen[key], parts[key]))
+    for k, frame in enumerate(frames):
+        frame.index = k
+    return frames
+
+
+def _inputs_of(item_of: Callable[[Value], Any], frame: Any) -> set[Any]:
+    """The items holding the inputs a frame's steps read, other than its own."""
+    return {item_of(p) for step in frame.steps for p in step.node._parents} - {None, frame.item}
+
+
+def _forward_state(item: Any, current: Any, marks: set[Any], computed: set[Value]) -> tuple[str, str, str | None]:
+    """(fill, border width, data text): yellow computed now, green its inputs, ``data ?`` until computed."""
+    if isinstance(item, Group):
+        text, plain = None, GROUP_FILL
+    else:
+        known = not item._parents or item in computed
+        text, plain = (f"data {format_number(item.data)}" if known else "data ?"), PLAIN_FILL
+    if item is current:
+        return HIGHLIGHT_FILL, "2.5", text
+    if item in marks:
+        return MARK_FILL, "2", text
+    return plain, "1", text
+
+
+def _forward_states(
+    items: list[Any], frames: Sequence[Any], item_of: Callable[[Value], Any]
+) -> Iterator[dict[Any, tuple[str, str, str | None]]]:
+    """Per frame, the items whose forward state changed (all of them at the first frame)."""
+    computed: set[Value] = set()
+    previous: set[Any] = set(items)
+    for frame in frames:
+        fresh = {step.node for step in frame.steps}
+        computed |= fresh
+        marks = _inputs_of(item_of, frame)
+        touched = previous | marks | {frame.item} | {item_of(n) for n in fresh}
+        yield {item: _forward_state(item, frame.item, marks, computed) for item in items if item in touched}
+        previous = marks | {frame.item}
+
+
+def _forward_state_at(
+    items: list[Any], frames: Sequence[Any], item_of: Callable[[Value], Any], index: int
+) -> dict[Any, tuple[str, str, str | None]]:
+    frame = frames[index]
+    computed = {step.node for f in frames[: index + 1] for step in f.steps}
+    marks = _inputs_of(item_of, frame)
+    return {item: _forward_state(item, frame.item, marks, computed) for item in items}
 
 
 def _box_by_box(steps: list[ForwardStep], item_of: Callable[[Value], Any]) -> list[ForwardStep]:
@@ -385,6 +397,143 @@ def _box_by_box(steps: list[ForwardStep], item_of: Callable[[Value], Any]) -> li
     if len(ordered) != len(steps):  # the boxes feed each other: keep the graph's order, split the runs
         return steps
     return ordered
+
+
+class _BothDrawing(Drawing):
+    """The backward pass's drawing (the one layout, with gradient fields) with a data slot per value too."""
+
+    data_slots = True
+
+
+class _Numbered:
+    """A frame of one pass, numbered across both passes: ``step 7/11 (backward): ...``."""
+
+    def __init__(self, frame: Any, index: int, total: int, direction: str):
+        self.frame, self.item, self.steps = frame, frame.item, frame.steps
+        self.index, self.total, self.direction = index, total, direction
+
+    @property
+    def number(self) -> int:
+        return self.index + 1
+
+    def explain(self) -> str:
+        text = str(self.frame.explain())
+        rest = text.split(": ", 1)[1] if text.startswith("step ") else text
+        return f"step {self.number}/{self.total} ({self.direction}): {rest}"
+
+
+class WholeStep:
+    """The forward pass of ``root``, then its backward pass, as one sequence of frames on one drawing
+    (``step_through``): values appear as the forward pass computes them (``data ?`` before), then
+    gradients as the backward pass reaches them (``grad ?`` before). ``backward_starts`` is the first
+    backward frame (1-based); the player's slider marks it."""
+
+    def __init__(self, root: Value, gradient: float = 1.0):
+        from .stepper import BackwardSteps
+
+        self.forward = ForwardSteps(root)
+        self.backward = BackwardSteps(root, gradient)
+        self.root = root
+        self._drawings: dict[tuple[Any, ...], WholeDrawing] = {}
+
+    def seed_line(self) -> str:
+        """What the page says first: the two passes and the backward seed."""
+        return f"{self.forward.seed_line()}; then the {self.backward.seed_line()}"
+
+    def explain(self) -> str:
+        """Both passes' text, forward first."""
+        return self.forward.explain() + "\n" + self.backward.explain()
+
+    def drawing(self, **options: Any) -> WholeDrawing:
+        """The graph laid out once for these options (cached); frames of both passes are states of it."""
+        key = tuple(sorted((name, _frozen(value)) for name, value in options.items()))
+        if key not in self._drawings:
+            self._drawings[key] = WholeDrawing(self, **options)
+        return self._drawings[key]
+
+    def widget(self, **options: Any) -> Any:
+        """A notebook widget playing both passes (the stepper's widget)."""
+        from .player import widget_class
+
+        self.forward._check_steps()
+        return widget_class()(self.drawing(**options), options)
+
+    def to_html(self, title: str | None = None, **options: Any) -> str:
+        """One self-contained page playing both passes; no network."""
+        from .player import page
+
+        self.forward._check_steps()
+        name = self.forward.names[self.root]
+        drawing = cast(Drawing, self.drawing(**options))  # the player reads what both kinds have (frames, states, ...)
+        return page(drawing, title or f"stepgrad: one whole step of {name}, forward then backward")
+
+    def save_html(self, path: str | os.PathLike[str], **kwargs: Any) -> pathlib.Path:
+        """Write ``to_html(**kwargs)`` to ``path`` atomically; returns the path."""
+        return write_atomically(path, self.to_html(**kwargs))
+
+
+class WholeDrawing:
+    """Both passes on the backward stepper's one layout: forward frames, then backward frames.
+
+    A state is (fill, border width, gradient text, data text): during the forward pass every gradient
+    reads ``grad ?`` and values not computed yet ``data ?``; during the backward pass every value is known.
+    """
+
+    legend = (
+        (HIGHLIGHT_FILL, "current node"),
+        (MARK_FILL, "its inputs (forward), just updated (backward)"),
+        (None, "? = not computed yet"),
+    )
+
+    def __init__(self, whole: WholeStep, **options: Any):
+        self.steps = whole
+        self.back = _BothDrawing(whole.backward, **options)  # the layout; refuses a graph too big to draw
+        self.scene, self.items, self.item_of, self.ident = (
+            self.back.scene,
+            self.back.items,
+            self.back.item_of,
+            self.back.ident,
+        )
+        self.forward_frames = _forward_frames(self, whole.forward)
+        count = len(self.forward_frames) + len(self.back.frames)
+        self.backward_starts = len(self.forward_frames) + 1
+        self.frames = [_Numbered(f, k, count, "forward") for k, f in enumerate(self.forward_frames)] + [
+            _Numbered(f, self.backward_starts - 1 + k, count, "backward") for k, f in enumerate(self.back.frames)
+        ]
+
+    @staticmethod
+    def _data(item: Any) -> str | None:
+        return None if isinstance(item, Group) else f"data {format_number(item.data)}"
+
+    def states(self) -> Iterator[dict[Any, tuple[str, str, str | None, str | None]]]:
+        """For each frame in order, the items whose state changed (all of them at the first frame)."""
+        for changes in _forward_states(self.items, self.forward_frames, self.item_of):
+            yield {item: (fill, pen, self._unknown(item), data) for item, (fill, pen, data) in changes.items()}
+        for changes in self.back.states():  # the first backward frame lists every item
+            yield {item: (*state, self._data(item)) for item, state in changes.items()}
+
+    def _unknown(self, item: Any) -> str | None:
+        return None if isinstance(item, Group) or not self.back.show_grad else "grad ?"
+
+    def state(self, index: int) -> dict[Any, tuple[str, str, str | None, str | None]]:
+        """Every item's state in frame ``index`` (0-based)."""
+        if index < len(self.forward_frames):
+            forward = _forward_state_at(self.items, self.forward_frames, self.item_of, index)
+            return {item: (fill, pen, self._unknown(item), data) for item, (fill, pen, data) in forward.items()}
+        back = self.back.state(index - len(self.forward_frames))
+        return {item: (*state, self._data(item)) for item, state in back.items()}
+
+    def frame_svg(self, index: int) -> str:
+        """The SVG of the drawing in the state of frame ``index`` (0-based)."""
+        return self.back.svg_of(self.state(index))
+
+
+def step_through(root: Value, gradient: float = 1.0) -> WholeStep:
+    """One whole step of ``root``: its forward pass, then its backward pass, as frames on one drawing.
+
+    >>> step_through(o).widget()            # doctest: +SKIP
+    """
+    return WholeStep(root, gradient)
 
 
 def forward_steps(root: Value) -> ForwardSteps:

@@ -75,6 +75,7 @@ def player_data(drawing: Drawing, max_height: int | None = None) -> dict[str, An
             if isinstance(item, Group)
         },
         "maxHeight": max_height,
+        "backwardStarts": getattr(drawing, "backward_starts", None),  # a whole step: where the backward pass starts
     }
 
 

@@ -16,7 +16,7 @@ from browser import chromium_page, needs_playwright
 from hypothesis import given, settings
 from test_stepper import build, expression_dags
 
-from autograd import Value, forward_steps, topological_order
+from autograd import Value, backward_steps, forward_steps, step_through, topological_order
 from autograd.examples import tanh_neuron
 from autograd.groups import Group
 from autograd.viz import HIGHLIGHT_FILL, format_number
@@ -143,3 +143,55 @@ def test_the_page_renders_every_frame_with_the_current_node_in_view(tmp_path):
         page.screenshot(path=str(tmp_path / "forward-step-5.png"))
         numbers = re.findall(r"data (-?\d+\.\d+)", " ".join(seen["data"]))
         assert "0.7071" in numbers
+
+
+# --------------------------------------------------------------------------- both passes: step_through
+
+
+def test_one_whole_step_plays_forward_then_backward_on_one_drawing():
+    neuron, fresh = tanh_neuron(), tanh_neuron()
+    whole = step_through(neuron.o)
+    drawing = whole.drawing()
+    assert drawing.backward_starts == 6 and len(drawing.frames) == 10
+    texts = [frame.explain() for frame in drawing.frames]
+    assert texts[3] == "step 4/10 (forward): n = x1*w1 + x2*w2 + b = -6.0000 + 6.8814 = 0.8814"
+    assert texts[5].startswith("step 6/10 (backward): o = tanh(n), ∂o/∂o = 1.0000")
+    shown: dict = {}
+    for k, changes in enumerate(drawing.states()):
+        shown.update(changes)
+        assert shown == drawing.state(k)  # the player's diffs replay to each frame's whole state
+        for item, (_, _, grad, data) in shown.items():
+            if isinstance(item, Group):
+                continue
+            if k < 5:  # forward: no gradient yet; values as they are computed
+                assert grad == "grad ?"
+                computed = {s.node for f in drawing.frames[: k + 1] for s in f.steps}
+                assert data == (
+                    f"data {format_number(item.data)}" if not item._parents or item in computed else "data ?"
+                )
+            else:  # backward: every value known, gradients as the backward stepper shows them
+                assert data == f"data {format_number(item.data)}"
+    backward_drawing = backward_steps(fresh.o).drawing()
+    for k in range(5):
+        assert [s[:3] for s in drawing.state(5 + k).values()] == list(backward_drawing.state(k).values())
+    fresh_leaves = [fresh.x1, fresh.w1, fresh.x2, fresh.w2, fresh.b]
+    assert [n.grad for n in (neuron.x1, neuron.w1, neuron.x2, neuron.w2, neuron.b)] == [n.grad for n in fresh_leaves]
+    svg = drawing.frame_svg(3)
+    assert svg.count(">data ?<") == 1 and svg.count(">grad ?<") == 10  # o unknown; no gradient yet
+
+
+@needs_playwright
+def test_the_whole_step_page_marks_where_backward_starts(tmp_path):
+    path = step_through(tanh_neuron().o).save_html(tmp_path / "whole.html")
+    with chromium_page(tmp_path / "profile", 1280, 800) as page:
+        for k, direction in ((5, "forward"), (6, "backward")):
+            page.goto(f"{path.as_uri()}#step-{k}")
+            page.wait_for_function(f"() => document.getElementById('player').getAttribute('data-step') === '{k}'")
+            assert page.locator(".sg-counter").text_content() == f"step {k} / 10 · {direction}"
+        tick = page.evaluate(
+            "() => { const s = document.querySelector('.sg-slider'); return s.list ? s.list.options[0].value : null; }"
+        )
+        assert tick == "6"
+        texts = page.evaluate("() => [...document.querySelectorAll('g.node text')].map((t) => t.textContent)")
+        assert "data 0.7071" in texts and "grad 1.0000" in texts  # step 6: o computed, and seeded
+        page.screenshot(path=str(tmp_path / "whole-step-6.png"))
