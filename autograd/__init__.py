@@ -21,6 +21,7 @@ from .engine import (
     sum_values,
     tanh,
 )
+from .forward import forward_steps, step_through  # beside backward_steps: the forward pass; both passes
 from .functional import GradcheckError, grad, gradcheck, hessian, jacobian
 from .graph import topological_order, trace
 from .modes import Scope, auto_scope, is_grad_enabled, no_grad, scope
@@ -35,6 +36,7 @@ __all__ = [
     "backward_steps",
     "compiled",
     "draw_dot",
+    "forward_steps",
     "grad",
     "gradcheck",
     "hessian",
@@ -55,6 +57,7 @@ __all__ = [
     "sin",
     "softplus",
     "sqrt",
+    "step_through",
     "sum_values",
     "tanh",
     "topological_order",

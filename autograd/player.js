@@ -43,6 +43,17 @@ function stepgradPlayer(el, data, hooks) {
   slider.step = "1";
   slider.value = "1";
   slider.setAttribute("aria-label", "step");
+  if (data.backwardStarts) { // a whole step: a tick on the slider where the backward pass starts
+    var marks = make("datalist");
+    marks.id = "sg-marks-" + Math.random().toString(36).slice(2);
+    var tick = make("option");
+    tick.value = String(data.backwardStarts);
+    tick.label = "backward";
+    marks.appendChild(tick);
+    el.appendChild(marks);
+    slider.setAttribute("list", marks.id);
+    slider.title = "forward pass, then the backward pass from step " + data.backwardStarts;
+  }
   var next = button("next \u2192", "next step (\u2192)");
   var play = button("play", "play the steps");
   var counter = make("span", "sg-counter", "step 1 / " + data.count);
@@ -79,13 +90,17 @@ function stepgradPlayer(el, data, hooks) {
   var records = data.records.map(function (name) {
     var g = byName[name];
     var texts = g.querySelectorAll("text");
-    return { g: g, shape: g.querySelector("polygon, path, ellipse"), grad: texts.length ? texts[texts.length - 1] : null };
+    return {
+      g: g, shape: g.querySelector("polygon, path, ellipse"), grad: texts.length ? texts[texts.length - 1] : null,
+      data: texts.length > 2 ? texts[texts.length - 2] : null, // a whole step's states also set the data field
+    };
   });
-  function setRecord(r, fill, pen, text) {
+  function setRecord(r, fill, pen, text, dataText) {
     var rec = records[r];
     rec.shape.setAttribute("fill", fill);
     rec.shape.setAttribute("stroke-width", pen);
     if (rec.grad && text !== null) { rec.grad.textContent = text; }
+    if (rec.data && dataText !== undefined && dataText !== null) { rec.data.textContent = dataText; }
   }
 
   // ---- the view: a window of the drawing, scale s (px per user unit), top-left (vx, vy)
@@ -233,14 +248,15 @@ function stepgradPlayer(el, data, hooks) {
     }
     for (var r = 0; r < records.length; r++) {
       var want = target[r], have = shown[r];
-      if (want[0] !== have[0] || want[1] !== have[1] || want[2] !== have[2]) {
-        setRecord(r, want[0], want[1], want[2]);
+      if (want[0] !== have[0] || want[1] !== have[1] || want[2] !== have[2] || want[3] !== have[3]) {
+        setRecord(r, want[0], want[1], want[2], want[3]);
         shown[r] = want.slice();
       }
     }
     step = k;
     slider.value = String(k);
-    counter.textContent = "step " + k + " / " + data.count;
+    counter.textContent = "step " + k + " / " + data.count +
+      (data.backwardStarts ? (k < data.backwardStarts ? " \u00b7 forward" : " \u00b7 backward") : "");
     explain.textContent = data.texts[k - 1];
     el.setAttribute("data-step", String(k));
     follow(focus());

@@ -75,6 +75,7 @@ def player_data(drawing: Drawing, max_height: int | None = None) -> dict[str, An
             if isinstance(item, Group)
         },
         "maxHeight": max_height,
+        "backwardStarts": getattr(drawing, "backward_starts", None),  # a whole step: where the backward pass starts
     }
 
 
@@ -97,7 +98,17 @@ def page(drawing: Drawing, title: str) -> str:
         data=_json_for_script(data),
         player=asset("player.js"),
         count=len(drawing.frames),
+        legend="\n".join(
+            f'<span style="background:{colour}">{html.escape(text)}</span>'
+            if colour
+            else f"<span>{html.escape(text)}</span>"
+            for colour, text in getattr(drawing, "legend", LEGEND)
+        ),
     )
+
+
+# the page's key to the colours: (fill, what it means); a drawing may give its own (the forward pass does)
+LEGEND = (("#ffd54f", "current node"), ("#a5d6a7", "just updated"), (None, "grad ? = not computed yet"))
 
 
 _PAGE = """<!DOCTYPE html>
@@ -121,8 +132,7 @@ p.help {{ margin: 0 0 6px 0; }}
 <body>
 <h1>{title}</h1>
 <p class="help">{seed}. {count} steps: use the slider, the buttons or the ←/→ keys; drag to pan, ctrl + wheel
-to zoom. <span class="legend"><span style="background:#ffd54f">current node</span>
-<span style="background:#a5d6a7">just updated</span><span>grad ? = not computed yet</span></span></p>
+to zoom. <span class="legend">{legend}</span></p>
 <div id="player"></div>
 <template id="stepgrad-drawing">{svg}</template>
 <script type="application/json" id="stepgrad-data">{data}</script>

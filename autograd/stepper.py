@@ -443,6 +443,8 @@ class Drawing:
     pass runs.
     """
 
+    data_slots = False  # True: each value's data text changes from frame to frame too (autograd.forward)
+
     def __init__(
         self,
         steps: BackwardSteps,
@@ -567,6 +569,12 @@ class Drawing:
             self._pieces.append(svg[last:fill])
             self._slots.append((item, "fill"))
             last = fill_end
+            if self.data_slots and not isinstance(item, Group):  # the data field: the text before the grad field
+                text = svg.rindex("<text", group_start, svg.rindex("<text", group_start, match.end()))
+                text_start = svg.index(">", text) + 1
+                self._pieces.append(svg[last:text_start])
+                self._slots.append((item, "data"))
+                last = svg.index("</text>", text_start)
             if self.show_grad and not isinstance(item, Group):
                 text = svg.rindex("<text", group_start, match.end())
                 text_start = svg.index(">", text) + 1
@@ -644,11 +652,17 @@ class Drawing:
 
     def frame_svg(self, index: int) -> str:
         """The SVG of the drawing in the state of frame ``index`` (0-based)."""
-        state = self.state(index)
+        return self.svg_of(self.state(index))
+
+    def svg_of(self, state: Mapping[Any, tuple[Any, ...]]) -> str:
+        """The SVG of the drawing in ``state`` ({item: (fill, border width, gradient text[, data text])})."""
         out = [self._pieces[0]]
         for (item, slot), piece in zip(self._slots, self._pieces[1:]):
-            fill, pen, text = state[item]
-            out.append(f'{fill}" stroke-width="{pen}' if slot == "fill" else html.escape(text or ""))
+            fill, pen, text, *data = state[item]  # a drawing with data slots: (fill, pen, grad text, data text)
+            if slot == "fill":
+                out.append(f'{fill}" stroke-width="{pen}')
+            else:
+                out.append(html.escape((data[0] if slot == "data" else text) or ""))
             out.append(piece)
         return "".join(out)
 

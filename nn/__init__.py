@@ -23,6 +23,7 @@ from .gpt import (
     step_graph,
     train_gpt,
 )
+from .live import LiveTraining
 from .losses import (
     bce_with_logits,
     cross_entropy,
@@ -58,6 +59,7 @@ __all__ = [
     "CharTokenizer",
     "GPTConfig",
     "GPTHistory",
+    "LiveTraining",
     "MLP",
     "SGD",
     "Adam",

@@ -96,10 +96,10 @@ def build_parser() -> argparse.ArgumentParser:
         help="train micrograd's moons classifier (or, with 'gpt', a tiny GPT) and write pictures and a stepper page",
         description="Without WHICH (or 'moons'): train MLP(2, [16, 16, 1]) on 100 two-moons points (SVM max-margin "
         "loss + 1e-4·Σp², SGD with learning rate 1.0 − 0.9·k/steps) with a progress bar, print the last step's loss "
-        "and accuracy, and write decision_boundary.png, loss_curve.png, neuron_graph.svg and backprop_steps.html "
-        "into --out. 'gpt': train microgpt's GPT on the shipped names, compiled (1,000 steps, one name each, Adam), "
-        "sample names before and after, and write gpt_loss_curve.png, gpt_step.svg (one step drawn as its parts) "
-        "and gpt_head_steps.html (its backward pass, one attention head's softmax opened) into --out.",
+        "and accuracy, and write decision_boundary.png, loss_curve.png, neuron_graph.svg, backprop_steps.html and "
+        "training.html into --out. 'gpt': train microgpt's GPT on the shipped names, compiled (1,000 steps, one name "
+        "each, Adam), sample names before and after, and write gpt_loss_curve.png, gpt_step.svg (one step drawn as "
+        "its parts) and gpt_head_steps.html (its backward pass, one attention head's softmax opened) into --out.",
     )
     command.add_argument(
         "which", nargs="?", choices=DEMOS, default="moons", metavar="WHICH", help="moons (the default) or gpt"
@@ -178,7 +178,7 @@ def main(argv: Sequence[str] | None = None) -> int:
 
 
 def run_demo(args: argparse.Namespace) -> int:
-    """``stepgrad demo``: check what it needs, train with a progress bar, report, write the four files."""
+    """``stepgrad demo``: check what it needs, train with a progress bar, report, write the five files."""
     _require(demo.PACKAGES, "demo", "the demo")
     if shutil.which("dot") is None:  # before training, not after
         raise GraphvizNotFound()

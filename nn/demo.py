@@ -2,12 +2,13 @@
 
 ``run_demo(out_dir)`` trains ``MLP(2, [16, 16, 1])`` on 100 two-moons points with the SVM
 max-margin loss plus 1e-4·Σp² and SGD whose learning rate decays linearly from 1.0 to 0.1
-(micrograd's demo notebook), then writes four files into ``out_dir``:
+(micrograd's demo notebook), then writes five files into ``out_dir``:
 
 - ``decision_boundary.png``  the classifier's two regions with the training points (``nn.plots``);
 - ``loss_curve.png``         loss and training accuracy per step (``nn.plots``);
 - ``neuron_graph.svg``       the tanh neuron (``autograd.examples``) drawn after ``backward()`` (``autograd.viz``);
-- ``backprop_steps.html``    that neuron's backward pass, one chain-rule step per frame (``autograd.stepper``).
+- ``backprop_steps.html``    that neuron's backward pass, one chain-rule step per frame (``autograd.stepper``);
+- ``training.html``          the training watched: boundary snapshots, loss and accuracy, a slider (``nn.live``).
 
 It needs the demo extra (``pip install 'stepgrad[demo]'``: matplotlib, numpy, graphviz, tqdm) and
 Graphviz's ``dot`` program; the command line checks both before it trains.
@@ -26,6 +27,7 @@ from autograd.examples import tanh_neuron
 
 from ._check import check_int
 from .data import make_moons
+from .live import LiveTraining
 from .module import MLP
 from .optim import SGD, linear_decay
 from .plots import plot_decision_boundary, plot_history, save_png
@@ -42,6 +44,7 @@ FILES = {
     "loss_curve.png": "loss and training accuracy at every step",
     "neuron_graph.svg": "the graph of o = tanh(x1·w1 + x2·w2 + b) after backward()",
     "backprop_steps.html": "that neuron's backward pass, one chain-rule step per frame (slider, ←/→ keys)",
+    "training.html": "the training watched: the decision boundary every few steps, loss and accuracy (slider)",
 }
 
 
@@ -62,11 +65,14 @@ class DemoResult:
 
 
 def train_moons(
-    steps: int = DEFAULT_STEPS, seed: int = DEFAULT_SEED, progress: bool | None = None
+    steps: int = DEFAULT_STEPS,
+    seed: int = DEFAULT_SEED,
+    progress: bool | None = None,
+    live: bool | LiveTraining = False,
 ) -> tuple[MLP, list[list[float]], list[int], History]:
     """micrograd's demo: MLP(2, [16, 16, 1]) on 100 moons (±1 labels), hinge + 1e-4·Σp², SGD lr 1.0 − 0.9·k/steps.
 
-    Full batch: one step per epoch. Returns the model, the data and ``fit``'s history.
+    Full batch: one step per epoch. ``live`` goes to ``fit``. Returns the model, the data and ``fit``'s history.
     """
     check_int(steps, "steps", "train_moons")
     X, y = make_moons(100, noise=0.1, seed=seed, signed=True)
@@ -82,6 +88,7 @@ def train_moons(
         lr_schedule=linear_decay(1.0, 0.1, steps),  # micrograd: lr = 1.0 − 0.9·k/steps
         shuffle=False,
         progress=progress,
+        live=live,
     )
     return model, X, y, history
 
@@ -92,7 +99,7 @@ def run_demo(
     seed: int = DEFAULT_SEED,
     progress: bool | None = True,
 ) -> DemoResult:
-    """Train the moons classifier and write the four demo files into ``out_dir`` (created if needed).
+    """Train the moons classifier and write the five demo files into ``out_dir`` (created if needed).
 
     The arguments are checked before anything is trained.
     """
@@ -102,7 +109,8 @@ def run_demo(
     check_int(steps, "steps", "run_demo")
     check_int(seed, "seed", "run_demo", at_least=None)
     folder = output_folder(out_dir, "run_demo")
-    model, X, y, history = train_moons(steps, seed, progress=progress)
+    watch = LiveTraining(show=False, title="stepgrad demo: MLP(2, [16, 16, 1]) learning two moons")
+    model, X, y, history = train_moons(steps, seed, progress=progress, live=watch)
     folder.mkdir(parents=True, exist_ok=True)
     files = {name: folder / name for name in FILES}
     decision = plot_decision_boundary(model, X, y, title="decision boundary of MLP(2, [16, 16, 1]) on two moons")
@@ -113,6 +121,7 @@ def run_demo(
     save_svg(neuron, files["neuron_graph.svg"])
     title = "stepgrad: the backward pass of o = tanh(x1·w1 + x2·w2 + b)"
     backward_steps(tanh_neuron().o).save_html(files["backprop_steps.html"], title=title)  # a fresh graph to step
+    watch.save_html(files["training.html"])
     last_accuracy = history.accuracies[-1]
     assert last_accuracy is not None  # hinge loss on ±1 labels always has a decision rule
     return DemoResult(files, history.losses[-1], last_accuracy, history, model, (X, y))

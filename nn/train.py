@@ -23,6 +23,7 @@ from ._check import (
     wrong_value,
 )
 from .data import batches, check_dataset
+from .live import LiveTraining, live_from
 from .losses import get_loss, l2_penalty
 from .optim import SGD, Optimizer
 
@@ -35,6 +36,7 @@ class History:
     losses: list[float] = field(default_factory=list)
     accuracies: list[float | None] = field(default_factory=list)
     steps: list[dict[str, Any]] = field(default_factory=list)
+    live: LiveTraining | None = field(default=None, repr=False)  # fit(live=...): the record it showed
 
     def __len__(self) -> int:
         return len(self.losses)
@@ -113,6 +115,7 @@ def fit(
     seed: int | random.Random | None = None,
     progress: bool | None = None,
     compile: bool = False,
+    live: bool | LiveTraining = False,
 ) -> History:
     """Train ``model`` on (X, y): per batch, loss = loss(outputs, labels) + α·Σp², zero_grad, backward, step.
 
@@ -121,6 +124,12 @@ def fit(
     ``batch_size=None`` uses all the data every step. ``lr_schedule(k)`` sets ``optimizer.lr`` before
     step k (k counts optimizer steps from 0). ``progress``: True shows a tqdm bar with loss and accuracy
     on stderr, False is quiet, None shows it only when stderr is a terminal.
+
+    ``live=True`` (or a ``nn.live.LiveTraining`` with its own settings) watches the training: in a
+    notebook a widget redraws the loss, the accuracy and (2-D inputs) the decision boundary while
+    ``fit`` runs, then stays as a record with a slider over its snapshots; in a terminal the progress
+    bar is shown instead (unless ``progress=False``). The record is ``history.live``
+    (``history.live.save_html(path)`` writes it as a page).
 
     ``compile=True`` computes each batch's loss and gradients with ``autograd.compiled`` (numpy): the
     graph of a batch is traced once and replayed as array kernels, with the same losses, gradients and
@@ -146,11 +155,14 @@ def fit(
     rng = check_rng(seed, "seed", "fit")
     check_type(progress, "progress", "fit", (bool, type(None)), "True, False or None (auto)")
     check_type(compile, "compile", "fit", bool, "True or False")
+    monitor = live_from(live, "fit")
     params = model.parameters()
     if optimizer is None:
         optimizer = SGD(params, lr=0.1)
     check_type(optimizer, "optimizer", "fit", Optimizer, "an Optimizer instance (e.g. SGD(...))")
     show = sys.stderr.isatty() if progress is None else progress
+    if monitor is not None and progress is None:  # the widget, or in a terminal the bar, shows the training
+        show = not monitor.show
 
     epoch_range: Any = range(epochs)
     bar = None
@@ -164,6 +176,10 @@ def fit(
     step = 0
     size = batch_size or len(X)
     compiled_step = _compiled_batch_step(model, loss_fn, params, alpha, size, len(X), shuffle) if compile else None
+    failure: BaseException | None = None
+    if monitor is not None:
+        history.live = monitor
+        monitor.start(model, X, y, loss=loss, steps=epochs * -(-len(X) // size))
     try:
         for epoch in epoch_range:
             total_loss = 0.0
@@ -197,19 +213,28 @@ def fit(
                 predicted.append([_output_floats(o) for o in outputs])
                 seen_labels.extend(yb)
                 step += 1
+                if monitor is not None:
+                    monitor.step(step, total.data)
             flat = [o for chunk in predicted for o in chunk]
             decided = _decide(flat, seen_labels, loss)
             acc = _fraction_correct(decided, seen_labels)
             history.losses.append(total_loss / len(X))
             history.accuracies.append(acc)
+            if monitor is not None:
+                monitor.epoch(step, history.losses[-1], acc)
             if bar is not None:
                 shown = {"loss": f"{history.losses[-1]:.4f}"}
                 if acc is not None:
                     shown["acc"] = f"{acc:.1%}"
                 bar.set_postfix(shown)
+    except BaseException as error:  # KeyboardInterrupt too: the record says where training stopped
+        failure = error
+        raise
     finally:
         if bar is not None:
             bar.close()
+        if monitor is not None:
+            monitor.finish(failure)
     return history
 
 

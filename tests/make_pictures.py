@@ -7,7 +7,11 @@
 - ``grouped_step.png``  micrograd's demo step (38,000+ values) grouped by scope, its stepper page at
                         step 3 ("backward through Layer 3 ×100"), 1200 × 620;
 - ``gpt_step.svg``      one training step of microgpt's GPT on "emma" drawn as its parts, attention
-                        opened into its heads and head 0 into its stages (``nn.gpt.named_step``).
+                        opened into its heads and head 0 into its stages (``nn.gpt.named_step``);
+- ``forward_step.png``  the neuron's forward pass (``forward_steps``) at step 4, n computed and o still
+                        ``data ?``, headless Chromium at 1200 × 520;
+- ``live_training.png`` ``stepgrad demo``'s training.html (``fit(live=...)``'s view), scrubbed back to the
+                        snapshot nearest step 30, headless Chromium at 960 × 420.
 """
 
 from __future__ import annotations
@@ -54,8 +58,37 @@ def main() -> None:
     step = named_step(GPT(seed=42), tokenizer.encode("emma"), head=0)
     step.loss.backward()
     save_svg(step.draw(), IMAGES / "gpt_step.svg")
-    for name in ("neuron_graph.svg", "stepper.png", "grouped_step.png", "gpt_step.svg"):
+    live_picture(folder)
+    forward_picture(folder)
+    made = ["neuron_graph.svg", "stepper.png", "grouped_step.png", "gpt_step.svg", "live_training.png"]
+    for name in [*made, "forward_step.png"]:
         print("wrote", IMAGES / name)
+
+
+def forward_picture(folder: Path) -> None:
+    """The tanh neuron's forward pass at step 4: n = x1*w1 + x2*w2 + b just computed, o not yet."""
+    from autograd import forward_steps
+
+    page = forward_steps(tanh_neuron().o).save_html(folder / "forward.html", title="stepgrad: the forward pass of o")
+    screenshot(page, 4, IMAGES / "forward_step.png", 1200, 520)
+
+
+def live_picture(folder: Path) -> None:
+    """The demo's training, watched: its page at the snapshot nearest step 30 (the boundary half formed)."""
+    from nn.demo import train_moons
+    from nn.live import LiveTraining
+
+    watch = LiveTraining(show=False, title="stepgrad demo: MLP(2, [16, 16, 1]) learning two moons")
+    train_moons(live=watch, progress=False)
+    page = watch.save_html(folder / "training.html")
+    nearest = min(range(len(watch.snapshots)), key=lambda k: abs(watch.snapshots[k]["step"] - 30))
+    with chromium_page(Path(tempfile.mkdtemp()) / "profile", 960, 420) as browser:
+        browser.goto(page.as_uri())
+        browser.evaluate(
+            f"() => {{ const s = document.querySelector('.sg-live-slider'); s.value = '{nearest}';"
+            " s.dispatchEvent(new Event('input')); }"
+        )
+        browser.screenshot(path=str(IMAGES / "live_training.png"))
 
 
 if __name__ == "__main__":

@@ -22,7 +22,7 @@ from conftest import require_tool
 
 REPO = Path(__file__).resolve().parents[1]
 SVG_NS = "{http://www.w3.org/2000/svg}"
-DEMO_FILES = ["decision_boundary.png", "loss_curve.png", "neuron_graph.svg", "backprop_steps.html"]
+DEMO_FILES = ["decision_boundary.png", "loss_curve.png", "neuron_graph.svg", "backprop_steps.html", "training.html"]
 
 
 def stepgrad(*args: str, env: dict[str, str] | None = None, timeout: float = 300) -> subprocess.CompletedProcess:
@@ -90,7 +90,7 @@ def test_the_progress_bar_ends_on_the_printed_loss_and_accuracy(demo_run):
 
 def test_demo_says_what_it_wrote_and_how_to_open_it(demo_run):
     result, out = demo_run
-    assert f"wrote 4 files to {out.resolve()}/" in result.stdout
+    assert f"wrote 5 files to {out.resolve()}/" in result.stdout
     for name in DEMO_FILES:
         assert re.search(rf"^  {re.escape(name)}\s+\S", result.stdout, re.M), name
     assert "open them" in result.stdout and (out.resolve() / "backprop_steps.html").as_uri() in result.stdout

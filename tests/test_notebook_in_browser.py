@@ -98,9 +98,15 @@ def test_notebook_02_in_jupyterlab_steps_with_the_current_node_in_view(tmp_path)
     with jupyterlab(root, state) as url, chromium_page(tmp_path / "profile", 1400, 900) as page:
         run_all(page, url, NOTEBOOK.name)
         players = page.locator(".sg-player")
-        assert players.count() == 3
+        assert players.count() == 4
 
-        neuron, mlp, grouped = players.nth(0), players.nth(1), players.nth(2)
+        forward, neuron, mlp, grouped = players.nth(0), players.nth(1), players.nth(2), players.nth(3)
+        # the forward pass first: the notebook went to step 4 (n computed, o still data ?)
+        seen = check_player(forward, 4, 5)
+        assert seen["text"].startswith("step 4/5: n = x1*w1 + x2*w2 + b = ")
+        page.screenshot(path=str(tmp_path / "forward-step-4.png"))
+        forward.get_by_role("button", name="next →").click()
+        check_player(forward, 5, 5)
         # the notebook set player.step = 4 from Python: the view followed
         check_player(neuron, 4, 5)
         page.screenshot(path=str(tmp_path / "neuron-step-4.png"))

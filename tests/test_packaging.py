@@ -177,7 +177,7 @@ def test_with_the_demo_extra_the_installed_demo_runs(fresh_venv, tmp_path):
         demo = stepgrad_in(fresh_venv, "demo", "--steps", "3", "--out", "out", cwd=tmp_path)
         assert demo.returncode == 0, demo.stderr[-2000:]
         assert sorted(p.name for p in (tmp_path / "out").iterdir()) == sorted(
-            ["decision_boundary.png", "loss_curve.png", "neuron_graph.svg", "backprop_steps.html"]
+            ["decision_boundary.png", "loss_curve.png", "neuron_graph.svg", "backprop_steps.html", "training.html"]
         )
         drawn = stepgrad_in(fresh_venv, "graph", "tanh(x)", "--at", "x=0.5", "-o", "g.png", cwd=tmp_path)
         assert drawn.returncode == 0, drawn.stderr
