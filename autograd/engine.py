@@ -290,6 +290,8 @@ def _function(op: Op, name: str) -> Callable[[Any], Any]:
     def function(x: Any) -> Any:
         if isinstance(x, Value):
             return op(x)
+        if isinstance(x, _Limit):  # inside a rule re-evaluated in limit arithmetic: stay in it
+            return _Limit(op.forward(float(x)))
         if isinstance(x, numbers.Real):
             return op.forward(_real(x, f"{name}()"))
         array_function = _ARRAY_FUNCTIONS.get(op)
@@ -674,7 +676,8 @@ def _checked_partials(op: Op, local: Any, n: int) -> tuple[Any, ...]:
 
 
 class _Limit(float):
-    """A float whose / and ** give the IEEE 754 limit (±inf, nan) where Python's raise."""
+    """A float whose / and ** give the IEEE 754 limit (±inf, nan) where Python's raise; every
+    operation a rule may use on it (arithmetic, abs, autograd's functions) gives a ``_Limit`` again."""
 
     def __truediv__(self, other: Any) -> Any:
         return _Limit(_divide(float(self), float(other)))
@@ -706,6 +709,12 @@ class _Limit(float):
 
     def __neg__(self) -> Any:
         return _Limit(-float(self))
+
+    def __pos__(self) -> Any:
+        return self
+
+    def __abs__(self) -> Any:
+        return _Limit(abs(float(self)))
 
 
 def _checked(x: Any, where: str) -> Any:
