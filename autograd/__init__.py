@@ -20,6 +20,7 @@ from .engine import (
     sqrt,
     sum_values,
     tanh,
+    where,
 )
 from .functional import GradcheckError, grad, gradcheck, hessian, jacobian
 from .graph import topological_order, trace
@@ -59,4 +60,5 @@ __all__ = [
     "tanh",
     "topological_order",
     "trace",
+    "where",
 ]

@@ -68,7 +68,16 @@ class Op(str):
     user-defined op differentiates twice, compiles, draws and steps like a built-in one:
 
     >>> softsign = Op("softsign", lambda x: x / (1 + abs(x)), lambda x, out: (1 / (1 + abs(x)) ** 2,))
-    >>> y = softsign(Value(1.0)); y.backward()      # y = 0.5, dy/dx = 1/4
+    >>> x = Value(1.0); y = softsign(x); y.backward()
+    >>> y.data, x.grad                              # x/(1+|x|) = 1/2, 1/(1+|x|)² = 1/4
+    (0.5, 0.25)
+
+    A partial with a case split uses ``where(condition, a, b)`` (both sides are evaluated, as
+    numpy's), never a Python ``if``, so it holds element by element on arrays too:
+
+    >>> ramp = Op("ramp", lambda x: max(x, 0.0), lambda x, out: (where(x > 0, 1.0, 0.0),))
+    >>> x = Value(-2.0); ramp(x).backward(); x.grad
+    0.0
 
     Ops are equal only to themselves (``ADD != SUM``, though both draw as ``+``); against a
     plain string an op compares its symbol, so micrograd's ``node._op == "+"`` still works.
