@@ -34,7 +34,7 @@ from .engine import Value
 from .files import write_atomically
 from .graph import topological_order
 from .groups import Group, Grouping, has_scopes
-from .layout import LAYOUT_TIMEOUT, GraphvizNotFound, LayoutTimeout, fit_svg, run_dot
+from .layout import LAYOUT_TIMEOUT, GraphvizNotFound, LayoutTimeout, fit_svg, repeated_uses, run_dot
 
 if TYPE_CHECKING:  # pragma: no cover
     import graphviz
@@ -374,6 +374,7 @@ def build_digraph(
     dot.attr("edge", fontname="Helvetica", fontsize=str(FONT_SIZE - 2))
     horizontal = rankdir in ("LR", "RL")  # records: braces make the fields run across the node
     stubs: set[Value] = set()
+    repeated = repeated_uses(scene.values, lambda n: [(k, p) for k, p in scene.operands(n) if p in scene.drawn])
     for node in scene.values:
         ident = scene.ident[node]
         if node in scene.constants:
@@ -407,6 +408,13 @@ def build_digraph(
                     drawn_edges.add(source)
                     dot.edge(source, op_ident)
                 continue
+            if (node, k) in repeated:  # a value used all along a chain: named again here (see layout.py)
+                name = scene.names[parent]
+                source = f"{scene.ident[parent]}for{ident}k{k}"
+                dot.node(
+                    source, label=_escape_plain(name), shape="box", style="rounded,dashed", color=STUB_FONT,
+                    tooltip=_escape_plain(f"{name} again (drawn once with its numbers; named again at each far use)"),
+                )  # fmt: skip
             if source is None:
                 source = scene.stub_ident[parent]
                 if parent not in stubs:

@@ -30,6 +30,7 @@ from typing import NoReturn, TextIO
 from autograd.engine import Value
 from autograd.expr import FUNCTIONS, ExprError, evaluate, parse_bindings
 from autograd.files import write_atomically
+from autograd.layout import LayoutTimeout
 from autograd.viz import GraphvizNotFound
 
 from . import demo
@@ -167,6 +168,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         return _fail(str(error), getattr(error, "status", EXIT_USAGE))
     except GraphvizNotFound as error:
         return _fail(str(error), EXIT_ENVIRONMENT)
+    except LayoutTimeout as error:  # its hints are for the Python API (depth=..., timeout=...)
+        return _fail(f"{str(error).split(';')[0]}; draw a smaller expression", EXIT_USAGE)
     except KeyboardInterrupt:
         return _fail("interrupted", 130)
     except BrokenPipeError:  # e.g. `stepgrad steps ... | head`: the reader left; nothing to report
