@@ -38,10 +38,11 @@ import stat
 import sys
 import time
 from collections.abc import Mapping
-from typing import Any
+from typing import Any, TypeVar, Union
 
 STALE_SECONDS = 10 * 60
 _SUFFIX = ".stepgrad-tmp"
+_Path = TypeVar("_Path", bound=Union[str, "os.PathLike[str]"])
 _TEMPORARY = re.compile(r"\.([A-Za-z0-9_-]{0,32})\.([0-9a-f]{16})\.[0-9a-f]{16}" + re.escape(_SUFFIX))
 
 
@@ -90,7 +91,7 @@ def check_writable(path: str | os.PathLike[str]) -> None:
     _target(_path_name(path, "check_writable"), streams=False)
 
 
-def write_all_atomically(files: Mapping[str | os.PathLike[str], str | bytes]) -> list[pathlib.Path]:
+def write_all_atomically(files: Mapping[_Path, str | bytes]) -> list[pathlib.Path]:
     """Write several files as one: all of them, or (where it can be helped) none; returns their paths.
 
     Every target is checked first (as ``check_writable``), then every file is written to its

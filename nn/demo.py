@@ -116,7 +116,7 @@ def run_demo(
     neuron = tanh_neuron().o
     neuron.backward()
     title = "stepgrad: the backward pass of o = tanh(x1·w1 + x2·w2 + b)"
-    outputs = {
+    outputs: dict[str, str | bytes] = {
         "decision_boundary.png": png_bytes(decision),
         "loss_curve.png": png_bytes(curves),
         "neuron_graph.svg": fit_svg(to_svg(neuron)),  # as save_svg: fits the browser window
