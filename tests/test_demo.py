@@ -390,3 +390,26 @@ def test_a_full_disk_after_training_writes_no_file_and_says_so_in_one_line(tmp_p
     assert last == f"stepgrad: error: cannot write {str(out / second)!r}: No space left on device; no file was replaced"
     assert "Traceback" not in err
     assert os.listdir(out) == []  # none of the files, no temporary
+
+
+def test_the_python_api_checks_the_outputs_before_training_too(tmp_path, monkeypatch):
+    from nn import demo
+    from nn.gpt import run_gpt_demo
+
+    out = tmp_path / "out"
+    _blocked(out, "neuron_graph.svg", "fifo")
+    monkeypatch.setattr(demo, "train_moons", lambda *a, **k: pytest.fail("trained before checking the outputs"))
+    with pytest.raises(OSError, match="FIFO") as info:
+        demo.run_demo(out, steps=1)
+    assert info.value.filename == str(out / "neuron_graph.svg")
+    _blocked(out, "gpt_loss_curve.png", "folder")
+    messages: list[str] = []
+    with pytest.raises(IsADirectoryError):
+        run_gpt_demo(out, steps=1, progress=False, report=messages.append, pictures=False)
+    assert messages == []  # refused before the model was even built
+    link = tmp_path / "link"
+    link.symlink_to(tmp_path / "nowhere")
+    with pytest.raises(ValueError, match="is a symbolic link to .*, which does not exist"):
+        demo.run_demo(link, steps=1)
+    with pytest.raises(ValueError, match="cannot be a folder: File name too long"):
+        run_gpt_demo(tmp_path / ("y" * 300), steps=1, report=None)
