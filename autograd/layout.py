@@ -18,7 +18,7 @@ One layout ``dot`` handles badly is not bounded by that: a value used by many op
 chain (``x+x+…+x``, 500 terms). Every edge spanning k ranks becomes k virtual nodes, so the chain
 costs ~n² of them (200 terms: 80,000 virtual nodes, 16 s; 500 terms: past the time limit).
 ``repeated_uses`` picks such uses, and the drawing names the value again beside each of them (a
-small dashed box) instead of drawing an edge from afar: 500 terms then lay out in a quarter second.
+small dashed box) instead of drawing an edge from afar: 500 terms then lay out in about a second.
 
 ``fit_svg`` makes a drawing scale to the width it is shown in (never above its natural
 size), and ``node_boxes`` reads each node's box back from the SVG for the stepper.
