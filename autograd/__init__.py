@@ -20,6 +20,7 @@ from .engine import (
     sqrt,
     sum_values,
     tanh,
+    where,
 )
 from .forward import forward_steps, step_through  # beside backward_steps: the forward pass; both passes
 from .functional import GradcheckError, grad, gradcheck, hessian, jacobian
@@ -62,4 +63,5 @@ __all__ = [
     "tanh",
     "topological_order",
     "trace",
+    "where",
 ]

@@ -68,7 +68,16 @@ class Op(str):
     user-defined op differentiates twice, compiles, draws and steps like a built-in one:
 
     >>> softsign = Op("softsign", lambda x: x / (1 + abs(x)), lambda x, out: (1 / (1 + abs(x)) ** 2,))
-    >>> y = softsign(Value(1.0)); y.backward()      # y = 0.5, dy/dx = 1/4
+    >>> x = Value(1.0); y = softsign(x); y.backward()
+    >>> y.data, x.grad                              # x/(1+|x|) = 1/2, 1/(1+|x|)² = 1/4
+    (0.5, 0.25)
+
+    A partial with a case split uses ``where(condition, a, b)`` (both sides are evaluated, as
+    numpy's), never a Python ``if``, so it holds element by element on arrays too:
+
+    >>> ramp = Op("ramp", lambda x: max(x, 0.0), lambda x, out: (where(x > 0, 1.0, 0.0),))
+    >>> x = Value(-2.0); ramp(x).backward(); x.grad
+    0.0
 
     Ops are equal only to themselves (``ADD != SUM``, though both draw as ``+``); against a
     plain string an op compares its symbol, so micrograd's ``node._op == "+"`` still works.
@@ -290,6 +299,8 @@ def _function(op: Op, name: str) -> Callable[[Any], Any]:
     def function(x: Any) -> Any:
         if isinstance(x, Value):
             return op(x)
+        if isinstance(x, _Limit):  # inside a rule re-evaluated in limit arithmetic: stay in it
+            return _Limit(op.forward(float(x)))
         if isinstance(x, numbers.Real):
             return op.forward(_real(x, f"{name}()"))
         array_function = _ARRAY_FUNCTIONS.get(op)
@@ -674,7 +685,8 @@ def _checked_partials(op: Op, local: Any, n: int) -> tuple[Any, ...]:
 
 
 class _Limit(float):
-    """A float whose / and ** give the IEEE 754 limit (±inf, nan) where Python's raise."""
+    """A float whose / and ** give the IEEE 754 limit (±inf, nan) where Python's raise; every
+    operation a rule may use on it (arithmetic, abs, autograd's functions) gives a ``_Limit`` again."""
 
     def __truediv__(self, other: Any) -> Any:
         return _Limit(_divide(float(self), float(other)))
@@ -706,6 +718,12 @@ class _Limit(float):
 
     def __neg__(self) -> Any:
         return _Limit(-float(self))
+
+    def __pos__(self) -> Any:
+        return self
+
+    def __abs__(self) -> Any:
+        return _Limit(abs(float(self)))
 
 
 def _checked(x: Any, where: str) -> Any:

@@ -13,6 +13,10 @@ behaves like a plain ``open(path, "w")``, so it never replaces what ``open`` wou
   mode ``open`` would give it, because the kernel applies the umask (we never change the umask).
 - Errors name the path the caller gave, never the temporary file.
 
+``write_all_atomically({path: data, ...})`` writes several files as one (every temporary written before
+any is renamed into place: a refused target or a full disk leaves them all as they were), and
+``check_writable(path)`` raises what a write would meet now, so a long job can refuse a bad output first.
+
 As with any atomic replace, a file with other hard links gets a new inode under this name (the other
 names keep the old content), and a process holding the old file open keeps reading the old content.
 
@@ -33,9 +37,12 @@ import secrets
 import stat
 import sys
 import time
+from collections.abc import Mapping
+from typing import Any, TypeVar, Union
 
 STALE_SECONDS = 10 * 60
 _SUFFIX = ".stepgrad-tmp"
+_Path = TypeVar("_Path", bound=Union[str, "os.PathLike[str]"])
 _TEMPORARY = re.compile(r"\.([A-Za-z0-9_-]{0,32})\.([0-9a-f]{16})\.[0-9a-f]{16}" + re.escape(_SUFFIX))
 
 
@@ -50,30 +57,113 @@ def write_atomically(path: str | os.PathLike[str], data: str | bytes, *, streams
 
     >>> write_atomically("out.svg", "<svg/>")      # doctest: +SKIP
     """
-    if not isinstance(data, (str, bytes)):
-        raise TypeError(f"write_atomically: data must be str or bytes, got {type(data).__name__}")
-    name = os.fspath(path) if isinstance(path, (str, os.PathLike)) else None
-    if not isinstance(name, str):
-        raise TypeError(f"write_atomically: path must be a str or os.PathLike, got {type(path).__name__}")
-    if not name:
-        raise ValueError("write_atomically: path is empty")
-    raw = data.encode("utf-8") if isinstance(data, str) else data
+    name = _path_name(path, "write_atomically")
+    raw = _bytes(data, "write_atomically")
     if streams and name == "-":
         _write_stdout(raw, data)
         return pathlib.Path(name)
+    target = _target(name, streams)
+    if target is None:  # a device or FIFO, with streams=True
+        _write_stream(name, raw)
+        return pathlib.Path(name)
+    real, existing = target
+    folder = os.path.dirname(real)
+    try:
+        _remove_stale_temporaries(folder, os.path.basename(real))
+        temporary = _write_temporary(folder, real, raw, existing)
+        try:
+            os.replace(temporary, real)
+        except BaseException:
+            _unlink(temporary)
+            raise
+    except OSError as error:
+        raise _naming(error, name) from None
+    _sync_folder(folder)
+    return pathlib.Path(name)
+
+
+def check_writable(path: str | os.PathLike[str]) -> None:
+    """Raise the ``OSError`` that ``write_atomically(path, ...)`` would raise for what is at ``path`` now
+    (a folder, a FIFO, a read-only file, a missing folder, a name too long), without writing anything.
+
+    A write may still fail later (a full disk); this finds what can be known before the work is done.
+    """
+    _target(_path_name(path, "check_writable"), streams=False)
+
+
+def write_all_atomically(files: Mapping[_Path, str | bytes]) -> list[pathlib.Path]:
+    """Write several files as one: all of them, or (where it can be helped) none; returns their paths.
+
+    Every target is checked first (as ``check_writable``), then every file is written to its
+    temporary and flushed to disk, and only then are the temporaries renamed into place, in order.
+    So a refused target, a full disk or any failed write leaves every target as it was, with no
+    temporary behind. A rename itself needs no space and, once the checks passed, fails only if
+    something else changes the folder meanwhile; the error then says which files were already replaced.
+    """
+    prepared: list[tuple[str, str, bytes, os.stat_result | None]] = []
+    for path, data in files.items():
+        name = _path_name(path, "write_all_atomically")
+        target = _target(name, streams=False)
+        assert target is not None  # streams=False: never a stream
+        prepared.append((name, target[0], _bytes(data, "write_all_atomically"), target[1]))
+    temporaries: list[str | None] = []
+    try:
+        for name, real, raw, existing in prepared:
+            folder = os.path.dirname(real)
+            try:
+                _remove_stale_temporaries(folder, os.path.basename(real))
+                temporaries.append(_write_temporary(folder, real, raw, existing))
+            except OSError as error:
+                raise OSError(error.errno, f"{error.strerror or error}; no file was replaced", name) from None
+        for k, (name, real, _, _) in enumerate(prepared):
+            temporary = temporaries[k]
+            assert temporary is not None
+            try:
+                os.replace(temporary, real)
+            except OSError as error:
+                done = [n for n, *_ in prepared[:k]]
+                note = f"; already replaced: {', '.join(map(repr, done))}" if done else "; nothing was replaced"
+                raise OSError(error.errno, f"{error.strerror or error}{note}", name) from None
+            temporaries[k] = None
+    finally:
+        for temporary in temporaries:
+            if temporary is not None:
+                _unlink(temporary)
+    for folder in dict.fromkeys(os.path.dirname(real) for _, real, _, _ in prepared):
+        _sync_folder(folder)
+    return [pathlib.Path(name) for name, *_ in prepared]
+
+
+def _path_name(path: Any, where: str) -> str:
+    name = os.fspath(path) if isinstance(path, (str, os.PathLike)) else None
+    if not isinstance(name, str):
+        raise TypeError(f"{where}: path must be a str or os.PathLike, got {type(path).__name__}")
+    if not name:
+        raise ValueError(f"{where}: path is empty")
+    return name
+
+
+def _bytes(data: Any, where: str) -> bytes:
+    if not isinstance(data, (str, bytes)):
+        raise TypeError(f"{where}: data must be str or bytes, got {type(data).__name__}")
+    return data.encode("utf-8") if isinstance(data, str) else data
+
+
+def _target(name: str, streams: bool) -> tuple[str, os.stat_result | None] | None:
+    """The real file to replace and its current state, or None for a stream to write directly (``streams``);
+    the ``OSError`` naming ``name`` that ``open(name, "w")`` would meet, or stepgrad refuses, otherwise."""
     try:
         existing: os.stat_result | None = os.stat(name)  # follows links the kernel's way (/dev/stdout → a pipe)
     except FileNotFoundError:
         existing = None
-    except OSError as error:  # a symlink loop, a file used as a folder, ...
+    except OSError as error:  # a symlink loop, a file used as a folder, a name too long, ...
         raise _naming(error, name) from None
     if name.endswith(os.sep) and (existing is None or not stat.S_ISDIR(existing.st_mode)):
         raise IsADirectoryError(errno.EISDIR, "a file name cannot end with a slash", name)
 
     if existing is not None and not stat.S_ISREG(existing.st_mode):
         if streams and (stat.S_ISCHR(existing.st_mode) or stat.S_ISFIFO(existing.st_mode)):
-            _write_stream(name, raw)
-            return pathlib.Path(name)
+            return None
         raise _not_regular(name, existing.st_mode, streams)
 
     real = os.path.realpath(name)  # a symlink's target: the temporary goes beside the file we update
@@ -84,8 +174,7 @@ def write_atomically(path: str | os.PathLike[str], data: str | bytes, *, streams
             same = False
         if not same:  # a /proc magic link to a deleted file, or the file moved while we looked
             if streams:
-                _write_stream(name, raw)
-                return pathlib.Path(name)
+                return None
             raise OSError(errno.EINVAL, "cannot find the file this path names to replace it", name)
         if not _may_write(real, existing):
             raise PermissionError(errno.EACCES, "Permission denied (the file is read-only)", name)
@@ -93,17 +182,11 @@ def write_atomically(path: str | os.PathLike[str], data: str | bytes, *, streams
     if not os.path.isdir(folder):
         shown = (os.path.dirname(name) or ".") if real == os.path.abspath(name) else folder
         raise FileNotFoundError(errno.ENOENT, f"folder {shown!r} does not exist", name)
-
-    try:
-        _remove_stale_temporaries(folder, os.path.basename(real))
-        _replace(real, folder, raw, existing)
-    except OSError as error:
-        raise _naming(error, name) from None
-    return pathlib.Path(name)
+    return real, existing
 
 
-def _replace(real: str, folder: str, raw: bytes, existing: os.stat_result | None) -> None:
-    """Write ``raw`` to a new temporary in ``folder``, give it the target's mode and owner, rename it onto ``real``."""
+def _write_temporary(folder: str, real: str, raw: bytes, existing: os.stat_result | None) -> str:
+    """A new temporary in ``folder`` holding ``raw``, flushed to disk, with the target's mode and owner."""
     fd, temporary = _create_temporary(folder, os.path.basename(real))
     try:
         try:
@@ -115,14 +198,17 @@ def _replace(real: str, folder: str, raw: bytes, existing: os.stat_result | None
             os.fsync(fd)
         finally:
             os.close(fd)
-        os.replace(temporary, real)
     except BaseException:
-        try:
-            os.unlink(temporary)
-        except FileNotFoundError:
-            pass
+        _unlink(temporary)
         raise
-    _sync_folder(folder)
+    return temporary
+
+
+def _unlink(temporary: str) -> None:
+    try:
+        os.unlink(temporary)
+    except OSError:
+        pass
 
 
 def _create_temporary(folder: str, target_name: str) -> tuple[int, str]:

@@ -52,13 +52,30 @@ def grad(output: Value, inputs: Sequence[Value], create_graph: bool = False) -> 
 def hessian(output: Value, inputs: Sequence[Value]) -> list[list[float]]:
     """The matrix H[i][j] = ∂²output/∂xᵢ∂xⱼ as floats (reverse-over-reverse).
 
+    A Hessian is symmetric wherever it is defined. Where the two orders of differentiation
+    disagree (∂/∂xⱼ of ∂f/∂xᵢ against ∂/∂xᵢ of ∂f/∂xⱼ, beyond rounding: at a point where f is not
+    twice differentiable, such as ``x ** y`` at (0, 0.5) or (0, 1)), the mixed partial is undefined
+    there and both places are ``nan``, as PyTorch gives at (0, 0.5).
+
     >>> x, y = Value(1.0), Value(2.0)
     >>> hessian(x * x * y, [x, y])                  # [[2y, 2x], [2x, 0]]
     [[4.0, 2.0], [2.0, 0.0]]
     """
     inputs = _check_inputs(inputs, "hessian")
     first = grad(output, inputs, create_graph=True)
-    return [[g.data for g in grad(gi, inputs)] for gi in first]
+    h = [[g.data for g in grad(gi, inputs)] for gi in first]
+    for i in range(len(h)):
+        for j in range(i):
+            if not _agree(h[i][j], h[j][i]):
+                h[i][j] = h[j][i] = math.nan
+    return h
+
+
+def _agree(a: float, b: float) -> bool:
+    """Whether two computations of one mixed partial are the same number, to rounding (nan never agrees)."""
+    if math.isinf(a) or math.isinf(b):
+        return a == b
+    return math.isclose(a, b, rel_tol=1e-6, abs_tol=1e-9)
 
 
 def jacobian(outputs: Sequence[Value], inputs: Sequence[Value]) -> list[list[float]]:

@@ -14,6 +14,12 @@ notebook or a command line:
   ``KeyboardInterrupt`` and on any other error; on Linux it also dies with its parent
   (``PR_SET_PDEATHSIG``), so killing the caller, even with ``kill -9``, stops it.
 
+One layout ``dot`` handles badly is not bounded by that: a value used by many operations along one
+chain (``x+x+…+x``, 500 terms). Every edge spanning k ranks becomes k virtual nodes, so the chain
+costs ~n² of them (200 terms: 80,000 virtual nodes, 16 s; 500 terms: past the time limit).
+``repeated_uses`` picks such uses, and the drawing names the value again beside each of them (a
+small dashed box) instead of drawing an edge from afar: 500 terms then lay out in about a second.
+
 ``fit_svg`` makes a drawing scale to the width it is shown in (never above its natural
 size), and ``node_boxes`` reads each node's box back from the SVG for the stepper.
 """
@@ -26,9 +32,19 @@ import shutil
 import signal
 import subprocess
 import sys
-from typing import Any
+from collections.abc import Callable, Hashable, Sequence
+from typing import Any, TypeVar
 
-__all__ = ["LAYOUT_TIMEOUT", "GraphvizNotFound", "LayoutTimeout", "fit_svg", "node_boxes", "run_dot", "strip_prolog"]
+__all__ = [
+    "LAYOUT_TIMEOUT",
+    "GraphvizNotFound",
+    "LayoutTimeout",
+    "fit_svg",
+    "node_boxes",
+    "repeated_uses",
+    "run_dot",
+    "strip_prolog",
+]
 
 LAYOUT_TIMEOUT = 60.0  # seconds one layout may take before it is stopped
 
@@ -110,6 +126,41 @@ def run_dot(source: str, fmt: str = "svg", timeout: float | None = LAYOUT_TIMEOU
         first = next((line for line in err.decode("utf-8", "replace").splitlines() if line.strip()), "")
         raise RuntimeError(f"Graphviz's dot failed (exit status {process.returncode}): {first}")
     return out
+
+
+SPAN_BUDGET = 400  # ranks a value's edges may span in all (virtual nodes) before its far uses repeat its name
+
+Node = TypeVar("Node", bound=Hashable)
+
+
+def repeated_uses(
+    order: Sequence[Node], operands: Callable[[Node], Sequence[tuple[int, Node]]], budget: int = SPAN_BUDGET
+) -> set[tuple[Node, int]]:
+    """The uses ``(node, operand index)`` to draw from a repeated name instead of an edge from the operand.
+
+    ``order`` is topological; ``operands(node)`` gives the (index, operand) pairs drawn as edges into
+    ``node``'s op node. Ranks are estimated as ``dot`` assigns them (a leaf 0, an op node one past its
+    operands, a value one past its op node). A value whose edges span more than ``budget`` ranks in all
+    keeps its nearest use as an edge; every other use spanning more than one rank is repeated.
+    """
+    rank: dict[Node, int] = {}
+    uses: dict[Node, list[tuple[int, Node, int]]] = {}
+    for node in order:
+        pairs = operands(node)
+        if not pairs:
+            rank[node] = 0
+            continue
+        op_rank = 1 + max(rank.get(operand, 0) for _, operand in pairs)
+        rank[node] = op_rank + 1
+        for k, operand in pairs:
+            if operand in rank:
+                uses.setdefault(operand, []).append((op_rank - rank[operand], node, k))
+    repeated: set[tuple[Node, int]] = set()
+    for spans in uses.values():
+        if sum(span for span, _, _ in spans) > budget:
+            nearest = min(range(len(spans)), key=lambda i: spans[i][0])
+            repeated.update((node, k) for i, (span, node, k) in enumerate(spans) if i != nearest and span > 1)
+    return repeated
 
 
 def strip_prolog(svg: str) -> str:

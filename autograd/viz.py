@@ -34,7 +34,7 @@ from .engine import Value
 from .files import write_atomically
 from .graph import topological_order
 from .groups import Group, Grouping, has_scopes
-from .layout import LAYOUT_TIMEOUT, GraphvizNotFound, LayoutTimeout, fit_svg, run_dot
+from .layout import LAYOUT_TIMEOUT, GraphvizNotFound, LayoutTimeout, fit_svg, repeated_uses, run_dot
 
 if TYPE_CHECKING:  # pragma: no cover
     import graphviz
@@ -112,8 +112,18 @@ def node_names(order: list[Value]) -> NodeNames:
     return NodeNames(order)
 
 
+MAX_LABEL = 120  # characters of a label drawn; a longer one is cut and ends in "…" (dot refuses > 16,384)
+MAX_TOOLTIP = 1000  # characters of a tooltip
+
+
+def shorten(text: str, limit: int = MAX_LABEL) -> str:
+    """``text`` as drawn: at most ``limit`` characters, a longer text cut to ``limit − 1`` and ``…``."""
+    return text if len(text) <= limit else text[: limit - 1] + "…"
+
+
 def _escape_record(text: str) -> str:
-    """Text safe inside a Graphviz record field (its special characters backslash-escaped)."""
+    """Text safe inside a Graphviz record field (its special characters backslash-escaped), shortened."""
+    text = shorten(text)
     out = []
     for ch in text:
         if ch in '\\{}|<>"':
@@ -125,10 +135,11 @@ def _escape_record(text: str) -> str:
     return "".join(out)
 
 
-def _escape_plain(text: str) -> str:
-    """Text safe as a plain Graphviz label: backslashes and quotes escaped, never read as an HTML-like label."""
+def _escape_plain(text: str, limit: int = MAX_LABEL) -> str:
+    """Text safe as a plain Graphviz label, shortened: backslashes and quotes escaped, never read as HTML."""
     import graphviz
 
+    text = shorten(text, limit)
     escaped: str = graphviz.nohtml(text.replace("\\", "\\\\").replace('"', '\\"').replace("\n", "\\n"))
     return escaped
 
@@ -363,6 +374,7 @@ def build_digraph(
     dot.attr("edge", fontname="Helvetica", fontsize=str(FONT_SIZE - 2))
     horizontal = rankdir in ("LR", "RL")  # records: braces make the fields run across the node
     stubs: set[Value] = set()
+    repeated = repeated_uses(scene.values, lambda n: [(k, p) for k, p in scene.operands(n) if p in scene.drawn])
     for node in scene.values:
         ident = scene.ident[node]
         if node in scene.constants:
@@ -396,6 +408,13 @@ def build_digraph(
                     drawn_edges.add(source)
                     dot.edge(source, op_ident)
                 continue
+            if (node, k) in repeated:  # a value used all along a chain: named again here (see layout.py)
+                name = scene.names[parent]
+                source = f"{scene.ident[parent]}for{ident}k{k}"
+                dot.node(
+                    source, label=_escape_plain(name), shape="box", style="rounded,dashed", color=STUB_FONT,
+                    tooltip=_escape_plain(f"{name} again (drawn once with its numbers; named again at each far use)"),
+                )  # fmt: skip
             if source is None:
                 source = scene.stub_ident[parent]
                 if parent not in stubs:
@@ -409,10 +428,11 @@ def build_digraph(
     for group in scene.groups:
         how_many = f"{len(group.members)} values" + (f" in {len(group.scopes)} calls" if len(group.scopes) > 1 else "")
         stacked = len(group.scopes) > 1
+        tip = f"{group.path}: {how_many}; draw_dot(root, open=[{group.path!r}]) opens it"
         dot.node(
             group.ident, label=_escape_plain(scene.group_label(group)), shape="box3d" if stacked else "box",
             style="filled" if stacked else "rounded,filled", fillcolor=fill(group) if fill else GROUP_FILL,
-            tooltip=_escape_plain(f"{group.path}: {how_many}; draw_dot(root, open=[{group.path!r}]) opens it"),
+            tooltip=_escape_plain(tip, MAX_TOOLTIP),
         )  # fmt: skip
     for source, target in scene.box_inputs():
         dot.edge(source, target)
@@ -462,6 +482,8 @@ def draw_dot(
       list opens that one call. The result's ``boxes`` lists the boxes' labels. Without scopes, more
       than ``max_nodes`` values raise ``ValueError`` at once (no layout is tried).
     - ``timeout``: seconds Graphviz may take to lay it out (``LayoutTimeout`` after that).
+    - A label (or op symbol) longer than ``MAX_LABEL`` (120) characters is drawn cut to 119 and ``…``;
+      the value keeps its whole label.
     - ``fmt`` (or ``format``): the output format when rendered. micrograd's notebook call
       ``draw_dot(root, format="svg", rankdir="LR")`` works as it is, and so does its positional
       ``draw_dot(root, "png")``.

@@ -17,6 +17,8 @@ Everything is computed and rendered before a file is written, and files are writ
 from __future__ import annotations
 
 import argparse
+import contextlib
+import errno
 import importlib
 import os
 import pathlib
@@ -24,12 +26,13 @@ import shutil
 import stat
 import sys
 import tempfile
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from typing import NoReturn, TextIO
 
 from autograd.engine import Value
 from autograd.expr import FUNCTIONS, ExprError, evaluate, parse_bindings
-from autograd.files import write_atomically
+from autograd.files import check_writable, write_atomically
+from autograd.layout import LayoutTimeout
 from autograd.viz import GraphvizNotFound
 
 from . import demo
@@ -167,6 +170,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         return _fail(str(error), getattr(error, "status", EXIT_USAGE))
     except GraphvizNotFound as error:
         return _fail(str(error), EXIT_ENVIRONMENT)
+    except LayoutTimeout as error:  # its hints are for the Python API (depth=..., timeout=...)
+        return _fail(f"{str(error).split(';')[0]}; draw a smaller expression", EXIT_USAGE)
     except KeyboardInterrupt:
         return _fail("interrupted", 130)
     except BrokenPipeError:  # e.g. `stepgrad steps ... | head`: the reader left; nothing to report
@@ -182,13 +187,16 @@ def run_demo(args: argparse.Namespace) -> int:
     _require(demo.PACKAGES, "demo", "the demo")
     if shutil.which("dot") is None:  # before training, not after
         raise GraphvizNotFound()
-    folder = _writable_folder(args.out)
     if args.which == "gpt":
-        return _run_gpt_demo(args, folder)
+        from .gpt import GPT_DEMO_FILES
+
+        return _run_gpt_demo(args, _writable_folder(args.out, GPT_DEMO_FILES))
+    folder = _writable_folder(args.out, demo.FILES)
     args.steps = demo.DEFAULT_STEPS if args.steps is None else args.steps
     args.seed = demo.DEFAULT_SEED if args.seed is None else args.seed
     _print(f"training MLP(2, [16, 16, 1]) on 100 two-moons points for {args.steps} steps (seed {args.seed}) ...")
-    result = demo.run_demo(folder, args.steps, args.seed, progress=True)
+    with _write_errors():
+        result = demo.run_demo(folder, args.steps, args.seed, progress=True)
     points = len(result.data[1])
     _print(f"final loss {result.final_loss:.4f} (step {args.steps}'s forward pass, as on the progress bar)")
     _print(f"training accuracy {100 * result.accuracy:.1f} % ({round(result.accuracy * points)} of {points} points)")
@@ -212,7 +220,8 @@ def _run_gpt_demo(args: argparse.Namespace, folder: pathlib.Path) -> int:
 
     steps = GPT_DEMO_STEPS if args.steps is None else args.steps
     seed = GPT_DEMO_SEED if args.seed is None else args.seed
-    run_gpt_demo(folder, steps, seed, progress=True, report=_print, compile=True)  # reports each file it wrote
+    with _write_errors():
+        run_gpt_demo(folder, steps, seed, progress=True, report=_print, compile=True)  # reports each file it wrote
     page = folder.resolve() / "gpt_head_steps.html"
     _print(
         "\nopen them: the .html and .svg files in any web browser (e.g. "
@@ -324,11 +333,29 @@ def _output_path(path: str, option: str) -> str:
     return path
 
 
-def _writable_folder(text: str) -> pathlib.Path:
-    """Create the demo's --out folder if needed and prove it is writable (a probe file), before training."""
+def _writable_folder(text: str, names: Iterable[str]) -> pathlib.Path:
+    """Before training: create the demo's --out folder if needed, prove it is writable (a probe file), and
+    check that each output file ``names`` could be written there (no folder, FIFO or read-only file in its
+    place). A bad --out is exit status 2; a folder or file the system will not let us write, 1."""
     if not text.strip():
         raise CommandError("--out needs a folder name")
     path = pathlib.Path(text)
+    try:
+        os.stat(path)
+    except FileNotFoundError:
+        if os.path.islink(path):
+            raise CommandError(
+                f"--out {text!r} is a symbolic link to {os.readlink(path)!r}, which does not exist; "
+                "create that folder or choose another --out"
+            ) from None
+    except OSError as error:
+        if error.errno == errno.ENAMETOOLONG:
+            longest = max(len(os.fsencode(part)) for part in path.parts)
+            raise CommandError(
+                f"--out: a folder name of {longest} bytes is longer than the file system allows (usually 255)"
+            ) from None
+        if error.errno != errno.ENOTDIR:  # a file used as a folder: the probe below says "Not a directory"
+            raise CommandError(f"--out {text!r} cannot be a folder: {error.strerror or error}") from None
     if path.exists() and not path.is_dir():
         raise CommandError(f"--out {text!r} is a file, not a folder")
     try:
@@ -337,7 +364,27 @@ def _writable_folder(text: str) -> pathlib.Path:
             pass
     except OSError as error:
         raise CommandError(f"--out {text!r} is not writable: {error.strerror or error}", EXIT_ENVIRONMENT) from None
+    for name in names:
+        try:
+            check_writable(path / name)
+        except OSError as error:
+            status = EXIT_ENVIRONMENT if isinstance(error, PermissionError) else EXIT_USAGE
+            raise CommandError(
+                f"--out {text!r}: cannot write {name!r} there: {error.strerror or error}; "
+                "move it away or choose another --out",
+                status,
+            ) from None
     return path
+
+
+@contextlib.contextmanager
+def _write_errors() -> Iterator[None]:
+    """An OS error while the demo writes its files (after training): one line, exit status 1."""
+    try:
+        yield
+    except OSError as error:
+        shown = f"{error.filename!r}: " if error.filename else ""
+        raise CommandError(f"cannot write {shown}{error.strerror or error}", EXIT_ENVIRONMENT) from None
 
 
 def _write(path: str, data: str | bytes, option: str) -> tuple[str, bool]:

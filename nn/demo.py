@@ -21,16 +21,18 @@ from __future__ import annotations
 
 import os
 import pathlib
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 
 from autograd.examples import tanh_neuron
+from autograd.files import check_writable, write_all_atomically
 
 from ._check import check_int
 from .data import make_moons
 from .live import LiveTraining
 from .module import MLP
 from .optim import SGD, linear_decay
-from .plots import plot_decision_boundary, plot_history, save_png
+from .plots import plot_decision_boundary, plot_history, png_bytes
 from .train import History, fit
 
 DEFAULT_OUT = "stepgrad-demo"
@@ -101,37 +103,66 @@ def run_demo(
 ) -> DemoResult:
     """Train the moons classifier and write the five demo files into ``out_dir`` (created if needed).
 
-    The arguments are checked before anything is trained.
+    The arguments and the outputs' names are checked before anything is trained (``OSError`` for a
+    folder, FIFO or read-only file in an output's place). Everything is rendered before the first file is
+    written, and the five files are written as one: all of them or, if a write fails (a full disk), none
+    (``autograd.files.write_all_atomically``).
     """
+    from autograd.layout import fit_svg
     from autograd.stepper import backward_steps
-    from autograd.viz import save_svg
+    from autograd.viz import to_svg
 
     check_int(steps, "steps", "run_demo")
     check_int(seed, "seed", "run_demo", at_least=None)
     folder = output_folder(out_dir, "run_demo")
+    check_outputs(folder, FILES)
     watch = LiveTraining(show=False, title="stepgrad demo: MLP(2, [16, 16, 1]) learning two moons")
     model, X, y, history = train_moons(steps, seed, progress=progress, live=watch)
-    folder.mkdir(parents=True, exist_ok=True)
-    files = {name: folder / name for name in FILES}
+    # Everything is rendered first, then the five files are written as one (all or none).
     decision = plot_decision_boundary(model, X, y, title="decision boundary of MLP(2, [16, 16, 1]) on two moons")
-    save_png(decision, files["decision_boundary.png"])
-    save_png(plot_history(history, titles=("hinge loss + 1e-4·Σp²", "training accuracy")), files["loss_curve.png"])
+    curves = plot_history(history, titles=("hinge loss + 1e-4·Σp²", "training accuracy"))
     neuron = tanh_neuron().o
     neuron.backward()
-    save_svg(neuron, files["neuron_graph.svg"])
     title = "stepgrad: the backward pass of o = tanh(x1·w1 + x2·w2 + b)"
-    backward_steps(tanh_neuron().o).save_html(files["backprop_steps.html"], title=title)  # a fresh graph to step
-    watch.save_html(files["training.html"])
+    outputs: dict[str, str | bytes] = {
+        "decision_boundary.png": png_bytes(decision),
+        "loss_curve.png": png_bytes(curves),
+        "neuron_graph.svg": fit_svg(to_svg(neuron)),  # as save_svg: fits the browser window
+        "backprop_steps.html": backward_steps(tanh_neuron().o).to_html(title=title),  # a fresh graph to step
+        "training.html": watch.to_html(),
+    }
+    folder.mkdir(parents=True, exist_ok=True)
+    files = {name: folder / name for name in FILES}
+    write_all_atomically({files[name]: outputs[name] for name in FILES})
     last_accuracy = history.accuracies[-1]
     assert last_accuracy is not None  # hinge loss on ±1 labels always has a decision rule
     return DemoResult(files, history.losses[-1], last_accuracy, history, model, (X, y))
 
 
 def output_folder(out_dir: str | os.PathLike[str], where: str) -> pathlib.Path:
-    """``out_dir`` as a folder path to write into (not created yet); ``ValueError`` if a file is in its place."""
+    """``out_dir`` as a folder path to write into (not created yet); ``ValueError`` if it cannot be one:
+    a file in its place, a symbolic link to nothing, a name longer than the file system allows."""
     folder = pathlib.Path(out_dir)
     if not str(out_dir).strip():
         raise ValueError(f"{where}: out_dir must be a folder name, got {str(out_dir)!r}")
+    name = str(folder)
+    try:
+        os.stat(folder)
+    except FileNotFoundError:
+        if os.path.islink(folder):
+            raise ValueError(
+                f"{where}: out_dir {name!r} is a symbolic link to {os.readlink(folder)!r}, which does not exist"
+            ) from None
+    except OSError as error:  # a name too long, a file used as a folder, a symlink loop
+        raise ValueError(f"{where}: out_dir {name!r} cannot be a folder: {error.strerror or error}") from None
     if folder.exists() and not folder.is_dir():
-        raise ValueError(f"{where}: out_dir {str(folder)!r} is a file, not a folder")
+        raise ValueError(f"{where}: out_dir {name!r} is a file, not a folder")
     return folder
+
+
+def check_outputs(folder: pathlib.Path, names: Iterable[str]) -> None:
+    """Before any work: each file ``folder/name`` could be written (``autograd.files.check_writable``);
+    the ``OSError`` naming the first that could not (a folder, a FIFO, a read-only file in its place)."""
+    if folder.is_dir():
+        for name in names:
+            check_writable(folder / name)

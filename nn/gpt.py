@@ -45,7 +45,7 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, Union
 
 from autograd.engine import Value, dot, no_grad, scope, sum_values
-from autograd.files import write_atomically
+from autograd.files import write_all_atomically
 
 from ._check import check_index, check_int, check_number, check_sequence, check_type
 from .losses import softmax
@@ -866,13 +866,15 @@ def run_gpt_demo(
     before and after, and write ``GPT_DEMO_FILES`` into ``out_dir``: the loss curve and, with
     ``pictures`` (needs Graphviz), one step on "emma" drawn grouped and its backward pass as a stepper page
     with one head's softmax opened. ``report`` gets the messages. ``compile=True`` trains with
-    ``train_gpt(..., compile=True)`` (numpy comes with matplotlib).
+    ``train_gpt(..., compile=True)`` (numpy comes with matplotlib). Each output's name is checked before
+    training (``OSError`` for a folder, FIFO or read-only file in its place); the files are written as
+    one, all or none (``autograd.files.write_all_atomically``).
     """
     from autograd.layout import fit_svg
     from autograd.viz import to_svg
 
-    from .demo import output_folder
-    from .plots import save_png
+    from .demo import check_outputs, output_folder
+    from .plots import png_bytes
 
     say = report or (lambda text: None)
     try:
@@ -884,6 +886,8 @@ def run_gpt_demo(
     check_type(compile, "compile", "run_gpt_demo", bool, "True or False")
     check_type(pictures, "pictures", "run_gpt_demo", bool, "True or False")
     folder = output_folder(out_dir, "run_gpt_demo")
+    wanted = [name for name in GPT_DEMO_FILES if pictures or name.endswith(".png")]
+    check_outputs(folder, wanted)  # before training: a folder, FIFO or read-only file in an output's place
     how = "compiled" if compile else "eager"
 
     names = load_names()
@@ -927,11 +931,10 @@ def run_gpt_demo(
             title=f"stepgrad: a GPT step on {GPT_DEMO_NAME!r}, backward through one attention head",
             **step.head_view,
         )
+    outputs["gpt_loss_curve.png"] = png_bytes(figure)
     folder.mkdir(parents=True, exist_ok=True)
-    files = {"gpt_loss_curve.png": save_png(figure, folder / "gpt_loss_curve.png")}
-    if pictures:
-        for name in ("gpt_step.svg", "gpt_head_steps.html"):
-            files[name] = write_atomically(folder / name, outputs[name])
+    files = {name: folder / name for name in wanted}
+    write_all_atomically({files[name]: outputs[name] for name in wanted})  # all of them or none
     for name, path in files.items():
         say(f"wrote {path}: {GPT_DEMO_FILES[name]}")
     return GPTDemoResult(folder, files, history, before, after, model)

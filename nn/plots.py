@@ -25,7 +25,7 @@ if TYPE_CHECKING:  # pragma: no cover
     import matplotlib.axes
     import matplotlib.figure
 
-__all__ = ["new_figure", "plot_decision_boundary", "plot_history", "save_png"]
+__all__ = ["new_figure", "plot_decision_boundary", "plot_history", "png_bytes", "save_png"]
 
 REGION_COLOURS = ("#f4a582", "#92c5de")  # score ≤ 0 (class −1), score > 0 (class +1)
 POINT_COLOURS = ("#b2182b", "#2166ac")
@@ -126,8 +126,13 @@ def plot_history(
     return loss_ax.figure  # type: ignore[return-value]
 
 
-def save_png(figure: matplotlib.figure.Figure, path: str | os.PathLike[str]) -> pathlib.Path:
-    """Write ``figure`` as a PNG file at 100 dpi, atomically (``autograd.files.write_atomically``); returns the path."""
+def png_bytes(figure: matplotlib.figure.Figure) -> bytes:
+    """``figure`` as a PNG file's bytes, at 100 dpi."""
     buffer = io.BytesIO()
     figure.savefig(buffer, format="png", dpi=100)
-    return write_atomically(path, buffer.getvalue())
+    return buffer.getvalue()
+
+
+def save_png(figure: matplotlib.figure.Figure, path: str | os.PathLike[str]) -> pathlib.Path:
+    """Write ``figure`` as a PNG file at 100 dpi, atomically (``autograd.files.write_atomically``); returns the path."""
+    return write_atomically(path, png_bytes(figure))

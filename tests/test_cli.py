@@ -503,3 +503,45 @@ def test_graph_and_steps_import_no_optional_package():
     )
     result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=30)
     assert result.stderr.strip() == "[]", result.stderr
+
+
+# --------------------------------------------------------------------------- a value used all along a chain
+
+
+@needs_dot
+@pytest.mark.parametrize(
+    "op, formula",
+    [("+", lambda x: 500 * x), ("*", lambda x: x**500), ("**", None)],
+    ids=["sum", "product", "tower"],
+)
+def test_a_value_used_500_times_along_a_chain_is_drawn_fast(tmp_path, op, formula):
+    # x+x+…+x (500 terms, 1,000 characters) once ran dot for its whole 60 s and ended in a traceback: each
+    # use is now an edge from a small box naming x again, and x is drawn once, with its numbers
+    text = op.join(["x"] * 500)
+    result = stepgrad("graph", text, "--at", "x=1.0001", "-o", "chain.svg", cwd=tmp_path)  # 30 s subprocess limit
+    assert result.returncode == 0, result.stderr
+    value, grads = printed_numbers(result.stdout)
+    if formula is not None:
+        expected_value, expected_grads = sympy_reference(formula, ["x"], [1.0001])
+        assert close(value, expected_value, rel=1e-12) and close(grads["x"], expected_grads["x"], rel=1e-10)
+    root = ET.parse(tmp_path / "chain.svg").getroot()
+    records = [g for g in root.iter(f"{SVG}g") if g.get("class") == "node"]
+    named_x = [[(t.text or "").strip() for t in g.iter(f"{SVG}text")] for g in records]
+    assert sum(texts[:1] == ["x"] and len(texts) == 3 for texts in named_x) == 1  # x's record, once
+    assert sum(texts == ["x"] for texts in named_x) >= 490  # x named again beside its far uses
+
+
+def test_a_layout_timeout_is_one_line_exit_2(capsys, monkeypatch):
+    from autograd import viz
+    from autograd.layout import LayoutTimeout
+
+    def too_slow(*args, **kwargs):
+        raise LayoutTimeout("Graphviz's dot took more than 60 s to lay out 3 values and was stopped; ...")
+
+    monkeypatch.setattr(viz, "run_dot", too_slow)
+    assert cli.main(["graph", "x*y", "--at", "x=1,y=2", "-o", os.devnull]) == 2
+    error = capsys.readouterr().err
+    assert error.startswith("stepgrad: error: Graphviz's dot took more than 60 s") and error.count("\n") == 1
+    assert "draw a smaller expression" in error and "timeout=" not in error
+    assert cli.main(["steps", "x*y", "--at", "x=1,y=2", "--html", os.devnull]) == 2
+    assert capsys.readouterr().err.startswith("stepgrad: error: Graphviz's dot took more than 60 s")

@@ -5,7 +5,14 @@ from __future__ import annotations
 import math
 
 import pytest
-from oracles import central_difference, partial_difference, sympy_derivative, sympy_module, sympy_symbols
+from oracles import (
+    central_difference,
+    partial_difference,
+    sympy_derivative,
+    sympy_module,
+    sympy_ops,
+    sympy_symbols,
+)
 
 import autograd
 from autograd import GradcheckError, Op, Value, grad, gradcheck, hessian, no_grad
@@ -167,3 +174,68 @@ def test_op_application_errors_name_the_op():
         text_out(Value(1.0))
     with pytest.raises(TypeError, match=r"softsign.*str"):
         softsign("1.0")
+
+
+# --------------------------------------------------------------------------- overflow inside a user's rule
+
+# "Derivatives never raise": a rule written with arithmetic and autograd's documented functions may
+# overflow in float arithmetic; the engine then re-evaluates it in limit arithmetic (±inf, nan), which must
+# carry through every documented function and abs(). The oracle: sympy's exact value, rounded to a float.
+
+
+@pytest.mark.parametrize("x", [2e154, -2e154, 1e300, -1e300, 1e308, -1.7976931348623157e308])
+def test_the_readme_softsign_has_a_derivative_at_huge_inputs(x):
+    (s,) = sympy_symbols(1)
+    expected = sympy_derivative(sympy_softsign(s), [s], [s], [x])  # 1/(1+|x|)², tiny or subnormal
+    leaf = Value(x)
+    y = softsign(leaf)
+    y.backward()
+    assert y.data == (1.0 if x > 0 else -1.0)
+    assert math.isclose(leaf.grad, expected, rel_tol=1e-12, abs_tol=1e-300)  # 1/inf = 0 beside 2.5e-309
+    other = Value(x)
+    (first,) = grad(softsign(other), [other])  # grad() goes through the same rule
+    assert math.isclose(first.data, expected, rel_tol=1e-12, abs_tol=1e-300)
+
+
+def _documented(name):
+    """autograd's function ``name`` (abs: the builtin, as in the README) and its sympy counterpart."""
+    sp = sympy_module()
+    if name == "abs":
+        return abs, sp.Abs
+    return getattr(autograd, name), sympy_ops()[name]
+
+
+SCALE = 1e200  # (SCALE·g(x))² overflows a float for every g(x) ≠ 0
+
+
+@pytest.mark.parametrize(
+    "name, x",
+    [
+        ("exp", 1.0), ("log", 2.0), ("sqrt", 2.0), ("tanh", 0.5), ("sigmoid", 0.5), ("relu", 2.0),
+        ("softplus", 1.0), ("sin", 1.0), ("cos", 1.0), ("abs", -3.0),
+    ],
+)  # fmt: skip
+def test_a_user_rule_through_each_documented_function_overflows_to_its_limit(name, x):
+    # f(x) = (S·g(x))³ / (3S), f'(x) = (S·g(x))² · g'(x): the square overflows, the exact value is ±1e600·…
+    g, sympy_g = _documented(name)
+    (s,) = sympy_symbols(1)
+    sympy_f = (SCALE * sympy_g(s)) ** 3 / (3 * SCALE)
+    dg = {
+        "exp": lambda x: autograd.exp(x), "log": lambda x: 1 / x, "sqrt": lambda x: 0.5 / autograd.sqrt(x),
+        "tanh": lambda x: 1 - autograd.tanh(x) ** 2,
+        "sigmoid": lambda x: autograd.sigmoid(x) * (1 - autograd.sigmoid(x)),
+        "relu": lambda x: 1.0, "softplus": lambda x: autograd.sigmoid(x), "sin": lambda x: autograd.cos(x),
+        "cos": lambda x: -autograd.sin(x), "abs": lambda x: -1.0 if x < 0 else 1.0,
+    }[name]  # fmt: skip
+    op = Op(
+        f"cube_of_{name}",
+        lambda x: (SCALE * g(x)) * (SCALE * g(x)) * (SCALE * g(x)) / (3 * SCALE),  # products overflow to ±inf
+        lambda x, out: ((SCALE * g(x)) ** 2 * dg(x),),
+    )
+    expected = sympy_derivative(sympy_f, [s], [s], [x])
+    assert math.isinf(expected)  # the oracle says: too large for a float
+    leaf = Value(x)
+    op(leaf).backward()
+    assert leaf.grad == expected
+    (first,) = grad(op(leaf), [leaf])
+    assert first.data == expected

@@ -8,6 +8,7 @@ against numbers the engine produced.
 
 from __future__ import annotations
 
+import errno
 import json
 import os
 import re
@@ -307,3 +308,108 @@ def test_demo_module_does_not_import_plotting_or_progress_packages_at_import_tim
     result = subprocess.run([sys.executable, "-c", code], cwd=REPO, capture_output=True, text=True, timeout=60)
     assert result.returncode == 0, result.stderr
     assert result.stdout.strip() == "[]"
+
+
+# --------------------------------------------------------------------------- outputs that cannot be written
+
+
+def _blocked(folder: Path, name: str, kind: str) -> None:
+    """Put a folder, a FIFO or a read-only file where the demo's output ``name`` goes."""
+    folder.mkdir(parents=True, exist_ok=True)
+    if kind == "folder":
+        (folder / name).mkdir()
+    elif kind == "fifo":
+        os.mkfifo(folder / name)
+    else:
+        (folder / name).write_text("keep me")
+        (folder / name).chmod(0o444)
+
+
+@pytest.mark.parametrize(
+    "which, name, kind, status, message",
+    [
+        ("moons", "loss_curve.png", "folder", 2, "Is a directory"),
+        ("moons", "neuron_graph.svg", "fifo", 2, "it is a FIFO (named pipe), not a regular file"),
+        ("moons", "backprop_steps.html", "read-only", 1, "Permission denied (the file is read-only)"),
+        ("gpt", "gpt_step.svg", "folder", 2, "Is a directory"),
+        ("gpt", "gpt_head_steps.html", "read-only", 1, "Permission denied (the file is read-only)"),
+    ],
+)
+def test_an_output_name_that_cannot_be_written_is_refused_before_training(tmp_path, which, name, kind, status, message):
+    out = tmp_path / "out"
+    _blocked(out, name, kind)
+    result = stepgrad("demo", which, "--steps", "1", "--out", str(out), timeout=120)
+    assert_one_line_error(result, status, f"--out {str(out)!r}: cannot write {name!r} there: {message}")
+    assert "training" not in result.stdout and "parameters" not in result.stdout  # refused before training
+    assert os.listdir(out) == [name]  # nothing else written
+    if kind == "read-only":
+        assert (out / name).read_text() == "keep me"
+
+
+def test_an_out_name_longer_than_the_file_system_allows_is_one_line_exit_2(tmp_path):
+    out = tmp_path / ("y" * 300) / "inside"
+    result = stepgrad("demo", "--steps", "1", "--out", str(out), timeout=120)
+    assert_one_line_error(result, 2, "--out: a folder name of 300 bytes is longer than the file system allows")
+    assert os.listdir(tmp_path) == []
+
+
+def test_a_dangling_symlink_out_is_one_line_exit_2(tmp_path):
+    out = tmp_path / "link"
+    out.symlink_to(tmp_path / "nowhere")
+    result = stepgrad("demo", "gpt", "--steps", "1", "--out", str(out), timeout=120)
+    assert_one_line_error(
+        result, 2, f"--out {str(out)!r} is a symbolic link to {str(tmp_path / 'nowhere')!r}, which does not exist"
+    )
+    assert "File exists" not in result.stderr
+    assert sorted(os.listdir(tmp_path)) == ["link"]
+
+
+@pytest.mark.parametrize("which", ["moons", "gpt"])
+def test_a_full_disk_after_training_writes_no_file_and_says_so_in_one_line(tmp_path, which, monkeypatch, capsys):
+    # every output is rendered, then written to its temporary; the disk fills up on the second one
+    require_tool("dot")
+    from autograd import files
+    from nn import cli
+
+    real_write = files._write_temporary
+    calls = []
+
+    def disk_full_on_the_second(folder, real, raw, existing):
+        calls.append(real)
+        if len(calls) == 2:
+            raise OSError(errno.ENOSPC, os.strerror(errno.ENOSPC))
+        return real_write(folder, real, raw, existing)
+
+    monkeypatch.setattr(files, "_write_temporary", disk_full_on_the_second)
+    out = tmp_path / "out"
+    status = cli.main(["demo", *([which] if which == "gpt" else []), "--steps", "1", "--out", str(out)])
+    err = capsys.readouterr().err
+    assert status == 1, err
+    last = err.rstrip("\n").splitlines()[-1]
+    second = Path(calls[1]).name
+    assert last == f"stepgrad: error: cannot write {str(out / second)!r}: No space left on device; no file was replaced"
+    assert "Traceback" not in err
+    assert os.listdir(out) == []  # none of the files, no temporary
+
+
+def test_the_python_api_checks_the_outputs_before_training_too(tmp_path, monkeypatch):
+    from nn import demo
+    from nn.gpt import run_gpt_demo
+
+    out = tmp_path / "out"
+    _blocked(out, "neuron_graph.svg", "fifo")
+    monkeypatch.setattr(demo, "train_moons", lambda *a, **k: pytest.fail("trained before checking the outputs"))
+    with pytest.raises(OSError, match="FIFO") as info:
+        demo.run_demo(out, steps=1)
+    assert info.value.filename == str(out / "neuron_graph.svg")
+    _blocked(out, "gpt_loss_curve.png", "folder")
+    messages: list[str] = []
+    with pytest.raises(IsADirectoryError):
+        run_gpt_demo(out, steps=1, progress=False, report=messages.append, pictures=False)
+    assert messages == []  # refused before the model was even built
+    link = tmp_path / "link"
+    link.symlink_to(tmp_path / "nowhere")
+    with pytest.raises(ValueError, match="is a symbolic link to .*, which does not exist"):
+        demo.run_demo(link, steps=1)
+    with pytest.raises(ValueError, match="cannot be a folder: File name too long"):
+        run_gpt_demo(tmp_path / ("y" * 300), steps=1, report=None)

@@ -474,3 +474,61 @@ def test_a_proc_link_to_a_deleted_file_is_refused_or_streamed(tmp_path):
         stream.seek(0)
         assert stream.read() == b"<svg/>"
     assert listing(tmp_path) == []
+
+
+# --------------------------------------------------------------------------- several files as one
+
+
+def test_several_files_land_together(tmp_path):
+    (tmp_path / "b.txt").write_text("old b")
+    written = files.write_all_atomically({tmp_path / "a.txt": "new a", tmp_path / "b.txt": b"new b"})
+    assert written == [tmp_path / "a.txt", tmp_path / "b.txt"]
+    assert (tmp_path / "a.txt").read_text() == "new a" and (tmp_path / "b.txt").read_text() == "new b"
+    assert listing(tmp_path) == ["a.txt", "b.txt"]
+
+
+def test_a_full_disk_on_a_later_file_leaves_every_file_as_it_was(tmp_path, monkeypatch):
+    (tmp_path / "a.txt").write_text("old a")
+    real_write = files._write_temporary
+    calls = []
+
+    def disk_full_on_the_second(folder, real, raw, existing):
+        calls.append(real)
+        if len(calls) == 2:
+            raise OSError(errno.ENOSPC, os.strerror(errno.ENOSPC))
+        return real_write(folder, real, raw, existing)
+
+    monkeypatch.setattr(files, "_write_temporary", disk_full_on_the_second)
+    targets = {tmp_path / "a.txt": "new a", tmp_path / "b.txt": "new b", tmp_path / "c.txt": "new c"}
+    with pytest.raises(OSError) as info:
+        files.write_all_atomically(targets)
+    assert info.value.errno == errno.ENOSPC and info.value.filename == str(tmp_path / "b.txt")
+    assert listing(tmp_path) == ["a.txt"]  # no new file, no temporary left
+    assert (tmp_path / "a.txt").read_text() == "old a"
+
+
+@pytest.mark.parametrize("kind", ["folder", "fifo", "read-only"])
+def test_a_refused_target_is_found_before_any_file_is_written(tmp_path, kind):
+    blocker = tmp_path / "b.txt"
+    if kind == "folder":
+        blocker.mkdir()
+    elif kind == "fifo":
+        os.mkfifo(blocker)
+    else:
+        blocker.write_text("keep")
+        blocker.chmod(0o444)
+    with pytest.raises(OSError) as info:
+        files.check_writable(blocker)
+    assert info.value.filename == str(blocker)
+    with pytest.raises(OSError):
+        files.write_all_atomically({tmp_path / "a.txt": "new a", blocker: "new b"})
+    assert sorted(listing(tmp_path)) == ["b.txt"]  # a.txt was never written
+    files.check_writable(tmp_path / "a.txt")  # a new file in a writable folder: fine
+
+
+def test_check_writable_refuses_a_name_too_long_and_a_missing_folder(tmp_path):
+    with pytest.raises(OSError) as info:
+        files.check_writable(tmp_path / ("x" * 300))
+    assert info.value.errno == errno.ENAMETOOLONG
+    with pytest.raises(FileNotFoundError, match="does not exist"):
+        files.check_writable(tmp_path / "missing" / "a.txt")

@@ -157,3 +157,44 @@ def test_fit_svg_scales_to_the_width_it_is_shown_in():
     fitted = fit_svg(svg)
     assert '<svg width="100%" style="max-width: ' in fitted and "viewBox=" in fitted
     assert 'height="' not in fitted.split("<svg", 1)[1].split(">", 1)[0]  # the height follows the width
+
+
+# --------------------------------------------------------------------------- a value used all along a chain
+
+
+def _operands(node):
+    return list(enumerate(node.parents))
+
+
+def test_a_value_used_all_along_a_chain_is_named_again_beyond_its_nearest_use():
+    from autograd.graph import topological_order
+    from autograd.layout import repeated_uses
+
+    x = Value(2.0, label="x")
+    y = x
+    for _ in range(99):
+        y = y + x
+    order = topological_order(y)
+    repeated = repeated_uses(order, _operands)
+    # x's k-th use spans ~2k ranks: all but the first (the one beside x) and the second (1 rank) repeat x
+    assert len(repeated) == 98
+    assert all(node.parents[k] is x for node, k in repeated)
+
+
+def test_ordinary_graphs_draw_every_edge():
+    from autograd.examples import tanh_neuron
+    from autograd.graph import topological_order
+    from autograd.layout import repeated_uses
+
+    o = tanh_neuron().o
+    assert repeated_uses(topological_order(o), _operands) == set()
+    inputs = [Value(float(i)) for i in range(2)]  # an input used by 16 neurons of one layer: short edges
+    rng = random.Random(0)
+    layer = [sum((rng.uniform(-1, 1) * x for x in inputs), Value(0.0)).tanh() for _ in range(16)]
+    out = sum(layer, Value(0.0))
+    assert repeated_uses(topological_order(out), _operands) == set()
+    x = Value(1.0)  # a few long edges (a residual): under the budget
+    h = x
+    for _ in range(12):
+        h = (h * 0.5).tanh()
+    assert repeated_uses(topological_order(h + x), _operands) == set()

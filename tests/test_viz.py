@@ -375,3 +375,23 @@ def test_constants_are_drawn_as_their_value_and_minus_x_as_one_minus_op():
     assert nodes["2"] == ["2"] and node_fill(svg, "2") == "#f5f5f5"  # a small box with the value, no grad
     assert "-1" not in nodes and "-" in nodes  # x * -1 is drawn as one "-" op from x
     assert nodes["x"] == ["x", "data 3.0000", "grad -2.0000"]
+
+
+@needs_dot
+def test_labels_longer_than_dot_allows_are_drawn_cut_with_an_ellipsis():
+    # dot refuses a quoted string over 16,384 characters; a drawing shows at most MAX_LABEL characters
+    from autograd.viz import MAX_LABEL
+
+    long_name = "x" * 20_000
+    x = Value(2.0, label=long_name)
+    huge_op = Op("o" * 20_000, lambda v: v, lambda v, out: (1.0,))
+    y = huge_op(x * 3)
+    y.label = "q" * (MAX_LABEL + 1)
+    y.backward()
+    nodes = node_texts(to_svg(y))
+    assert nodes["x" * (MAX_LABEL - 1) + "…"] == ["x" * (MAX_LABEL - 1) + "…", "data 2.0000", "grad 3.0000"]
+    assert "q" * (MAX_LABEL - 1) + "…" in nodes
+    assert "o" * (MAX_LABEL - 1) + "…" in nodes
+    assert x.label == long_name  # only the drawing is shortened
+    exact = Value(1.0, label="z" * MAX_LABEL)  # at the limit: drawn whole
+    assert "z" * MAX_LABEL in node_texts(to_svg(exact * 2))

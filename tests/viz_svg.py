@@ -29,8 +29,15 @@ def texts(element: ET.Element) -> list[str]:
 
 
 def node_texts(svg: str) -> dict[str, list[str]]:
-    """For each drawn node, its texts, keyed by the first text (the value's label / short name, or the op)."""
-    return {texts(g)[0]: texts(g) for g in groups(svg, "node").values() if texts(g)}
+    """For each drawn node, its texts, keyed by the first text (the value's label / short name, or the op).
+
+    A value named again beside a far use (a box with its name alone) never hides its record."""
+    out: dict[str, list[str]] = {}
+    for g in groups(svg, "node").values():
+        found = texts(g)
+        if found and len(found) > len(out.get(found[0], [])):
+            out[found[0]] = found
+    return out
 
 
 def node_fill(svg: str, first_text: str) -> str:
