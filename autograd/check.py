@@ -127,7 +127,7 @@ class CheckReport:
             later = [x.name for x in self.mismatches[1:]]
             if later:
                 shown = ", ".join(later[:8]) + (f", … ({len(later) - 8} more)" if len(later) > 8 else "")
-                lines.append(f"  later differences, upstream of it (may follow from it): {shown}")
+                lines.append(f"  other differences, later in backward order: {shown}")
         if self.unchecked:
             lines.append(f"unchecked ({len(self.unchecked)}):")
             for u in self.unchecked[:8]:
@@ -398,8 +398,9 @@ def _local_causes(
         for (c, _), part in zip(uses, contributions):
             if equal(part):
                 users = ", ".join(sorted({_name(m, u) for u, _ in uses}))
+                times = "twice" if len(uses) == 2 else f"{len(uses)} times"
                 causes.append(
-                    f"{name} is used {len(uses)} times (by {users}) but its gradient is one contribution, "
+                    f"{name} is used {times} (by {users}) but its gradient is one contribution, "
                     f"the one through {_name(m, c)} ({_num(part)}), instead of their sum {_num(total)}: "
                     "`=` where `+=` accumulates (self.grad = ... in a _backward)"
                 )

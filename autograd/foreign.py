@@ -151,7 +151,7 @@ class Node:
     grad: float
     label: str
     op: str  # the op symbol ('' for a leaf or when the class records none)
-    parents: list[Any]  # the distinct parent objects as stored (a set's order is arbitrary)
+    parents: list[Any]  # the distinct parent objects (a set's: sorted by label, then data, for repeatable reports)
     ordered: bool  # True when the parents are stored in operand order (a tuple), False for a set
     local_grads: tuple[float, ...] | None  # the learner's _local_grads, if any
 
@@ -180,6 +180,9 @@ def read_node(obj: Any) -> Node:
             f"{describe_raw(obj)}: its parents must be a set, tuple or list (micrograd's _prev, microgpt's "
             f"_children), got {type(parents_value).__name__}"
         )
+    parents = list(parents_value)
+    if type(parents_value) in (set, frozenset) and len(parents) > 1:
+        parents.sort(key=_set_order)  # a set's order changes from run to run: by label, then data
     local = read_attribute(obj, "_local_grads")
     local_numbers = None
     if local is not _MISSING and local is not None:
@@ -192,10 +195,18 @@ def read_node(obj: Any) -> Node:
         grad,
         label if isinstance(label, str) else "",
         op if isinstance(op, str) else "",
-        list(parents_value),
+        parents,
         type(parents_value) in (tuple, list),
         local_numbers,
     )
+
+
+def _set_order(obj: Any) -> tuple[str, float]:
+    """A parent's place among a set's parents: its label, then its data (ties keep the set's order)."""
+    label = obj._label if is_value(obj) else read_attribute_quietly(obj, "label")
+    data = obj._data if is_value(obj) else read_attribute_quietly(obj, "data")
+    number = float(data) if isinstance(data, (int, float)) and not isinstance(data, bool) else 0.0
+    return (label if isinstance(label, str) else "", number if number == number else 0.0)
 
 
 def is_foreign_node(obj: Any) -> bool:
@@ -276,6 +287,9 @@ def interpret(node: Node, data_of: dict[int, float]) -> Reading:
     Whatever is read must reproduce the node's data, else the node is not interpreted.
     """
     parents = node.parents
+    own_op = node.obj._op if is_value(node.obj) else None
+    if isinstance(own_op, Op):  # a stepgrad node: its own rule, its operands in order
+        return Reading(parents, own_op)
     xs = [data_of[id(p)] for p in parents]
     symbol = node.op
     if not symbol:

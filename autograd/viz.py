@@ -475,9 +475,10 @@ def draw_dot(
     >>> g                                                 # shows inline in Jupyter  # doctest: +SKIP
     """
     if not issubclass(type(root), Value) and grads is None:  # a learner's own micrograd-like graph: a copy
-        from .check import as_values
+        from .check import as_values, is_foreign_node
 
-        root, grads = as_values(root)
+        if is_foreign_node(root):
+            root, grads = as_values(root)
     _require_value(root, "draw_dot()")
     if format is not None:  # micrograd's name for it
         fmt = format
