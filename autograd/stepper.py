@@ -611,7 +611,8 @@ def backward_steps(root: Value, gradient: float = 1.0) -> BackwardSteps:
     copy of its graph, and each step also shows the learner's gradient (``autograd.check``).
     """
     if not issubclass(type(root), Value):  # a learner's own micrograd-like graph (type-based: reads no attribute)
-        from .check import foreign_steps, is_foreign_node
+        from .check import foreign_steps
+        from .foreign import is_foreign_node
 
         if is_foreign_node(root):
             return foreign_steps(root, gradient)

@@ -475,7 +475,8 @@ def draw_dot(
     >>> g                                                 # shows inline in Jupyter  # doctest: +SKIP
     """
     if not issubclass(type(root), Value) and grads is None:  # a learner's own micrograd-like graph: a copy
-        from .check import as_values, is_foreign_node
+        from .check import as_values
+        from .foreign import is_foreign_node
 
         if is_foreign_node(root):
             root, grads = as_values(root)

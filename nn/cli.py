@@ -295,7 +295,8 @@ def run_check(args: argparse.Namespace) -> int:
     import runpy
     import traceback
 
-    from autograd.check import ForeignGraphError, check_backward, find_roots, is_foreign_node
+    from autograd.check import ForeignGraphError, check_backward, find_roots
+    from autograd.foreign import is_foreign_node
 
     path = pathlib.Path(args.file)
     if not path.is_file():
