@@ -429,6 +429,8 @@ def test_draw_dot_and_backward_steps_take_a_learners_graph():
     assert steps[-1].node._op == "*"
     assert f"stepgrad's after the pass = {truth['w2']:.4f}" in text
     assert "✗ differs" in text
+    page = steps.to_html()  # the player's page: each frame's text carries the learner's numbers too
+    assert "your engine" in page and page.count("<svg") == 1
 
 
 # --------------------------------------------------------------------------- the command line
