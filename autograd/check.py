@@ -187,6 +187,11 @@ def check_backward(
 
     >>> report = check_backward(loss); print(report)     # doctest: +SKIP
     """
+    for option, value in (("rel_tol", rel_tol), ("abs_tol", abs_tol)):
+        if isinstance(value, bool) or not isinstance(value, (int, float)) or not 0 <= value < math.inf:
+            raise ValueError(f"check_backward({option}=...) must be a finite number >= 0, got {value!r}")
+    if isinstance(max_nodes, bool) or not isinstance(max_nodes, int) or max_nodes < 1:
+        raise ValueError(f"check_backward(max_nodes=...) must be a positive int, got {max_nodes!r}")
     m = mirror(root, max_nodes)
     order = topological_order(m.root)
     seed = m.node_of[m.root].grad
@@ -205,7 +210,7 @@ def check_backward(
             source = node
         g = expected.get(node, 0.0)
         for parent, d in zip(node._parents, node._local_grads or ()):
-            scale[parent] = scale.get(parent, 0.0) + abs(g * d) if g and d else scale.get(parent, 0.0)
+            scale[parent] = scale.get(parent, 0.0) + (abs(g * d) if g and d else 0.0)
             if source is not None:
                 blocked.setdefault(parent, source)
     mismatches: list[Mismatch] = []
@@ -213,13 +218,15 @@ def check_backward(
     checked = 0
     for node in reversed(order):
         reading = m.reading_of.get(node)
+        reasons = []
         if reading is not None and reading.op is None:
             how = "; your _local_grads are used for it" if m.node_of[node].local_grads else ""
-            unchecked.append(Unchecked(m.node_of[node].obj, _name(m, node), reading.note + how))
+            reasons.append(reading.note + how)
         if node in blocked:
-            unchecked.append(
-                Unchecked(m.node_of[node].obj, _name(m, node), f"its gradient flows through {_name(m, blocked[node])}")
-            )
+            reasons.append(f"its gradient flows through {_name(m, blocked[node])}")
+        if reasons:
+            unchecked.append(Unchecked(m.node_of[node].obj, _name(m, node), "; ".join(reasons)))
+        if node in blocked:
             continue
         checked += 1
         e = float(expected.get(node, 0.0))

@@ -397,6 +397,16 @@ def test_a_property_on_the_learners_class_is_refused_not_run():
         check_backward(P(1.0))
 
 
+def test_bad_options_are_named():
+    V = micrograd_class()
+    c = V(1.0) * 2
+    c.backward()
+    with pytest.raises(ValueError, match=r"check_backward\(rel_tol=...\) must be a finite number >= 0, got -1"):
+        check_backward(c, rel_tol=-1)
+    with pytest.raises(ValueError, match=r"check_backward\(max_nodes=...\) must be a positive int, got 0"):
+        check_backward(c, max_nodes=0)
+
+
 def test_not_a_graph_and_no_backward_are_clear_errors():
     with pytest.raises(ForeignGraphError, match="has no data attribute"):
         check_backward(object())
