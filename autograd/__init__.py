@@ -5,6 +5,7 @@
 27.0
 """
 
+from .check import check_backward
 from .compile import TraceError, TracerWarning, compiled  # numpy is imported lazily, by compiled()
 from .engine import (
     Op,
@@ -35,6 +36,7 @@ __all__ = [
     "TraceError",
     "TracerWarning",
     "backward_steps",
+    "check_backward",
     "compiled",
     "draw_dot",
     "forward_steps",

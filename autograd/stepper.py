@@ -674,7 +674,16 @@ def backward_steps(root: Value, gradient: float = 1.0) -> BackwardSteps:
 
     >>> steps = backward_steps(o)               # doctest: +SKIP
     >>> print(steps[0].explain()); steps[0].draw()   # doctest: +SKIP
+
+    ``root`` may also be a node of a learner's own micrograd-like class: stepgrad's pass runs over a
+    copy of its graph, and each step also shows the learner's gradient (``autograd.check``).
     """
+    if not issubclass(type(root), Value):  # a learner's own micrograd-like graph (type-based: reads no attribute)
+        from .check import foreign_steps
+        from .foreign import is_foreign_node
+
+        if is_foreign_node(root):
+            return foreign_steps(root, gradient)
     return BackwardSteps(root, gradient)
 
 

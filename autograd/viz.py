@@ -490,9 +490,18 @@ def draw_dot(
 
     In Jupyter the drawing shows at the cell's width (never above its natural size).
 
+    ``root`` may also be a node of a learner's own micrograd-like class: its graph is read (never
+    run) and drawn with its labels, data and gradients (``autograd.check``).
+
     >>> g = draw_dot(c, rankdir="TB", edge_labels=True)   # doctest: +SKIP
     >>> g                                                 # shows inline in Jupyter  # doctest: +SKIP
     """
+    if not issubclass(type(root), Value) and grads is None:  # a learner's own micrograd-like graph: a copy
+        from .check import as_values
+        from .foreign import is_foreign_node
+
+        if is_foreign_node(root):
+            root, grads = as_values(root)
     _require_value(root, "draw_dot()")
     if format is not None:  # micrograd's name for it
         fmt = format

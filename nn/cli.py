@@ -1,8 +1,9 @@
-"""The ``stepgrad`` command line: ``demo``, ``graph`` and ``steps``.
+"""The ``stepgrad`` command line: ``demo``, ``graph``, ``steps`` and ``check``.
 
     stepgrad demo [gpt] [--out DIR] [--steps N] [--seed S]
     stepgrad graph "tanh(x*w + b)" --at x=2,w=-3,b=6.88 -o neuron.svg [--rankdir TB] [--edge-labels]
     stepgrad steps "x*y + sin(x)" --at x=2,y=-3 [--html steps.html]
+    stepgrad check my_micrograd.py [--root loss]
 
 This is the one command-line module: the console script ``stepgrad`` and ``python -m nn`` run
 ``main``. It lives in ``nn`` because the demo trains an ``nn.MLP`` (``autograd`` never imports
@@ -41,6 +42,7 @@ PROG = "stepgrad"
 EXIT_OK = 0
 EXIT_ENVIRONMENT = 1  # the machine lacks something (a package, Graphviz's dot) or refused a write
 EXIT_USAGE = 2  # the input was wrong
+EXIT_WRONG_GRADIENT = 1  # stepgrad check: a gradient of the learner's engine is wrong
 DEMOS = ("moons", "gpt")
 GPT_DEMO_STEPS = 1000  # microgpt's run
 GPT_DEMO_SEED = 42  # microgpt's seed
@@ -154,6 +156,19 @@ def build_parser() -> argparse.ArgumentParser:
     command.add_argument("--html", metavar="FILE", help="also write the steps as one self-contained HTML page")
     command.add_argument("--edge-labels", action="store_true", help=_EDGE_HELP + " (in the --html page)")
     command.set_defaults(handler=run_steps)
+
+    command = commands.add_parser(
+        "check",
+        help="run your own micrograd script and check the gradients its backward() left (exit 1 if one is wrong)",
+        description="Run FILE.py as `python FILE.py` would (it is your own code, run on purpose), then check "
+        "every micrograd-like root it left in its globals after backward() -- a node with parents and a gradient "
+        "that no other such node uses -- or the one named by --root: stepgrad recomputes every gradient with its "
+        "own rules and names the first wrong node and the likely slip. Exit status 0: all right; 1: a gradient "
+        "is wrong; 2: no root, a bad file, or the script failed.",
+    )
+    command.add_argument("file", metavar="FILE.py", help="your script; it builds a graph and calls backward()")
+    command.add_argument("--root", metavar="NAME", help="check only the global variable NAME")
+    command.set_defaults(handler=run_check)
     return parser
 
 
@@ -282,6 +297,57 @@ def run_steps(args: argparse.Namespace) -> int:
         raise CommandError(str(error)) from None
     _report(lines, *_write(output, page, "--html"))
     return EXIT_OK
+
+
+def run_check(args: argparse.Namespace) -> int:
+    """``stepgrad check FILE.py``: run the learner's script, check its roots, print the reports; 1 if one is wrong."""
+    import runpy
+    import traceback
+
+    from autograd.check import ForeignGraphError, check_backward, find_roots
+    from autograd.foreign import is_foreign_node
+
+    path = pathlib.Path(args.file)
+    if not path.is_file():
+        raise CommandError(f"FILE {args.file!r} is not a file")
+    saved_argv, saved_path = sys.argv[:], sys.path[:]
+    sys.argv = [str(path)]
+    sys.path.insert(0, str(path.resolve().parent))
+    try:
+        namespace = runpy.run_path(str(path), run_name="__main__")
+    except SystemExit as exit_:
+        if exit_.code not in (None, 0):
+            raise CommandError(f"{args.file} exited with status {exit_.code} before it could be checked") from None
+        raise CommandError(f"{args.file} called exit(): nothing left to check") from None
+    except Exception as error:  # the learner's own code failed: show its traceback, as python FILE.py does
+        traceback.print_exc()
+        raise CommandError(f"{args.file} raised {type(error).__name__}: {error}") from None
+    finally:
+        sys.argv, sys.path[:] = saved_argv, saved_path
+    try:
+        if args.root is not None:
+            if args.root not in namespace:
+                raise CommandError(f"--root {args.root!r}: {args.file} left no global variable of that name")
+            root = namespace[args.root]
+            if not (is_foreign_node(root) or isinstance(root, Value)):
+                raise CommandError(
+                    f"--root {args.root!r} is a {type(root).__name__}, not a node of a micrograd-like graph "
+                    "(data, grad and _prev or _children)"
+                )
+            roots = {args.root: root}
+        else:
+            roots = find_roots(namespace)
+        if not roots:
+            raise CommandError(
+                f"{args.file} left no micrograd-like root with a gradient in its globals: call backward() on a "
+                "global variable (loss.backward()), or name one with --root"
+            )
+        reports = {name: check_backward(root) for name, root in roots.items()}
+    except (ForeignGraphError, ValueError, TypeError) as error:
+        raise CommandError(str(error)) from None
+    for name, report in reports.items():
+        _print(f"{name}: {report}")
+    return EXIT_OK if all(report.ok for report in reports.values()) else EXIT_WRONG_GRADIENT
 
 
 # --------------------------------------------------------------------------- helpers

@@ -6,6 +6,8 @@
 - ``stepper.png``       the neuron's stepper page at step 4, headless Chromium at 1200 × 700;
 - ``grouped_step.png``  micrograd's demo step (38,000+ values) grouped by scope, its stepper page at
                         step 3 ("backward through Layer 3 ×100"), 1200 × 620;
+- ``check_report.svg``  ``check_backward``'s drawing of a learner's micrograd graph with the lecture's
+                        ``=`` slip: f = (a·b)·(a + b), the first wrong gradient in red (tests/learners.py);
 - ``gpt_step.svg``      one training step of microgpt's GPT on "emma" drawn as its parts, attention
                         opened into its heads and head 0 into its stages (``nn.gpt.named_step``);
 - ``forward_step.png``  the neuron's forward pass (``forward_steps``) at step 4, n computed and o still
@@ -58,10 +60,22 @@ def main() -> None:
     step = named_step(GPT(seed=42), tokenizer.encode("emma"), head=0)
     step.loss.backward()
     save_svg(step.draw(), IMAGES / "gpt_step.svg")
+    from learners import micrograd_class
+
+    from autograd.check import check_backward
+
+    Learners = micrograd_class("assign")
+    a, b = Learners(-2.0, label="a"), Learners(3.0, label="b")
+    d, e = a * b, a + b
+    d.label, e.label = "d", "e"
+    f = d * e
+    f.label = "f"
+    f.backward()
+    save_svg(check_backward(f).draw(), IMAGES / "check_report.svg")
     live_picture(folder)
     forward_picture(folder)
-    made = ["neuron_graph.svg", "stepper.png", "grouped_step.png", "gpt_step.svg", "live_training.png"]
-    for name in [*made, "forward_step.png"]:
+    made = ["neuron_graph.svg", "stepper.png", "grouped_step.png", "check_report.svg", "gpt_step.svg"]
+    for name in [*made, "live_training.png", "forward_step.png"]:
         print("wrote", IMAGES / name)
 
 

@@ -22,6 +22,7 @@ EXPECTED = [
     "04_backprop_derivation.ipynb",
     "05_second_order.ipynb",
     "06_gpt_on_scalars.ipynb",
+    "07_find_the_bug.ipynb",
 ]
 
 
