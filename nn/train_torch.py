@@ -166,6 +166,7 @@ def build_parser() -> argparse.ArgumentParser:
     add("--seed", type=int, default=42, help="the initial weights and the shuffle of the names (42)")
     add("--init", metavar="GPT.json", help="start from a GPT saved by stepgrad (GPT.save) instead of GPT(seed)")
     add("--out", metavar="PATH", default="gpt.pt", help="the checkpoint written at the end (gpt.pt)")
+    add("--threads", type=_positive_int, default=1, help="torch threads per process (1: the tensors are tiny)")
     add("--every", type=_positive_int, default=100, help="print the loss every N steps (100)")
     add("--record", metavar="DIR", help="each process writes DIR/rank{r}.jsonl: loss, names, weights hash per step")
     for name, default in (("n-embd", 16), ("n-head", 4), ("n-layer", 1), ("block-size", 16)):
@@ -224,6 +225,7 @@ def main(argv: Sequence[str] | None = None) -> int:
 
 
 def _run(args: argparse.Namespace, distributed: bool, cuda: bool) -> int:
+    torch.set_num_threads(args.threads)  # more threads than cores (or a busy machine) makes tiny steps far slower
     rank = dist.get_rank() if distributed else 0
     world = dist.get_world_size() if distributed else 1
     say = print if rank == 0 else (lambda *a, **k: None)
@@ -243,9 +245,17 @@ def _run(args: argparse.Namespace, distributed: bool, cuda: bool) -> int:
     )
     start = time.perf_counter()
 
+    since: list[float] = []  # the losses since the last line printed
+
     def show(record: StepRecord) -> None:
+        since.append(record.loss)
         if record.step == 0 or (record.step + 1) % args.every == 0 or record.step + 1 == args.steps:
-            say(f"step {record.step + 1:5d}  loss {record.loss:.4f}  lr {record.lr:.5f}", flush=True)
+            mean = sum(since) / len(since)
+            say(
+                f"step {record.step + 1:5d}  loss {record.loss:.4f}  mean of {len(since):3d} steps {mean:.4f}",
+                flush=True,
+            )
+            since.clear()
 
     records = train(net, names, tokenizer, args.steps, args.batch, lr=args.lr, on_step=show)
     say(f"{time.perf_counter() - start:.1f} s, {1000 * (time.perf_counter() - start) / args.steps:.1f} ms per step")

@@ -29,6 +29,7 @@ ORACLE_SUITES = [
     "test_optim.py",
     "test_stepper.py",  # the stepper equals backward() bit for bit
     "test_gpt_views.py",  # closed forms of the softmax backward
+    "test_export_gpt.py",  # the GPT's loss and gradients against its PyTorch export, float64
     "test_compile.py",  # compiled == eager, with the reference engine tracing
     "test_fast.py",  # skipped there, and says why
 ]
