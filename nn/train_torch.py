@@ -190,8 +190,9 @@ def _initial_model(args: argparse.Namespace, tokenizer: CharTokenizer) -> GPT:
         config = GPTConfig(tokenizer.vocab_size, args.n_embd, args.n_head, args.n_layer, args.block_size)
         return GPT(config, seed=args.seed)
     architecture = read_state_file(args.init)["architecture"]
-    if not isinstance(architecture, dict) or architecture.get("type") != "GPT":
-        raise ValueError(f"--init {args.init!r} holds a {shown(architecture)} model, not a GPT")
+    kind = architecture.get("type") if isinstance(architecture, dict) else None
+    if kind != "GPT":
+        raise ValueError(f"--init {args.init!r} is not a GPT: it holds a model of type {shown(kind)}")
     fields = {k: v for k, v in architecture.items() if k != "type"}
     try:
         config = GPTConfig(**fields)

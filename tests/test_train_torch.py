@@ -111,3 +111,26 @@ def test_two_process_gloo_ddp_keeps_the_processes_equal_and_matches_one_process(
     for name, value in ddp.state_dict().items():
         assert value == pytest.approx(other[name], rel=1e-9, abs=1e-12), name
     assert sorted(p.name for p in tmp_path.iterdir()) == ["ddp", "ddp.pt", "one", "one.pt"]
+
+
+def test_init_starts_from_a_gpt_saved_by_stepgrad(tmp_path, capsys):
+    saved = GPT(GPTConfig(n_embd=4, n_head=2, block_size=4), seed=9)
+    saved.save(tmp_path / "gpt.json")
+    out = tmp_path / "trained.pt"
+    args = ["--init", str(tmp_path / "gpt.json"), "--steps", "2", "--batch", "2", "--out", str(out)]
+    assert train_torch.main(args) == 0
+    printed = capsys.readouterr().out
+    assert f"1 process (backend none, cpu); GPT with {len(saved.parameters())} parameters" in printed
+    trained = from_torch(out)
+    assert trained.config == saved.config
+    assert trained.state_dict() != saved.state_dict()  # two steps moved it
+
+
+def test_init_refuses_a_model_that_is_not_a_gpt(tmp_path, capsys):
+    from nn import MLP
+
+    MLP(2, [1]).save(tmp_path / "mlp.json")
+    with pytest.raises(SystemExit) as e:
+        train_torch.main(["--init", str(tmp_path / "mlp.json"), "--steps", "1"])
+    assert e.value.code == 2
+    assert "mlp.json' is not a GPT: it holds a model of type 'MLP'" in capsys.readouterr().err
