@@ -55,7 +55,7 @@ class StepRecord:
     loss: float
     lr: float
     names: list[str]
-    weights_sha256: str
+    weights_sha256: str | None
 
 
 def encode_batch(
@@ -91,7 +91,7 @@ def weights_sha256(net: torch.nn.Module) -> str:
     digest = hashlib.sha256()
     for name, p in net.named_parameters():
         digest.update(name.encode())
-        digest.update(p.detach().to("cpu").contiguous().numpy().tobytes())
+        digest.update(bytes(p.detach().to("cpu").contiguous().view(-1).view(torch.uint8).tolist()))  # no numpy
     return digest.hexdigest()
 
 
@@ -115,10 +115,12 @@ def train(
     *,
     lr: float = 0.01,
     on_step: Callable[[StepRecord], None] | None = None,
+    hash_weights: bool = False,
 ) -> list[StepRecord]:
     """Train ``net`` for ``steps`` steps of ``batch`` names (module docstring); DDP when a process group is up.
 
-    Returns this process's records; ``on_step`` sees each as it happens.
+    Returns this process's records; ``on_step`` sees each as it happens. ``hash_weights`` fills in each
+    record's ``weights_sha256`` (else None).
     """
     world = dist.get_world_size() if dist.is_initialized() else 1
     rank = dist.get_rank() if dist.is_initialized() else 0
@@ -143,7 +145,8 @@ def train(
         if world > 1:
             dist.all_reduce(reported)
             reported /= world
-        record = StepRecord(k, float(reported), step_lr, names, weights_sha256(net))
+        digest = weights_sha256(net) if hash_weights else None
+        record = StepRecord(k, float(reported), step_lr, names, digest)
         records.append(record)
         if on_step is not None:
             on_step(record)
@@ -258,7 +261,9 @@ def _run(args: argparse.Namespace, distributed: bool, cuda: bool) -> int:
             )
             since.clear()
 
-    records = train(net, names, tokenizer, args.steps, args.batch, lr=args.lr, on_step=show)
+    records = train(
+        net, names, tokenizer, args.steps, args.batch, lr=args.lr, on_step=show, hash_weights=bool(args.record)
+    )
     say(f"{time.perf_counter() - start:.1f} s, {1000 * (time.perf_counter() - start) / args.steps:.1f} ms per step")
     if args.record:
         folder = pathlib.Path(args.record)
