@@ -65,8 +65,8 @@ def _free_port():
         return s.getsockname()[1]
 
 
-def _run(args, tmp_path, env_extra=None):
-    env = {**os.environ, "OMP_NUM_THREADS": "1", **(env_extra or {})}
+def _run(args, tmp_path):
+    env = {**os.environ, "OMP_NUM_THREADS": "1"}
     if os.path.exists("/sys/class/net/lo"):  # Linux: gloo talks over the loopback interface only
         env["GLOO_SOCKET_IFNAME"] = "lo"
     result = subprocess.run(args, cwd=tmp_path, env=env, capture_output=True, text=True, timeout=300)
