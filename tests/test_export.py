@@ -100,7 +100,12 @@ def test_from_torch_builds_an_mlp_from_a_torch_net():
             "module 2 (Tanh) must follow a Linear layer directly",
         ),
         (lambda: torch.nn.Sequential(), ValueError, "from_torch: the Sequential is empty"),
-        (lambda: torch.nn.Linear(2, 3), TypeError, "from_torch: expected a torch.nn.Sequential, got Linear"),
+        (
+            lambda: torch.nn.Linear(2, 3),
+            TypeError,
+            "from_torch: expected a torch.nn.Sequential (→ MLP), an exported GPT (nn.torch_gpt.TorchGPT) or a "
+            "checkpoint path, got Linear",
+        ),
     ],
 )
 def test_from_torch_refuses_what_an_mlp_cannot_hold(make, error, message):
@@ -110,7 +115,7 @@ def test_from_torch_refuses_what_an_mlp_cannot_hold(make, error, message):
 
 
 def test_to_torch_refuses_a_non_mlp():
-    with pytest.raises(TypeError, match="to_torch: expected an nn.MLP, got list"):
+    with pytest.raises(TypeError, match="to_torch: cannot export a list: only nn.MLP, nn.Layer, nn.Neuron and nn.GPT"):
         to_torch([1, 2])
 
 
