@@ -86,6 +86,18 @@ def test_an_edited_backward_runs_and_says_so_once(tmp_path):
     assert "Value.backward was edited" in err
 
 
+def test_two_edits_run_together_under_one_notice(tmp_path):
+    add = ADD_METHOD.replace('return ADD(self, _checked(other, "+"))', "return self * other")
+    out, err = run_copy(
+        tmp_path,
+        [(ADD_METHOD, add), (BACKWARD_BODY, '        print("my backward")\n' + BACKWARD_BODY)],
+        "from autograd import Value\nx = Value(3.0); y = x + x; y.backward(); print(y.data, x.grad)\n",
+    )
+    assert out.splitlines() == ["my backward", "9.0 6.0"]  # y = x·x = 9, ∂y/∂x = 2x = 6
+    assert err.count(NOTICE) == 1 and len(err.splitlines()) == 1, err
+    assert "Value.__add__, Value.backward were edited" in err
+
+
 def test_an_edited_rule_reaches_the_inlined_copies(tmp_path):
     # ∂(a + b)/∂a made 2 in the table: the copy of + and backward's + shortcut both step aside.
     row = "lambda a, b: a + b,          lambda a, b, out: (1.0, 1.0))"
