@@ -54,6 +54,7 @@ def constant_of(node, value):
 def test_every_copy_is_listed_with_the_rule_it_copies():
     from autograd import _fast
 
+    assert set(_fast.COPIES) <= {name.split(".")[-1] for name in _fast.STANDS_IN_FOR}
     assert set(_fast.COPIES) == {
         "__add__",
         "__radd__",
@@ -190,3 +191,35 @@ def test_grads_copy_equals_the_reference_chain_rule_bit_for_bit(case, seed):
     fast = _fast._accumulate(order, seed, False)
     reference = _fast._reference_accumulate(order, seed, False)
     assert {id(n): bits(g) for n, g in fast.items()} == {id(n): bits(g) for n, g in reference.items()}
+
+
+def test_fingerprints_of_engine_py_are_current():
+    # The contract that keeps "run what you read" fast: _fast.FINGERPRINTS is engine.py's table.
+    # After a change to engine.py (and checking the copies above still copy it), regenerate it with
+    #     python -m autograd._fingerprints --write
+    import pathlib
+
+    from autograd import _fast, _fingerprints
+
+    source = pathlib.Path(engine.__file__).read_bytes()
+    current = _fingerprints.table(source)
+    stored = _fingerprints._TABLE.search(pathlib.Path(_fast.__file__).read_text(encoding="utf-8"))
+    assert stored is not None
+    assert stored.group("table") == current, (
+        "autograd/engine.py changed: check the copies in autograd/_fast.py, then run "
+        f"`python -m autograd._fingerprints --write`; the new table is\n{current}"
+    )
+    assert _fast.edited(engine.__file__) == []
+
+
+def test_an_unedited_engine_gets_every_copy():
+    from autograd import _fast
+
+    assert _fast.SET_ASIDE == []
+    assert set(_fast.watched()) == set(_fast.FINGERPRINTS)
+    for name in _fast.STANDS_IN_FOR:
+        if name.startswith("Value."):
+            method = name.split(".")[1]
+            assert Value.__dict__[method] is getattr(_fast, method), name
+        else:
+            assert getattr(engine, name) is getattr(_fast, "_lift" if name == "_constant" else name), name
