@@ -135,12 +135,13 @@ def _arrays_only(f: Callable[..., Any], op: Any) -> Callable[..., Any]:
     the engine's own error naming the function."""
     if op == "where":
         return f
-    name = f"{op}()" if op != "ReLU" else "relu()"
+    name = {"ReLU": "relu()", "max": "maximum()"}.get(op, f"{op}()")
 
-    def on_arrays(x: Any) -> Any:
-        if not isinstance(x, np.ndarray):
-            engine._real(x, name)  # raises: names the function and what it got
-        return f(x)
+    def on_arrays(*xs: Any) -> Any:
+        for x in xs:
+            if not isinstance(x, (np.ndarray, numbers.Real)):
+                engine._real(x, name)  # raises: names the function and what it got
+        return f(*xs)
 
     return on_arrays
 
@@ -173,6 +174,7 @@ def _array_functions(np: Any) -> dict[Any, Callable[..., Any]]:
         engine.SIN: np.sin,
         engine.COS: np.cos,
         engine.ABS: np.abs,
+        engine.MAX: engine.MAX.forward,  # written with ``where``: on arrays, the float's numbers element-wise
         "where": np.where,
     }
 
