@@ -39,8 +39,7 @@ import random
 import statistics
 import sys
 import time
-import warnings
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, Union
 
@@ -157,8 +156,8 @@ def rmsnorm(x: Sequence[Value], eps: float = RMSNORM_EPS) -> list[Value]:
     return [xi * scale for xi in x]
 
 
-# ``softmax`` is nn.losses.softmax: exp(zᵢ − m) / Σⱼ exp(zⱼ − m) with m = max z read from ``.data``
-# (harmless: softmax does not depend on m, so neither its value nor its gradient does).
+# ``softmax`` is nn.losses.softmax: exp(zᵢ − m) / Σⱼ exp(zⱼ − m) with m = max z a node of the graph
+# (``autograd.maximum``; softmax does not depend on m, so neither its value nor its gradient does).
 
 
 # --------------------------------------------------------------------------- the model
@@ -522,22 +521,10 @@ def _compiled_step(model: GPT) -> Callable[[GPT, Sequence[Token], Sequence[Token
     def step(stepped: GPT, inputs: Sequence[Token], targets: Sequence[Token]) -> float:
         if stepped is not model:
             raise ValueError("train_gpt: a compiled step belongs to the model it was made for")
-        with _shift_frozen_quietly():
-            return float(loss_and_grads(inputs, targets).data)
+        return float(loss_and_grads(inputs, targets).data)
 
     step.compiled = loss_and_grads  # type: ignore[attr-defined]
     return step
-
-
-@contextlib.contextmanager
-def _shift_frozen_quietly() -> Iterator[None]:
-    """Silence the one ``TracerWarning`` a GPT trace gives: softmax's max shift, read from ``.data`` and
-    frozen, is harmless (softmax(z − m) = softmax(z) for every m; see ``nn.losses.softmax``)."""
-    from autograd.compile import TracerWarning
-
-    with warnings.catch_warnings():
-        warnings.filterwarnings("ignore", category=TracerWarning, module=r"nn\.losses$")
-        yield
 
 
 @dataclass
@@ -676,8 +663,7 @@ def _train_arrays(
         for k in iterator:
             inputs, targets = encoded[k % len(encoded)]
             try:
-                with _shift_frozen_quietly():
-                    loss, grads = loss_and_grads.gradients(params, data, inputs, targets)
+                loss, grads = loss_and_grads.gradients(params, data, inputs, targets)
             except (OverflowError, ValueError) as error:  # exp overflowed, or a probability underflowed to 0
                 raise FloatingPointError(f"train_gpt: training diverged at step {k}: {error}") from error
             _check_loss(loss, k)
@@ -717,8 +703,9 @@ def step_graph(
 @dataclass
 class NamedStep:
     """One training step's loss with its parts named (``document_loss(..., named=True)``), and one
-    attention head's softmax picked out to look at: its scores labelled ``z0 … zt``, their exponentials
-    ``e0 … et`` (of zₜ − max z), the sum ``Σe`` and the weights ``p0 … pt``.
+    attention head's softmax picked out to look at: its scores labelled ``z0 … zt``, the shift ``max z`` and
+    ``−max z``, the shifted scores ``zₜ − max z``, their exponentials ``e0 … et``, the sum ``Σe`` and the
+    weights ``p0 … pt``; the loss is ``L``.
 
     ``draw()`` is the grouped picture (one box per part, ``attention`` opened into its heads, the picked
     head into its parts);
@@ -791,8 +778,11 @@ def named_step(
     position = check_index(position, "position", "named_step", -positions, positions) % positions
     (picked,) = [h for h in record.heads if h.layer == 0 and h.head == head and h.position == position]
     for t, (z, p) in enumerate(zip(picked.logits, picked.weights)):
-        e, total = p.parents  # pₜ = eₜ / Σe (nn.losses.softmax), eₜ = exp(zₜ − m)
-        z.label, e.label, p.label, total.label = f"z{t}", f"e{t}", f"p{t}", "Σe"
+        e, total = p.parents  # pₜ = eₜ / Σe (nn.losses.softmax), eₜ = exp(zₜ − max z), zₜ − max z = zₜ + (−max z)
+        (shifted,) = e.parents
+        minus_max = shifted.parents[1]
+        z.label, shifted.label, e.label, p.label, total.label = f"z{t}", f"z{t} − max z", f"e{t}", f"p{t}", "Σe"
+    minus_max.label, minus_max.parents[0].label = "−max z", "max z"  # −max z = (max z)·(−1)
     loss.label = "L"
     return NamedStep(loss, record, picked)
 
