@@ -125,9 +125,16 @@ def test_stepping_a_heads_softmax_gives_the_closed_form(tokenizer, position):
     assert stepped == [d.data for d in grad(step.loss, step.head.logits)]
     step.loss.backward()
     assert [node.grad for node in step.head.logits] == stepped
-    # the steps that pushed gradient into z: each z gets exactly one contribution, through "zᵢ − m"
-    into = [u for s in steps for u in s.updates if any(u.parent is zi for zi in step.head.logits)]
-    assert len(into) == len(z) and all(u.local == 1.0 for u in into)
+    # the steps that pushed gradient into z: one contribution through each "zᵢ − max z" (∂/∂zᵢ = 1), and
+    # one from "max z" into each zᵢ (∂max/∂zᵢ: 1 for the largest, else 0) of about 0: softmax does not
+    # depend on the shift, so ∂L/∂(max z) = −Σᵢ ∂L/∂(zᵢ − max z) is 0 up to rounding
+    into = [(s.node, u) for s in steps for u in s.updates if any(u.parent is zi for zi in step.head.logits)]
+    shifted = [(node, u) for node, u in into if node.label.endswith(" − max z")]
+    from_max = [(node, u) for node, u in into if node.label == "max z"]
+    assert len(shifted) == len(from_max) == len(z) and len(into) == 2 * len(z)
+    assert all(u.local == 1.0 for _, u in shifted)
+    assert sorted(u.local for _, u in from_max) == [0.0] * (len(z) - 1) + [1.0]
+    assert all(abs(u.contribution) <= 1e-15 for _, u in from_max)
     if len(z) == 1:  # position 0 attends to itself only: p = (1) whatever z is, so ∂L/∂z = 0 exactly
         assert stepped == [0.0]
     else:  # not vacuous: the gradients are not all 0
@@ -154,8 +161,9 @@ def test_the_stepper_of_a_gpt_step_has_one_frame_per_box_or_opened_node(tokenize
     assert len(steps) > 20_000 and len(drawing.frames) < 100  # every step of the pass, a frame per box
     explained = [frame.explain() for frame in drawing.frames]
     positions = len(step.record.logits)
-    for t in range(positions):  # each zₜ gets its gradient in a frame of its own, from "zₜ − m"
-        assert sum(f"∂L/∂z{t} += " in text for text in explained) == 1, t
+    for t in range(positions):  # each zₜ gets its gradient in a frame of its own, from "zₜ − max z"
+        assert sum(f"∂L/∂z{t} += ∂L/∂(z{t} − max z) · " in text for text in explained) == 1, t
+    assert sum("∂L/∂(max z) · ∂(max z)/∂z" in text for text in explained) == 1  # and a frame from the shift
     assert any(text.startswith(f"step {k + 1}/{len(drawing.frames)}: backward through attention ×4") for k, text in
                enumerate(explained))  # fmt: skip
     page = steps.to_html(**step.head_view)
