@@ -126,22 +126,14 @@ def _vector(logits: Any, where: str) -> list[Value]:
     return [z if isinstance(z, Value) else Value(check_number(z, f"logits[{i}]", where)) for i, z in enumerate(items)]
 
 
-def _shift(z: list[Value]) -> Value:
-    """−max z as a node of the graph (``maximum``), so a compiled replay subtracts each call's own max.
-
-    softmax(z − m) = softmax(z) for every m, so the shift's gradient contributions cancel (to rounding):
-    the result and its gradient are those of the unshifted formula. It only keeps exp from overflowing."""
-    return -maximum(*z)
-
-
 def log_softmax(logits: Sequence[Scalar]) -> list[Value]:
     """log softmax(z)ᵢ = zᵢ − m − log Σⱼ exp(zⱼ − m), m = max z (log-sum-exp: no overflow).
 
-    The shift m is a node (``maximum``), computed from z by every evaluation, also a compiled replay.
+    The shift m is a node (``autograd.maximum``), computed from z by every evaluation, also a compiled replay.
     """
     z = _vector(logits, "log_softmax")
-    minus_max = _shift(z)
-    shifted = [v + minus_max for v in z]
+    m = maximum(*z)
+    shifted = [v - m for v in z]
     log_total = cast(Value, sum(s.exp() for s in shifted)).log()
     return [s - log_total for s in shifted]
 
@@ -151,16 +143,17 @@ def softmax(logits: Sequence[Scalar]) -> list[Value]:
 
     The shift m is a node of the graph (``autograd.maximum``), so a compiled replay subtracts the max of
     the logits it is given, not the traced ones. softmax(z − m) = softmax(z) for every m, so neither the
-    result nor its gradient depends on m: the shift's gradient contributions cancel. Each zᵢ − m is
-    zᵢ + (−m), with −m one node: the floats of microgpt's ``val - max_val``. Σⱼ is one n-ary + node
-    (``sum_values``), summed left to right: the floats of microgpt's ``sum(exps)``.
+    result nor its gradient depends on m: the gradient that reaches m is 0, up to rounding. Each zᵢ − m is
+    zᵢ + (−m), micrograd's graph of a subtraction, with a negation per term (so every softmax, whatever
+    its length, compiles to the same kernels): the floats of microgpt's ``val - max_val``. Σⱼ is one
+    n-ary + node (``sum_values``), summed left to right: the floats of microgpt's ``sum(exps)``.
 
     >>> [round(p.data, 4) for p in softmax([Value(1.0), Value(1.0)])]
     [0.5, 0.5]
     """
     z = _vector(logits, "softmax")
-    minus_max = _shift(z)
-    e = [(v + minus_max).exp() for v in z]
+    m = maximum(*z)
+    e = [(v - m).exp() for v in z]
     total = sum_values(e)
     return [ei / total for ei in e]
 
