@@ -225,3 +225,24 @@ def test_the_expression_language_calls_max():
     out, leaves = evaluate("max(x, y, 2) * x", {"x": 3.0, "y": -1.0})
     out.backward()
     assert out.data == 9.0 and leaves["x"].grad == 6.0 and leaves["y"].grad == 0.0
+
+
+def test_the_kernel_form_of_the_rule_is_the_rule():
+    """compile.py writes MAX's partials out for a whole kernel (a few array operations whatever the arity):
+    the same numbers as the rule in engine.py evaluated on the same arrays."""
+    np = pytest.importorskip("numpy")
+    from autograd import compile as compile_module
+    from autograd.engine import _max_partials
+
+    compile_module._numpy()
+    rng = random.Random(3)
+    special = [0.0, -0.0, 1.0, 2.0, math.inf, -math.inf, math.nan]
+    for arity in (1, 2, 3, 7):
+        xs = [np.array([rng.choice(special) for _ in range(50)]) for _ in range(arity)]
+        out = compile_module.ARRAY_FORWARDS[MAX](*xs)
+        rule_out = MAX.forward(*xs)
+        assert all(_same(a, b) for a, b in zip(out.tolist(), rule_out.tolist()))
+        block = compile_module._max_partials(*xs, out)
+        rule = _max_partials([*xs, out])
+        for b, r in zip(block, rule):
+            assert np.array_equal(b, r)
