@@ -168,3 +168,55 @@ def test_the_stepper_of_a_gpt_step_has_one_frame_per_box_or_opened_node(tokenize
                enumerate(explained))  # fmt: skip
     page = steps.to_html(**step.head_view)
     assert len(page) < 1_000_000
+
+
+def _frames(source: str) -> dict[str, tuple[str, list[str]]]:
+    """The dashed frames of a DOT source: {label: (the text inside, frame labels nested directly or deeper)}."""
+    frames = {}
+    for match in re.finditer(r"subgraph cluster_frame\d+ \{", source):
+        depth, end = 1, match.end()
+        while depth:
+            depth += {"{": 1, "}": -1}.get(source[end], 0)
+            end += 1
+        body = source[match.end() : end - 1]
+        label = re.search(r'label=("[^"]*"|\S+)', body).group(1).strip('"')
+        nested = [name.strip('"') for name in re.findall(r'label=("[^"]*"|\S+) labeljust', body)[1:]]
+        frames[label] = (body, nested)
+    return frames
+
+
+def _ident(source: str, name: str) -> str:
+    return re.search(rf'(\w+) \[label="(\{{ )?{re.escape(name)} \| data ', source).group(1)
+
+
+@needs_dot
+def test_the_opened_head_is_framed_and_named_like_its_closed_siblings(tokenizer):
+    """The boxes of the closed heads say "head 0", "head 2", …; the opened one is a dashed frame named "head 1"
+    around its insides (issue 20), inside the frame of the opened attention; its scores and softmax are
+    framed too (beside the closed Σ a·v box), and no closed scope is."""
+    step = named_step(GPT(seed=42), tokenizer.encode("emma"), head=1)
+    source = step.draw_head().source
+    frames = _frames(source)
+    assert set(frames) == {"attention", "head 1", "scores", "softmax"}
+    assert frames["attention"][1] == ["head 1", "scores", "softmax"]  # nested: attention ⊃ head 1 ⊃ both
+    assert frames["head 1"][1] == ["scores", "softmax"]
+    for t in range(len(step.head.logits)):
+        assert re.search(rf"\b{_ident(source, f'z{t}')}\b", frames["scores"][0])  # zₜ inside "scores"
+        assert re.search(rf"\b{_ident(source, f'p{t}')}\b", frames["softmax"][0])
+    assert re.search(rf"\b{_ident(source, 'max z')}\b", frames["softmax"][0])
+    opened = _frames(step.draw().source)  # open=["attention", "head 1"]: head 1's parts are boxes, framed
+    assert set(opened) == {"attention", "head 1"} and "Σ a·v ×5" in boxes(step.draw()).values()
+    assert not _frames(draw_dot(step.loss, open=[]).source)  # nothing open: no frame
+
+
+def test_the_head_view_names_the_shift_and_the_loss(tokenizer):
+    """Issue 20: steps read ``(z1 − max z) = z1 + (−max z)``, not ``v4230 = z1 + -0.504137``."""
+    step = named_step(GPT(seed=42), tokenizer.encode("emma"), head=0)
+    steps = step.steps()
+    formulas = {s.formula() for s in steps if s.node.label}
+    t = len(step.head.logits)
+    assert f"(max z) = max({', '.join(f'z{i}' for i in range(t))})" in formulas
+    assert "(−max z) = -(max z)" in formulas
+    assert {f"(z{i} − max z) = z{i} + (−max z)" for i in range(t)} <= formulas
+    assert {f"e{i} = exp((z{i} − max z))" for i in range(t)} <= formulas
+    assert steps[0].name == "L" and steps[0].formula().startswith("L = ")
