@@ -135,12 +135,13 @@ def _arrays_only(f: Callable[..., Any], op: Any) -> Callable[..., Any]:
     the engine's own error naming the function."""
     if op == "where":
         return f
-    name = f"{op}()" if op != "ReLU" else "relu()"
+    name = {"ReLU": "relu()", "max": "maximum()"}.get(op, f"{op}()")
 
-    def on_arrays(x: Any) -> Any:
-        if not isinstance(x, np.ndarray):
-            engine._real(x, name)  # raises: names the function and what it got
-        return f(x)
+    def on_arrays(*xs: Any) -> Any:
+        for x in xs:
+            if not isinstance(x, (np.ndarray, numbers.Real)):
+                engine._real(x, name)  # raises: names the function and what it got
+        return f(*xs)
 
     return on_arrays
 
@@ -162,6 +163,12 @@ def _array_functions(np: Any) -> dict[Any, Callable[..., Any]]:
     def softplus(x: Any) -> Any:  # engine._softplus: max(x, 0) + ln(1 + e^-|x|)
         return np.maximum(x, 0.0) + np.log1p(np.exp(-np.abs(x)))
 
+    def maximum(*xs: Any) -> Any:  # engine._max: the first largest input, nan if any is (argmax: the first)
+        if len(xs) == 1:
+            return xs[0]
+        stack = np.stack(np.broadcast_arrays(*xs))
+        return np.take_along_axis(stack, np.argmax(stack, axis=0)[None], axis=0)[0]
+
     return {
         engine.EXP: np.exp,
         engine.LOG: np.log,
@@ -173,6 +180,7 @@ def _array_functions(np: Any) -> dict[Any, Callable[..., Any]]:
         engine.SIN: np.sin,
         engine.COS: np.cos,
         engine.ABS: np.abs,
+        engine.MAX: maximum,
         "where": np.where,
     }
 
@@ -186,6 +194,14 @@ def _array_forwards(np: Any, functions: dict[Any, Callable[..., Any]]) -> dict[A
     forwards = {op: f for op, f in functions.items() if isinstance(op, Op)}
     forwards.update({engine.ADD: np.add, engine.MUL: np.multiply, engine.DIV: np.divide, engine.POW: np.power})
     return forwards
+
+
+def _max_partials(*xs_out: Any) -> tuple[Any, ...]:
+    """The rule of MAX in engine.py (``_max_partials``) written out for a whole kernel: 1/k to each of the k
+    inputs equal to the max (nan counts as the max), in a few array operations whatever the arity."""
+    stack = np.stack(xs_out[:-1])
+    hits = (stack == xs_out[-1]) | (stack != stack)
+    return tuple(hits / hits.sum(axis=0))
 
 
 def _array_forward(op: Op) -> Callable[..., Any] | None:
@@ -1003,7 +1019,7 @@ def _plan(group: list[_Node]) -> _Plan:
         plan.element_wise = True
         plan.sources = [("computed", i) for i in range(arity)]
         return plan
-    plan.partials = op.partials
+    plan.partials = _max_partials if op is engine.MAX else op.partials
     for i, d in enumerate(local):
         if np.ndim(d) == 0:
             plan.sources.append(("constant", float(d)))
@@ -1375,9 +1391,9 @@ class Compiled:
             f"{filename}:{line} reads the number inside {what} ({_describe(node)}; by .data or a comparison) "
             "while autograd.compiled traces it. That number is frozen into the compiled program: every later "
             "call reuses its trace-time value, and so does any Python decision made with it (as with JAX's jit "
-            "and torch.jit.trace). Harmless where the result does not depend on it, e.g. the max subtracted in "
-            "a softmax: softmax(z - m) = softmax(z) for every m, so neither its value nor its gradient depends "
-            "on the frozen m. Otherwise compute with the Values themselves. strict=True makes this an error."
+            "and torch.jit.trace). It is harmless only where the result does not depend on that number; "
+            "otherwise compute with the Values themselves (e.g. autograd.maximum(*z), not max(v.data for v in "
+            "z)). strict=True makes this an error."
         )
         if self.strict:
             raise TraceError(message)

@@ -138,6 +138,7 @@ SOFTPLUS = Op("softplus", lambda x: _softplus(x),      lambda x, out: (sigmoid(x
 SIN      = Op("sin",      lambda x: _sin(x),           lambda x, out: (cos(x),))
 COS      = Op("cos",      lambda x: _cos(x),           lambda x, out: (-sin(x),))
 ABS      = Op("abs",      abs,                         lambda x, out: (sign(x),))
+MAX      = Op("max",      lambda *xs: _max(xs),        lambda *xs_out: _max_partials(xs_out))  # 1 to the largest xᵢ
 # fmt: on
 
 
@@ -171,7 +172,7 @@ def leaky_relu_op(alpha: float = 0.01) -> Op:
 _powers: dict[tuple[type, Number], Op] = {}
 _leaky: dict[float, Op] = {}
 for _name in ("ADD", "MUL", "DIV", "POW", "SUM", "EXP", "LOG", "SQRT", "TANH", "SIGMOID", "RELU", "SOFTPLUS",
-              "SIN", "COS", "ABS"):  # fmt: skip
+              "SIN", "COS", "ABS", "MAX"):  # fmt: skip
     globals()[_name]._remake = _name  # pickled by name: unpickling gives this very op
 
 
@@ -249,6 +250,31 @@ def _softplus(x: float) -> float:
     return max(x, 0.0) + math.log1p(math.exp(-abs(x)))  # ln(1 + e^x) without overflow
 
 
+def _max(xs: Sequence[Any]) -> Any:
+    """The largest of x₀, x₁, … (nan if any is nan; the first of equal ones, so max(-0.0, 0.0) = -0.0).
+
+    Written with ``where``, so the same loop gives the float on floats and, element by element, the
+    same numbers on numpy arrays (the compiled replay's forward)."""
+    if not xs:
+        raise TypeError("max() needs at least one input")
+    m = xs[0]
+    for x in xs[1:]:
+        m = where((x > m) | (x != x), x, m)
+    return m
+
+
+def _max_partials(xs_out: Sequence[Any]) -> tuple[Any, ...]:
+    """∂max/∂xᵢ = 1/k where xᵢ is one of the k inputs equal to the max (nan counts as the max), else 0.
+
+    Between the kinks this is the derivative (1 for the largest input); at a tie it splits the one unit
+    evenly, as PyTorch's ``amax`` and ``maximum`` do, so the partials always sum to 1 (max(x, x) = x has
+    derivative 1) and ``max(z)`` shifts every input alike. A constant: max's second derivative is 0."""
+    out = _number(xs_out[-1])
+    hits = [1.0 * ((x == out) | (x != x)) for x in map(_number, xs_out[:-1])]
+    total = _left_sum(hits)
+    return tuple(h / total for h in hits)
+
+
 def _left_sum(xs: Sequence[float]) -> float:
     total = 0.0
     for x in xs:
@@ -322,6 +348,27 @@ relu: Callable[[Any], Any] = _function(RELU, "relu")
 softplus: Callable[[Any], Any] = _function(SOFTPLUS, "softplus")
 sin: Callable[[Any], Any] = _function(SIN, "sin")
 cos: Callable[[Any], Any] = _function(COS, "cos")
+
+
+def maximum(*xs: Any) -> Any:
+    """max(x₀, x₁, …) as one node if any xᵢ is a Value (∂/∂xᵢ = 1 for the largest, 1/k each for k tied),
+    a float for numbers, element by element for numpy arrays.
+
+    >>> a, b = Value(2.0), Value(5.0)
+    >>> m = maximum(a, b); m.backward(); (m.data, a.grad, b.grad)
+    (5.0, 0.0, 1.0)
+    """
+    if not xs:
+        raise TypeError("maximum() needs at least one input")
+    if any(isinstance(x, Value) for x in xs):
+        return MAX(*xs)
+    if all(isinstance(x, numbers.Real) for x in xs):
+        return MAX.forward(*[_real(x, "maximum()") for x in xs])
+    array_function = _ARRAY_FUNCTIONS.get(MAX)
+    if array_function is None:
+        for x in xs:
+            _real(x, "maximum()")  # raises: names the function and the type
+    return array_function(*xs)  # type: ignore[misc]
 
 
 # =========================================================================== 2. Value

@@ -30,7 +30,7 @@ import warnings
 from collections.abc import Callable, Mapping, Sequence
 from typing import Any, Union
 
-from .engine import Value, cos, exp, log, relu, sigmoid, sin, softplus, sqrt, tanh
+from .engine import Value, cos, exp, log, maximum, relu, sigmoid, sin, softplus, sqrt, tanh
 
 MAX_LENGTH = 10_000  # characters of EXPR; also of all --at texts together
 MAX_VARIABLES = 1_000  # names bound by --at
@@ -39,11 +39,11 @@ MAX_OPERATORS = 1_000  # + - * / ** , tokens: bounds the parser's recursion dept
 MAX_NODES = 5_000  # syntax-tree nodes
 
 # What the language may call, by plain name: the engine's functions (each takes a float or a Value),
-# abs, and leaky_relu with an optional numeric slope alpha.
+# abs, leaky_relu with an optional numeric slope alpha, and max of one or more arguments.
 _UNARY: dict[str, Callable[[Any], Any]] = {
     f.__name__: f for f in (exp, log, sqrt, tanh, sigmoid, relu, softplus, sin, cos, abs)
 }
-FUNCTIONS: tuple[str, ...] = tuple(sorted([*_UNARY, "leaky_relu"]))
+FUNCTIONS: tuple[str, ...] = tuple(sorted([*_UNARY, "leaky_relu", "max"]))
 _OPERATORS: dict[type, tuple[str, Callable[..., Any]]] = {
     ast.USub: ("-", operator.neg),
     ast.Add: ("+", operator.add),
@@ -260,6 +260,10 @@ def _value(text: str, node: ast.expr, operands: list[Operand], leaves: Mapping[s
         raise ExprError(f"keyword arguments ({named} in {shown!r}) are not allowed")
     if len(operands) < len(node.args):
         raise ExprError(f"starred arguments are not allowed in {shown!r}")
+    if callee.id == "max":
+        if not operands:
+            raise ExprError("max() takes one or more arguments, got none")
+        return _apply(shown, "max", maximum, operands)
     if callee.id != "leaky_relu":
         if len(operands) != 1:
             raise ExprError(f"{callee.id}() takes exactly one argument, got {len(operands)}")

@@ -50,6 +50,7 @@ PLAIN_FILL = "#ffffff"
 OP_FILL = "#eceff1"
 CONSTANT_FILL = "#f5f5f5"
 GROUP_FILL = "#e3f2fd"  # a box standing for the nodes of a closed scope
+FRAME_COLOR = "#78909c"  # the dashed frame and name of a scope opened beside closed boxes
 STUB_FONT = "#757575"
 FONT_SIZE = 14  # points of the node text: 14 px at the natural size, ≥ 12 px at the players' smallest default zoom
 
@@ -436,8 +437,53 @@ def build_digraph(
         )  # fmt: skip
     for source, target in scene.box_inputs():
         dot.edge(source, target)
+    _draw_frames(dot, scene)
     dot.boxes = [scene.group_label(group) for group in scene.groups]
     return dot
+
+
+def _draw_frames(dot: Any, scene: Scene) -> None:
+    """In a grouped view, a scope opened beside closed boxes of its own level (head 0 among the boxes
+    ``head 1``, ``head 2``, …) is drawn as a dashed frame with its name around what it holds, so the
+    opened one is named as its closed siblings are. Frames nest as the scopes do."""
+    if not scene.groups:
+        return
+    paths = {group: tuple(group.scopes[0].path) for group in scene.groups if group.scopes and group.scopes[0]}
+    levels_with_boxes = {path[:-1] for path in paths.values()}
+    inside: dict[tuple[str, ...], list[str]] = {}  # framed path -> the DOT names directly inside it
+
+    def place(path: tuple[str, ...], idents: list[str]) -> None:
+        framed = [path[:k] for k in range(len(path), 0, -1) if path[: k - 1] in levels_with_boxes]
+        if framed:
+            inside.setdefault(framed[0], []).extend(idents)
+            for outer in framed[1:]:
+                inside.setdefault(outer, [])
+
+    for node in scene.values:
+        if node._scope is not None:
+            place(node._scope.path, [scene.ident[node]] + ([scene.ident[node] + "op"] if node._parents else []))
+    for group, path in paths.items():
+        place(path[:-1], [group.ident])
+    if not inside:
+        return
+    children: dict[tuple[str, ...], list[tuple[str, ...]]] = {}
+    for path in sorted(inside):
+        outer = next((path[:k] for k in range(len(path) - 1, 0, -1) if path[:k] in inside), ())
+        children.setdefault(outer, []).append(path)
+    count = [0]
+
+    def frame(graph: Any, path: tuple[str, ...]) -> None:
+        count[0] += 1
+        with graph.subgraph(name=f"cluster_frame{count[0]}") as sub:
+            sub.attr(label=_escape_plain(path[-1]), style="rounded,dashed", color=FRAME_COLOR,
+                     fontcolor=FRAME_COLOR, fontname="Helvetica", fontsize=str(FONT_SIZE), labeljust="l")  # fmt: skip
+            for ident in inside[path]:
+                sub.node(ident)
+            for child in children.get(path, []):
+                frame(sub, child)
+
+    for path in children.get((), []):
+        frame(dot, path)
 
 
 _MICROGRAD_FORMATS = ("svg", "png", "pdf", "jpg", "jpeg", "gif", "dot")

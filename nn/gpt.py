@@ -32,6 +32,7 @@ contributions are added (rounding, ~1e-16 relative).
 from __future__ import annotations
 
 import contextlib
+import gc
 import math
 import os
 import pathlib
@@ -39,7 +40,6 @@ import random
 import statistics
 import sys
 import time
-import warnings
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, Union
@@ -157,8 +157,8 @@ def rmsnorm(x: Sequence[Value], eps: float = RMSNORM_EPS) -> list[Value]:
     return [xi * scale for xi in x]
 
 
-# ``softmax`` is nn.losses.softmax: exp(zᵢ − m) / Σⱼ exp(zⱼ − m) with m = max z read from ``.data``
-# (harmless: softmax does not depend on m, so neither its value nor its gradient does).
+# ``softmax`` is nn.losses.softmax: exp(zᵢ − m) / Σⱼ exp(zⱼ − m) with m = max z a node of the graph
+# (``autograd.maximum``; softmax does not depend on m, so neither its value nor its gradient does).
 
 
 # --------------------------------------------------------------------------- the model
@@ -522,22 +522,10 @@ def _compiled_step(model: GPT) -> Callable[[GPT, Sequence[Token], Sequence[Token
     def step(stepped: GPT, inputs: Sequence[Token], targets: Sequence[Token]) -> float:
         if stepped is not model:
             raise ValueError("train_gpt: a compiled step belongs to the model it was made for")
-        with _shift_frozen_quietly():
-            return float(loss_and_grads(inputs, targets).data)
+        return float(loss_and_grads(inputs, targets).data)
 
     step.compiled = loss_and_grads  # type: ignore[attr-defined]
     return step
-
-
-@contextlib.contextmanager
-def _shift_frozen_quietly() -> Iterator[None]:
-    """Silence the one ``TracerWarning`` a GPT trace gives: softmax's max shift, read from ``.data`` and
-    frozen, is harmless (softmax(z − m) = softmax(z) for every m; see ``nn.losses.softmax``)."""
-    from autograd.compile import TracerWarning
-
-    with warnings.catch_warnings():
-        warnings.filterwarnings("ignore", category=TracerWarning, module=r"nn\.losses$")
-        yield
 
 
 @dataclass
@@ -608,11 +596,38 @@ def train_gpt(
         from tqdm.auto import tqdm  # type: ignore[import-untyped]  # lazily: only when a bar is shown
 
         bar = iterator = tqdm(iterator, desc="train_gpt", unit="step", file=sys.stderr)
-    start = time.perf_counter()
-    if compile and isinstance(optimizer, Adam) and _covers(optimizer.params, model.parameters()):
-        _train_arrays(optimizer, scheduler, encoded, chosen, iterator, bar, history)
+    with _heap_frozen():
+        start = time.perf_counter()
+        if compile and isinstance(optimizer, Adam) and _covers(optimizer.params, model.parameters()):
+            _train_arrays(optimizer, scheduler, encoded, chosen, iterator, bar, history)
+        else:
+            _train_values(model, step, optimizer, scheduler, encoded, chosen, iterator, bar, history)
         history.seconds = time.perf_counter() - start
-        return history
+    return history
+
+
+@contextlib.contextmanager
+def _heap_frozen() -> Iterator[None]:
+    """Collect garbage, then ``gc.freeze()`` what is alive for the run, so the time measured is the step's:
+    the collector runs during training (each step makes tens of thousands of nodes), and without this it
+    scans again and again every object made before — in a notebook, hundreds of thousands that earlier
+    cells left, which made an eager step take 3 times as long. Left alone if the caller froze objects."""
+    if gc.get_freeze_count():
+        yield
+        return
+    gc.collect()
+    gc.freeze()
+    try:
+        yield
+    finally:
+        gc.unfreeze()
+
+
+def _train_values(
+    model: GPT, step: Any, optimizer: Optimizer, scheduler: Scheduler, encoded: list[Any], chosen: list[str],
+    iterator: Any, bar: Any, history: GPTHistory,
+) -> None:  # fmt: skip
+    """The loop over Values: per step zero_grad, loss and gradients (eager or compiled), Adam's update."""
     try:
         for k in iterator:
             inputs, targets = encoded[k % len(encoded)]
@@ -628,8 +643,6 @@ def train_gpt(
     finally:
         if bar is not None:
             bar.close()
-    history.seconds = time.perf_counter() - start
-    return history
 
 
 def _covers(params: Sequence[Value], needed: Sequence[Value]) -> bool:
@@ -676,8 +689,7 @@ def _train_arrays(
         for k in iterator:
             inputs, targets = encoded[k % len(encoded)]
             try:
-                with _shift_frozen_quietly():
-                    loss, grads = loss_and_grads.gradients(params, data, inputs, targets)
+                loss, grads = loss_and_grads.gradients(params, data, inputs, targets)
             except (OverflowError, ValueError) as error:  # exp overflowed, or a probability underflowed to 0
                 raise FloatingPointError(f"train_gpt: training diverged at step {k}: {error}") from error
             _check_loss(loss, k)
@@ -717,8 +729,9 @@ def step_graph(
 @dataclass
 class NamedStep:
     """One training step's loss with its parts named (``document_loss(..., named=True)``), and one
-    attention head's softmax picked out to look at: its scores labelled ``z0 … zt``, their exponentials
-    ``e0 … et`` (of zₜ − max z), the sum ``Σe`` and the weights ``p0 … pt``.
+    attention head's softmax picked out to look at: its scores labelled ``z0 … zt``, the shift ``max z`` and
+    ``−max z``, the shifted scores ``zₜ − max z``, their exponentials ``e0 … et``, the sum ``Σe`` and the
+    weights ``p0 … pt``; the loss is ``L``.
 
     ``draw()`` is the grouped picture (one box per part, ``attention`` opened into its heads, the picked
     head into its parts);
@@ -791,8 +804,11 @@ def named_step(
     position = check_index(position, "position", "named_step", -positions, positions) % positions
     (picked,) = [h for h in record.heads if h.layer == 0 and h.head == head and h.position == position]
     for t, (z, p) in enumerate(zip(picked.logits, picked.weights)):
-        e, total = p.parents  # pₜ = eₜ / Σe (nn.losses.softmax), eₜ = exp(zₜ − m)
-        z.label, e.label, p.label, total.label = f"z{t}", f"e{t}", f"p{t}", "Σe"
+        e, total = p.parents  # pₜ = eₜ / Σe (nn.losses.softmax), eₜ = exp(zₜ − max z), zₜ − max z = zₜ + (−max z)
+        (shifted,) = e.parents
+        minus_max = shifted.parents[1]  # one −max z = (max z)·(−1) per term: zₜ − max z = zₜ + (−max z)
+        z.label, shifted.label, e.label, p.label, total.label = f"z{t}", f"z{t} − max z", f"e{t}", f"p{t}", "Σe"
+        minus_max.label, minus_max.parents[0].label = "−max z", "max z"
     loss.label = "L"
     return NamedStep(loss, record, picked)
 

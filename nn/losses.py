@@ -9,7 +9,7 @@ from __future__ import annotations
 from collections.abc import Callable, Sequence
 from typing import Any, cast
 
-from autograd.engine import Value, sum_values
+from autograd.engine import Value, maximum, sum_values
 
 from ._check import check_choice, check_number, check_sequence, check_values, wrong_type, wrong_value
 
@@ -129,10 +129,10 @@ def _vector(logits: Any, where: str) -> list[Value]:
 def log_softmax(logits: Sequence[Scalar]) -> list[Value]:
     """log softmax(z)ᵢ = zᵢ − m − log Σⱼ exp(zⱼ − m), m = max z (log-sum-exp: no overflow).
 
-    The shift m is a constant: softmax does not change when every zⱼ moves by the same amount.
+    The shift m is a node (``autograd.maximum``), computed from z by every evaluation, also a compiled replay.
     """
     z = _vector(logits, "log_softmax")
-    m = max(v.data for v in z)
+    m = maximum(*z)
     shifted = [v - m for v in z]
     log_total = cast(Value, sum(s.exp() for s in shifted)).log()
     return [s - log_total for s in shifted]
@@ -141,17 +141,18 @@ def log_softmax(logits: Sequence[Scalar]) -> list[Value]:
 def softmax(logits: Sequence[Scalar]) -> list[Value]:
     """softmax(z)ᵢ = exp(zᵢ − m) / Σⱼ exp(zⱼ − m), m = max z (stable for large logits).
 
-    The shift m is read from the logits' ``.data``, so it is a constant in the graph, not a node that
-    depends on z. That is harmless: softmax(z − m) = softmax(z) for every m, so neither the result nor
-    its gradient depends on m. (A compiled replay that freezes m at trace time still computes the same
-    function; only the overflow guard is frozen with it.) Σⱼ is one n-ary + node (``sum_values``),
-    summed left to right: the floats of microgpt's ``sum(exps)``.
+    The shift m is a node of the graph (``autograd.maximum``), so a compiled replay subtracts the max of
+    the logits it is given, not the traced ones. softmax(z − m) = softmax(z) for every m, so neither the
+    result nor its gradient depends on m: the gradient that reaches m is 0, up to rounding. Each zᵢ − m is
+    zᵢ + (−m), micrograd's graph of a subtraction, with a negation per term (so every softmax, whatever
+    its length, compiles to the same kernels): the floats of microgpt's ``val - max_val``. Σⱼ is one
+    n-ary + node (``sum_values``), summed left to right: the floats of microgpt's ``sum(exps)``.
 
     >>> [round(p.data, 4) for p in softmax([Value(1.0), Value(1.0)])]
     [0.5, 0.5]
     """
     z = _vector(logits, "softmax")
-    m = max(v.data for v in z)
+    m = maximum(*z)
     e = [(v - m).exp() for v in z]
     total = sum_values(e)
     return [ei / total for ei in e]

@@ -5,7 +5,6 @@ from __future__ import annotations
 import math
 import random
 import sys
-import warnings
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
@@ -135,8 +134,8 @@ def fit(
     graph of a batch is traced once and replayed as array kernels, with the same losses, gradients and
     optimizer steps. A batch's labels are part of what is traced (the losses read them as Python
     numbers), so the batches must repeat: full batch (``batch_size=None``) or ``shuffle=False``. The
-    max that ``nn``'s softmax losses subtract is read at trace time; that is harmless (softmax does not
-    depend on it), so ``fit`` does not warn about it.
+    losses read no other number while traced (softmax's max shift is a node of the graph), so a
+    ``TracerWarning`` from ``fit`` means a number read in your model or loss, frozen at trace time.
 
     >>> X, y = make_moons(100, seed=0, signed=True)                          # doctest: +SKIP
     >>> history = fit(MLP(2, [16, 16, 1]), X, y, loss="hinge", epochs=50)     # doctest: +SKIP
@@ -243,7 +242,7 @@ def _compiled_batch_step(
     shuffle: bool,
 ) -> Callable[[Sequence[Any], tuple[Any, ...]], tuple[Value, list[Any]]]:  # fmt: skip
     """A batch's (loss, outputs), traced once per batch by ``autograd.compiled`` and replayed after."""
-    from autograd.compile import TracerWarning, compiled  # numpy, lazily: only when fit compiles
+    from autograd.compile import compiled  # numpy, lazily: only when fit compiles
 
     if shuffle and size < count:
         raise ValueError(
@@ -259,9 +258,4 @@ def _compiled_batch_step(
 
     loss_and_grads = compiled(batch_loss, static_argnums=1, cache_size=-(-count // size))
 
-    def step(xb: Sequence[Any], yb: tuple[Any, ...]) -> tuple[Value, list[Any]]:
-        with warnings.catch_warnings():  # the shift nn's softmax losses read: harmless (see fit)
-            warnings.filterwarnings("ignore", category=TracerWarning, module=r"nn\.losses$")
-            return loss_and_grads(xb, yb)  # type: ignore[no-any-return]
-
-    return step
+    return loss_and_grads  # type: ignore[no-any-return]

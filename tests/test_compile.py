@@ -447,12 +447,17 @@ def test_a_constant_loss_and_a_loss_that_is_a_parameter():
 # --------------------------------------------------------------------------- frozen reads
 
 
-def test_a_softmax_shift_read_from_data_warns_once_naming_the_line_and_why_it_is_harmless():
-    import nn.losses
+def _softmax_with_a_shift_read_from_data(zs):
+    """A user's softmax that reads its shift with .data: frozen at trace time (nn.losses' shift is a node)."""
+    m = max(v.data for v in zs)
+    e = [(v - m).exp() for v in zs]
+    return e[0] / sum(e)
 
-    source, first = inspect.getsourcelines(nn.losses.softmax)
+
+def test_a_number_read_from_data_warns_once_naming_the_line():
+    source, first = inspect.getsourcelines(_softmax_with_a_shift_read_from_data)
     line = first + next(i for i, text in enumerate(source) if "max(v.data" in text)
-    step = compiled(lambda zs: softmax(zs)[0])
+    step = compiled(_softmax_with_a_shift_read_from_data)
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always")
         step([1.0, 2.0, 3.0])
@@ -461,15 +466,18 @@ def test_a_softmax_shift_read_from_data_warns_once_naming_the_line_and_why_it_is
     frozen = [w for w in caught if issubclass(w.category, TracerWarning)]
     assert len(frozen) == 1
     message = str(frozen[0].message)
-    assert frozen[0].filename == nn.losses.__file__ and frozen[0].lineno == line
-    assert f"{nn.losses.__file__}:{line}" in message
-    assert "frozen" in message and "softmax(z - m) = softmax(z)" in message and "strict=True" in message
-    # and harmless it is: the replay with the frozen shift equals eager
+    assert frozen[0].filename == __file__ and frozen[0].lineno == line
+    assert f"{__file__}:{line}" in message
+    assert "frozen" in message and "strict=True" in message
+    assert "harmless only where the result does not depend on that number" in message
+    assert "autograd.maximum(*z)" in message  # the way not to freeze a max
+    # the frozen shift (3, from the first call) is harmless while nothing overflows, and wrong once it does
     assert step([5.0, 1.0, 0.0]).data == pytest.approx(softmax([5.0, 1.0, 0.0])[0].data, rel=1e-15)
+    assert math.isnan(step([800.0, 1.0, 0.0]).data) and softmax([800.0, 1.0, 0.0])[0].data == 1.0
 
 
 def test_strict_makes_a_frozen_read_an_error():
-    step = compiled(lambda zs: softmax(zs)[0], strict=True)
+    step = compiled(_softmax_with_a_shift_read_from_data, strict=True)
     with pytest.raises(TraceError) as info:
         step([1.0, 2.0])
     assert "frozen into the compiled program" in str(info.value) and not step.programs

@@ -125,9 +125,16 @@ def test_stepping_a_heads_softmax_gives_the_closed_form(tokenizer, position):
     assert stepped == [d.data for d in grad(step.loss, step.head.logits)]
     step.loss.backward()
     assert [node.grad for node in step.head.logits] == stepped
-    # the steps that pushed gradient into z: each z gets exactly one contribution, through "zᵢ − m"
-    into = [u for s in steps for u in s.updates if any(u.parent is zi for zi in step.head.logits)]
-    assert len(into) == len(z) and all(u.local == 1.0 for u in into)
+    # the steps that pushed gradient into z: one contribution through each "zᵢ − max z" (∂/∂zᵢ = 1), and
+    # one from "max z" into each zᵢ (∂max/∂zᵢ: 1 for the largest, else 0) of about 0: softmax does not
+    # depend on the shift, so ∂L/∂(max z) = −Σᵢ ∂L/∂(zᵢ − max z) is 0 up to rounding
+    into = [(s.node, u) for s in steps for u in s.updates if any(u.parent is zi for zi in step.head.logits)]
+    shifted = [(node, u) for node, u in into if node.label.endswith(" − max z")]
+    from_max = [(node, u) for node, u in into if node.label == "max z"]
+    assert len(shifted) == len(from_max) == len(z) and len(into) == 2 * len(z)
+    assert all(u.local == 1.0 for _, u in shifted)
+    assert sorted(u.local for _, u in from_max) == [0.0] * (len(z) - 1) + [1.0]
+    assert all(abs(u.contribution) <= 1e-15 for _, u in from_max)
     if len(z) == 1:  # position 0 attends to itself only: p = (1) whatever z is, so ∂L/∂z = 0 exactly
         assert stepped == [0.0]
     else:  # not vacuous: the gradients are not all 0
@@ -154,9 +161,62 @@ def test_the_stepper_of_a_gpt_step_has_one_frame_per_box_or_opened_node(tokenize
     assert len(steps) > 20_000 and len(drawing.frames) < 100  # every step of the pass, a frame per box
     explained = [frame.explain() for frame in drawing.frames]
     positions = len(step.record.logits)
-    for t in range(positions):  # each zₜ gets its gradient in a frame of its own, from "zₜ − m"
-        assert sum(f"∂L/∂z{t} += " in text for text in explained) == 1, t
+    for t in range(positions):  # each zₜ gets its gradient in a frame of its own, from "zₜ − max z"
+        assert sum(f"∂L/∂z{t} += ∂L/∂(z{t} − max z) · " in text for text in explained) == 1, t
+    assert sum("∂L/∂(max z) · ∂(max z)/∂z" in text for text in explained) == 1  # and a frame from the shift
     assert any(text.startswith(f"step {k + 1}/{len(drawing.frames)}: backward through attention ×4") for k, text in
                enumerate(explained))  # fmt: skip
     page = steps.to_html(**step.head_view)
     assert len(page) < 1_000_000
+
+
+def _frames(source: str) -> dict[str, tuple[str, list[str]]]:
+    """The dashed frames of a DOT source: {label: (the text inside, frame labels nested directly or deeper)}."""
+    frames = {}
+    for match in re.finditer(r"subgraph cluster_frame\d+ \{", source):
+        depth, end = 1, match.end()
+        while depth:
+            depth += {"{": 1, "}": -1}.get(source[end], 0)
+            end += 1
+        body = source[match.end() : end - 1]
+        label = re.search(r'label=("[^"]*"|\S+)', body).group(1).strip('"')
+        nested = [name.strip('"') for name in re.findall(r'label=("[^"]*"|\S+) labeljust', body)[1:]]
+        frames[label] = (body, nested)
+    return frames
+
+
+def _ident(source: str, name: str) -> str:
+    return re.search(rf'(\w+) \[label="(\{{ )?{re.escape(name)} \| data ', source).group(1)
+
+
+@needs_dot
+def test_the_opened_head_is_framed_and_named_like_its_closed_siblings(tokenizer):
+    """The boxes of the closed heads say "head 0", "head 2", …; the opened one is a dashed frame named "head 1"
+    around its insides (issue 20), inside the frame of the opened attention; its scores and softmax are
+    framed too (beside the closed Σ a·v box), and no closed scope is."""
+    step = named_step(GPT(seed=42), tokenizer.encode("emma"), head=1)
+    source = step.draw_head().source
+    frames = _frames(source)
+    assert set(frames) == {"attention", "head 1", "scores", "softmax"}
+    assert frames["attention"][1] == ["head 1", "scores", "softmax"]  # nested: attention ⊃ head 1 ⊃ both
+    assert frames["head 1"][1] == ["scores", "softmax"]
+    for t in range(len(step.head.logits)):
+        assert re.search(rf"\b{_ident(source, f'z{t}')}\b", frames["scores"][0])  # zₜ inside "scores"
+        assert re.search(rf"\b{_ident(source, f'p{t}')}\b", frames["softmax"][0])
+    assert re.search(rf"\b{_ident(source, 'max z')}\b", frames["softmax"][0])
+    opened = _frames(step.draw().source)  # open=["attention", "head 1"]: head 1's parts are boxes, framed
+    assert set(opened) == {"attention", "head 1"} and "Σ a·v ×5" in boxes(step.draw()).values()
+    assert not _frames(draw_dot(step.loss, open=[]).source)  # nothing open: no frame
+
+
+def test_the_head_view_names_the_shift_and_the_loss(tokenizer):
+    """Issue 20: steps read ``(z1 − max z) = z1 + (−max z)``, not ``v4230 = z1 + -0.504137``."""
+    step = named_step(GPT(seed=42), tokenizer.encode("emma"), head=0)
+    steps = step.steps()
+    formulas = {s.formula() for s in steps if s.node.label}
+    t = len(step.head.logits)
+    assert f"(max z) = max({', '.join(f'z{i}' for i in range(t))})" in formulas
+    assert "(−max z) = -(max z)" in formulas
+    assert {f"(z{i} − max z) = z{i} + (−max z)" for i in range(t)} <= formulas
+    assert {f"e{i} = exp((z{i} − max z))" for i in range(t)} <= formulas
+    assert steps[0].name == "L" and steps[0].formula().startswith("L = ")

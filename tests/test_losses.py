@@ -4,8 +4,9 @@ import math
 import random
 
 import pytest
+from oracles import softmax_floats
 
-from autograd import Value, gradcheck
+from autograd import Value, gradcheck, sum_values
 from nn import (
     bce_with_logits,
     cross_entropy,
@@ -159,6 +160,106 @@ def test_softmax_and_cross_entropy_are_stable_for_huge_logits():
     assert math.isfinite(sum(_grads(loss, leaves)))
     assert sum(p.data for p in log_softmax(leaves)) < 0
     assert cross_entropy(leaves, 1).data == pytest.approx(loss.data)  # one sample, one label
+
+
+# The shift m = max z is a node of the graph (autograd.maximum), so a compiled replay subtracts the max of
+# the logits it is given. When it was a number read from .data at trace time, logits ~709 above the traced
+# max gave loss inf (exp overflowed) and ~745 below raised "log() of 0.0" (every exp underflowed to 0).
+FAR_LOGITS = [[800.0, 0.0, 1.0], [-800.0, -800.5, -801.0], [1e5, -1e5, 3.0], [0.5, 760.0, 759.0]]
+
+
+def _logsumexp(zs):
+    top = max(zs)
+    return top + math.log(math.fsum(math.exp(z - top) for z in zs))
+
+
+def _replay_far_from_the_trace(fn, far):
+    """(replay's value and gradients at ``far``, eager's): the replay traced at logits near 0."""
+    import warnings
+
+    pytest.importorskip("numpy")
+    from autograd import compiled
+
+    replay = compiled(fn)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")  # this test is about the numbers; the next one about warnings
+        replay(_leaves([0.1 * i for i in range(len(far))]))
+        leaves = _leaves(far)
+        out = replay(leaves)
+    eager_leaves = _leaves(far)
+    eager = fn(eager_leaves)
+    eager.backward()
+    assert replay.traces == 1
+    return (out.data, [v.grad for v in leaves]), (eager.data, [v.grad for v in eager_leaves])
+
+
+@pytest.mark.parametrize("far", FAR_LOGITS)
+def test_compiled_cross_entropy_follows_eager_far_from_the_traced_max(far):
+    (loss, grads), (eager_loss, eager_grads) = _replay_far_from_the_trace(lambda z: cross_entropy([z], [0]), far)
+    expected = _logsumexp(far) - far[0]  # −log softmax(z)[0], in plain floats
+    assert loss == eager_loss == pytest.approx(expected, rel=1e-12, abs=1e-300)
+    onehot = [1.0, 0.0, 0.0]
+    expected_grads = [p - t for p, t in zip(softmax_floats(far), onehot)]  # softmax(z) − onehot
+    assert grads == pytest.approx(eager_grads, rel=1e-12, abs=1e-15)
+    assert grads == pytest.approx(expected_grads, rel=1e-12, abs=1e-15)
+
+
+@pytest.mark.parametrize("far", FAR_LOGITS)
+def test_compiled_softmax_and_log_softmax_follow_eager_far_from_the_traced_max(far):
+    weights = [0.3, -1.1, 2.0]
+
+    def weighted(probs):
+        return sum(w * p for w, p in zip(weights, probs))
+
+    p = softmax_floats(far)
+    mean = math.fsum(w * pi for w, pi in zip(weights, p))
+    (out, grads), (eager_out, eager_grads) = _replay_far_from_the_trace(lambda z: weighted(softmax(z)), far)
+    assert out == pytest.approx(eager_out, rel=1e-12) and out == pytest.approx(mean, rel=1e-12)
+    closed_form = [pi * (w - mean) for pi, w in zip(p, weights)]  # ∂/∂zᵢ Σ wⱼpⱼ = pᵢ(wᵢ − Σ wⱼpⱼ)
+    assert grads == pytest.approx(eager_grads, rel=1e-12, abs=1e-15)
+    assert grads == pytest.approx(closed_form, rel=1e-9, abs=1e-15)
+
+    (out, grads), (eager_out, eager_grads) = _replay_far_from_the_trace(lambda z: weighted(log_softmax(z)), far)
+    lse = _logsumexp(far)
+    assert out == pytest.approx(eager_out, rel=1e-12) and out == pytest.approx(
+        math.fsum(w * (z - lse) for w, z in zip(weights, far)), rel=1e-9
+    )
+    closed_form = [w - sum(weights) * pi for w, pi in zip(weights, p)]  # ∂/∂zᵢ Σ wⱼ log pⱼ = wᵢ − pᵢΣw
+    assert grads == pytest.approx(eager_grads, rel=1e-12, abs=1e-15)
+    assert grads == pytest.approx(closed_form, rel=1e-9, abs=1e-12)
+
+
+LOSS_CALLS = {
+    "mse": lambda z: mse(z, [0.5, -1.0, 2.0]),
+    "half_squared_error": lambda z: half_squared_error(z, [0.5, -1.0, 2.0]),
+    "hinge": lambda z: hinge(z, [1, -1, 1]),
+    "bce_with_logits": lambda z: bce_with_logits(z, [1, 0, 0.5]),
+    "cross_entropy": lambda z: cross_entropy([z, z[::-1]], [0, 2]),
+    "softmax": lambda z: sum_values(softmax(z)),
+    "log_softmax": lambda z: sum_values(log_softmax(z)),
+    "l2_penalty": lambda z: l2_penalty(z, 0.1),
+}
+
+
+@pytest.mark.parametrize("name", sorted(LOSS_CALLS))
+def test_losses_read_no_number_while_traced(name):
+    """Traced under ``compiled(strict=True)`` (a read would raise TraceError) with every warning an error."""
+    import warnings
+
+    pytest.importorskip("numpy")
+    from autograd import compiled
+
+    fn = LOSS_CALLS[name]
+    replay = compiled(fn, strict=True)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        for point in ([0.1, 0.2, 0.3], [900.0, -3.0, 0.0], [-900.0, -901.0, -899.0]):
+            leaves, eager_leaves = _leaves(point), _leaves(point)
+            out, eager = replay(leaves), fn(eager_leaves)
+            eager.backward()
+            assert out.data == pytest.approx(eager.data, rel=1e-12)
+            assert [v.grad for v in leaves] == pytest.approx([v.grad for v in eager_leaves], rel=1e-12, abs=1e-15)
+    assert replay.traces == 1
 
 
 def test_l2_penalty_value_and_gradient():

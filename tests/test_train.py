@@ -88,8 +88,8 @@ def test_fit_compiled_reaches_micrograds_demo_result():
 
 
 def test_fit_compiled_with_batches_and_cross_entropy_follows_eager():
-    """Mini-batches in a fixed order (one trace per batch) and a softmax loss, whose shift read from .data
-    is harmless and not warned about."""
+    """Mini-batches in a fixed order (one trace per batch) and a softmax loss, which reads no number while
+    traced (its shift is a node), so there is no warning, and fit silences none."""
     pytest.importorskip("numpy")
     import warnings
 
