@@ -257,7 +257,7 @@ def _nodes_within(root: Value, depth: int | None, limit: int) -> tuple[set[Value
 def _call_names(calls: list[Group]) -> dict[Group, str]:
     """Names for the boxes of one name path, in order: ``gpt 1``, ``gpt 2``, … — or, when they sit in
     different calls of the enclosing scope, that call's number: ``Neuron in Layer 1``, ``softmax 2 in attn 1``
-    (the enclosing calls numbered as their own boxes are, in the order their contents come)."""
+    (the enclosing calls numbered in the order their contents come: as their own boxes are when each holds one)."""
 
     def outer(group: Group) -> frozenset[Any]:
         return frozenset(scope.parent for scope in group.scopes)
@@ -310,7 +310,7 @@ class Scene:
         self.group_of: dict[Value, Group] = {}
         self._calls: dict[str, list[Group]] = {}
         self.opened: list[Any] | None = None  # in a grouped view: the scopes open (names, paths, Scope objects)
-        self._call_names: dict[str, dict[Group, str]] | None = None  # group_label's names, made when first read
+        self._call_names: dict[str, dict[Group, str]] = {}  # group_label's names per name path, made when first read
         shown = self.order
         if open is not None or not complete:
             grouping = Grouping(self.order, open)
@@ -341,8 +341,6 @@ class Scene:
         calls = self._calls.get(group.path, [])
         if len(calls) < 2:
             return group.label
-        if self._call_names is None:
-            self._call_names = {}
         if group.path not in self._call_names:
             self._call_names[group.path] = _call_names(calls)
         name = self._call_names[group.path][group]
