@@ -21,6 +21,7 @@ draws as ``x * 0.5``); everything touching a variable goes through the engine, w
 from __future__ import annotations
 
 import ast
+import difflib
 import keyword
 import math
 import operator
@@ -53,6 +54,8 @@ _OPERATORS: dict[type, tuple[str, Callable[..., Any]]] = {
     ast.Pow: ("**", operator.pow),
 }
 _OPERATOR_TOKEN = re.compile(r"\*\*|[-+*/,]")
+# a function name followed by a space and an operand: 'sin x', 'exp 2.5' (an error for Python's parser)
+_UNCALLED = re.compile(rf"(?<![\w.])({'|'.join(FUNCTIONS)})\s+([A-Za-z_]\w*|\d+(?:\.\d*)?(?:e-?\d+)?)")
 _ALLOWED = "use numbers, variables, + - * / **, parentheses and the functions " + ", ".join(FUNCTIONS)
 
 Operand = Union[Value, float]  # a constant sub-expression stays a float until it meets a variable
@@ -198,6 +201,9 @@ def _parse(expr: str) -> tuple[str, ast.expr]:
     except SyntaxError as error:
         where = f" at column {error.offset}" if error.offset else ""
         detail = "" if error.msg == "invalid syntax" else f": {_short(error.msg, 80)}"
+        called = _UNCALLED.search(text)  # 'sin x': a function written as in maths, without brackets
+        if called:
+            detail += f"; functions need parentheses: {called[1]}({called[2]})"
         raise ExprError(f"invalid syntax{where} in {_short(text)!r}{detail}") from None
     except (RecursionError, MemoryError):
         raise ExprError("the expression is too deeply nested to parse") from None
@@ -254,7 +260,9 @@ def _value(text: str, node: ast.expr, operands: list[Operand], leaves: Mapping[s
     if not isinstance(callee, ast.Name):  # an attribute, a lambda, a subscript...
         raise ExprError(f"{_short(ast.get_source_segment(text, callee) or '')!r} is not allowed: {_ALLOWED}")
     if callee.id not in FUNCTIONS:
-        raise ExprError(f"calling {callee.id!r} is not allowed: the functions are {', '.join(FUNCTIONS)}")
+        close = difflib.get_close_matches(callee.id, FUNCTIONS, n=1, cutoff=0.6)  # 'tahn' → tanh
+        guess = f" (did you mean {close[0]}?)" if close else ""
+        raise ExprError(f"calling {callee.id!r} is not allowed{guess}: the functions are {', '.join(FUNCTIONS)}")
     if node.keywords:
         named = f"{node.keywords[0].arg}=..." if node.keywords[0].arg else "**..."
         raise ExprError(f"keyword arguments ({named} in {shown!r}) are not allowed")

@@ -114,14 +114,15 @@ class Step:
         return self.index + 1
 
     def formula(self) -> str:
-        """How this node was computed, in its operands' names: ``x1w1 = x1 * w1``, ``v2 = -x``, ``o = tanh(n)``."""
+        """How this node was computed, in its operands' names: ``x1w1 = x1 * w1``, ``v2 = -x``, ``q = x / y``,
+        ``o = tanh(n)``."""
         names = self._steps.names
         x = negated(self.node)
         if x is not None:
             return f"{self.name} = -{names[x]}"
         operands = [names[p] for p in self.node._parents]
         op = str(self.node._op)
-        if (len(operands) == 2 and op == "**") or (len(operands) >= 2 and op in ("+", "*")):
+        if (len(operands) == 2 and op in ("**", "/")) or (len(operands) >= 2 and op in ("+", "*")):
             return f"{self.name} = {f' {op} '.join(operands)}"
         if len(operands) == 1 and op.startswith("**"):  # a constant power, micrograd's symbol '**k'
             return f"{self.name} = {operands[0]}{op}"

@@ -1,9 +1,10 @@
 """Drawing expression graphs with Graphviz: ``draw_dot(root)`` → a ``graphviz.Digraph``.
 
 Each value is a record ``name | data | grad``; each non-leaf value gets a small op node
-between its parents and itself, so edges follow the data flow (inputs → output). Node
-names come from a counter over ``graph.topological_order(root)`` (never ``id()``), so a
-graph renders to byte-identical SVG on every run. Constants lifted from Python numbers
+between its parents and itself, so edges follow the data flow (inputs → output). Unlabelled
+values are named ``v1``, ``v2``, … in the order they are computed (``NodeNames``; never from
+``id()``), and DOT names count along ``graph.topological_order(root)``, so a graph renders to
+byte-identical SVG on every run. Constants lifted from Python numbers
 (the ``2`` in ``x*2``) are drawn as their value, and ``x * -1`` reads as ``-x``.
 
 A drawing is one ``dot`` run (``autograd.layout.run_dot``: bounded, with a time limit,
@@ -88,18 +89,51 @@ def negated(node: Value) -> Value | None:
 
 
 class NodeNames(Mapping[Value, str]):
-    """Display names for the nodes of a topological order: the label, a constant's value, or ``v<k>``
-    with k the node's position. Each name is made when first read (a huge graph pays only for what it shows)."""
+    """Display names for the nodes of a topological order (root last): the label, a constant's value,
+    ``L`` for an unlabelled root (as in the stepper's ∂L/∂name), else ``v1``, ``v2``, … numbered in the
+    order an evaluation from left to right computes the nodes (a left operand before a right one), so
+    ``x*y + sin(x)`` reads ``f = v1 + v2``. The names are made when first read (a graph never drawn or
+    stepped pays nothing)."""
 
     def __init__(self, order: list[Value]):
         self._order = order
-        self._position: dict[Value, int] | None = None
+        self._number: dict[Value, int] | None = None
+        self._root_is_l = False
+
+    def _count(self) -> dict[Value, int]:
+        """Number the unnamed nodes: a depth-first post-order from the root, parents left to right."""
+        number: dict[Value, int] = {}
+        if not self._order:
+            return number
+        root = self._order[-1]
+
+        def unnamed(node: Value) -> bool:
+            return not node.label and not is_constant(node)
+
+        self._root_is_l = unnamed(root) and not any(node.label == "L" for node in self._order)
+        entered: set[Value] = set()
+        stack: list[tuple[Value, bool]] = [(root, False)]
+        while stack:
+            node, parents_done = stack.pop()
+            if parents_done:
+                if unnamed(node) and not (node is root and self._root_is_l):
+                    number[node] = len(number) + 1
+            elif node not in entered:
+                entered.add(node)
+                stack.append((node, True))
+                stack.extend((parent, False) for parent in reversed(node._parents) if parent not in entered)
+        return number
 
     def __getitem__(self, node: Value) -> str:
-        if self._position is None:
-            self._position = {n: k for k, n in enumerate(self._order)}
-        k = self._position[node]
-        return node.label or (constant_text(node.data) if is_constant(node) else f"v{k}")
+        if self._number is None:
+            self._number = self._count()
+        if node.label:
+            return node.label
+        if is_constant(node):
+            return constant_text(node.data)
+        if self._root_is_l and node is self._order[-1]:
+            return "L"
+        return f"v{self._number[node]}"
 
     def __iter__(self) -> Iterator[Value]:
         return iter(self._order)
@@ -232,6 +266,26 @@ def _nodes_within(root: Value, depth: int | None, limit: int) -> tuple[set[Value
     return seen, True
 
 
+def _call_names(calls: list[Group]) -> dict[Group, str]:
+    """Names for the boxes of one name path, in order: ``gpt 1``, ``gpt 2``, … — or, when they sit in
+    different calls of the enclosing scope, that call's number: ``Neuron in Layer 1``, ``softmax 2 in attn 1``
+    (the enclosing calls numbered in the order their contents come: as their own boxes are when each holds one)."""
+
+    def outer(group: Group) -> frozenset[Any]:
+        return frozenset(scope.parent for scope in group.scopes)
+
+    outers = list(dict.fromkeys(outer(group) for group in calls))
+    if len(outers) < 2 or None in outers[0]:
+        return {group: f"{group.name} {k}" for k, group in enumerate(calls, 1)}
+    names = {}
+    for k, enclosing in enumerate(outers, 1):
+        inside = [group for group in calls if outer(group) == enclosing]
+        around = f"{next(iter(enclosing)).name} {k}"
+        for j, group in enumerate(inside, 1):
+            names[group] = f"{group.name} in {around}" if len(inside) == 1 else f"{group.name} {j} in {around}"
+    return names
+
+
 class Scene:
     """What one drawing shows, before any layout: the values drawn (in topological order), their
     names and DOT identifiers, op nodes, ``…`` stubs for operands outside ``depth``, and in a grouped
@@ -268,6 +322,7 @@ class Scene:
         self.group_of: dict[Value, Group] = {}
         self._calls: dict[str, list[Group]] = {}
         self.opened: list[Any] | None = None  # in a grouped view: the scopes open (names, paths, Scope objects)
+        self._call_names: dict[str, dict[Group, str]] = {}  # group_label's names per name path, made when first read
         shown = self.order
         if open is not None or not complete:
             grouping = Grouping(self.order, open)
@@ -293,12 +348,15 @@ class Scene:
 
     def group_label(self, group: Group) -> str:
         """A box's label: its name, ``MLP ×100`` for stacked calls, ``gpt 3`` for the 3rd of several calls in
-        turn, ``Layer 2 ×100`` for the 2nd of several stacks."""
+        turn, ``Layer 2 ×100`` for the 2nd of several stacks; boxes of one name in different enclosing calls
+        say which: ``Neuron in Layer 1 ×1600`` (the neurons of the first layer's calls, not a first neuron)."""
         calls = self._calls.get(group.path, [])
         if len(calls) < 2:
             return group.label
-        number = f"{group.name} {calls.index(group) + 1}"
-        return number if len(group.scopes) == 1 else f"{number} ×{len(group.scopes)}"
+        if group.path not in self._call_names:
+            self._call_names[group.path] = _call_names(calls)
+        name = self._call_names[group.path][group]
+        return name if len(group.scopes) == 1 else f"{name} ×{len(group.scopes)}"
 
     def box_inputs(self) -> list[tuple[str, str]]:
         """The edges into boxes, less those implied by a longer path (``gpt 1 → gpt 3`` when ``gpt 1 → gpt 2

@@ -28,7 +28,7 @@ import stat
 import sys
 import tempfile
 from collections.abc import Callable, Iterable, Iterator, Sequence
-from typing import NoReturn, TextIO
+from typing import Any, NoReturn, TextIO
 
 from autograd.engine import Value
 from autograd.expr import FUNCTIONS, ExprError, evaluate, parse_bindings
@@ -58,12 +58,54 @@ class CommandError(Exception):
 
 
 class _Parser(argparse.ArgumentParser):
-    """argparse with one-line errors: ``stepgrad: error: <message> (see 'stepgrad graph --help')``."""
+    """argparse with one-line errors: ``stepgrad: error: <message> (see 'stepgrad graph --help')``, and a hint
+    where the words typed show a likely slip (an EXPR read as an option, ``--at x=1 y=2``)."""
+
+    _words: list[str] = []  # the arguments this parser was given (a subcommand's parser: the words after it)
+
+    def parse_known_args(self, args: Any = None, namespace: Any = None) -> Any:
+        self._words = [str(word) for word in (sys.argv[1:] if args is None else args)]
+        return super().parse_known_args(args, namespace)
 
     def error(self, message: str) -> NoReturn:
-        if "EXPR" in message:  # argparse takes an EXPR such as -x*y for an option
-            message += "; an EXPR that starts with '-' needs parentheses or a leading space, e.g. '(-x)*y'"
+        message += _hint(message, self._words)
         self.exit(EXIT_USAGE, f"{PROG}: error: {message} (see '{self.prog} --help')\n")
+
+
+_OPTION_WORDS = {"-o", "-h", "-"}  # the short options, and '-' (stdout) as -o's value
+
+
+def _hint(message: str, words: list[str]) -> str:
+    """What to add to argparse's ``message`` about the words typed: ``''`` when nothing is likely."""
+    if "required: EXPR" in message:  # argparse takes an EXPR such as -x*y for an option
+        dashed = [w for w in words if w.startswith("-") and not w.startswith("--") and w not in _OPTION_WORDS]
+        if dashed:
+            return (
+                f"; {dashed[0]!r} was read as an option: an EXPR that starts with '-' needs parentheses "
+                "or a leading space, e.g. '(-x)*y' or ' -x*y'"
+            )
+        return ""
+    if message.startswith("unrecognized arguments:"):
+        unrecognized = message.split(":", 1)[1].split()  # argparse lists them joined by spaces
+        stray = [w for w in unrecognized if _is_binding(w)]  # 'y=2': a binding outside --at's word
+        at = [words[k + 1] for k, w in enumerate(words[:-1]) if w == "--at"]
+        at += [w.removeprefix("--at=") for w in words if w.startswith("--at=")]
+        if stray:
+            together = ",".join([*(a.strip().strip(",") for a in at if a.strip(", ")), *stray])
+            return (
+                f"; bind the variables with one --at, NAME=VALUE pairs joined by commas without spaces: --at {together}"
+            )
+    return ""
+
+
+def _is_binding(word: str) -> bool:
+    """Whether ``word`` reads as one ``NAME=NUMBER`` binding."""
+    name, equals, number = word.partition("=")
+    try:
+        float(number)
+    except ValueError:
+        return False
+    return bool(equals) and name.isidentifier()
 
 
 def _positive_int(text: str) -> int:

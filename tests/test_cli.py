@@ -304,6 +304,8 @@ HOSTILE = [
     ("log(0 - x)", "cannot evaluate 'log(0 - x)': log() of -2.0 is undefined"),
     ("x / (x - 2)", "cannot evaluate 'x / (x - 2)': division by zero"),
     ("x +", "invalid syntax in 'x +'"),
+    ("tahn(x)", "calling 'tahn' is not allowed (did you mean tanh?): the functions are"),
+    ("sin x", "invalid syntax at column 5 in 'sin x'; functions need parentheses: sin(x)"),
 ]
 
 
@@ -358,6 +360,12 @@ def test_the_length_limit_is_for_all_at_flags_together(tmp_path):
         (["graph", "-x*y", "--at", "x=1,y=2"], "an EXPR that starts with '-' needs parentheses or a leading space"),
         (["graph", "x", "--at", "x=1", "--rankdir", "XY"], "argument --rankdir: invalid choice: 'XY'"),
         (["steps", "x", "--bogus"], "unrecognized arguments: --bogus"),
+        (
+            ["steps", "x*y", "--at", "x=1", "y=2"],
+            "unrecognized arguments: y=2; bind the variables with one --at, NAME=VALUE pairs joined by commas "
+            "without spaces: --at x=1,y=2",
+        ),
+        (["steps", "x*y", "--at", "x=1,", "y=2", "--at=z=3", "w=4"], "without spaces: --at x=1,z=3,y=2,w=4"),
         (["graph", "x", "--at", "x=1", "-o", "g.jpg"], "-o/--output 'g.jpg': cannot tell the format from .jpg; end"),
         (["graph", "x", "--at", "x=1", "-o", "graph"], "cannot tell the format from a name without a suffix"),
     ],
@@ -366,6 +374,25 @@ def test_usage_errors_are_one_line(tmp_path, args, message):
     result = stepgrad(*args, cwd=tmp_path)
     assert_refused(result, message)
     assert result.stderr.count("\n") == 1
+
+
+def test_a_missing_expr_gets_no_hint_about_a_leading_minus(tmp_path):
+    result = stepgrad("graph", "--at", "x=1", "-o", "-", cwd=tmp_path)
+    assert (
+        result.stderr == "stepgrad: error: the following arguments are required: EXPR (see 'stepgrad graph --help')\n"
+    )
+    result = stepgrad("steps", "-x", "--at", "x=1", cwd=tmp_path)  # here the hint names what was read as an option
+    assert_refused(result, "required: EXPR; '-x' was read as an option: an EXPR that starts with '-' needs paren")
+
+
+def test_steps_names_intermediates_in_the_order_they_are_computed_and_writes_division_infix(tmp_path):
+    result = stepgrad("steps", "x*y + sin(x)", "--at", "x=2,y=-3", cwd=tmp_path)
+    assert result.returncode == 0, result.stderr
+    formulas = re.findall(r"^step \d+/\d+: (.*?),", result.stdout, re.M)
+    assert formulas == ["f = v1 + v2", "v1 = x * y", "v2 = sin(x)"]  # was f = v3 + v1, v3 = x * y, v1 = sin(x)
+    result = stepgrad("steps", "x/y + x", "--at", "x=2,y=-3", cwd=tmp_path)
+    assert re.findall(r"^step \d+/\d+: (.*?),", result.stdout, re.M) == ["f = v1 + x", "v1 = x / y"]  # was /(x, y)
+    assert "∂f/∂y += ∂f/∂v1 · ∂v1/∂y = 1.0000 × -0.2222 = -0.2222" in result.stdout  # ∂(x/y)/∂y = -x/y² = -2/9
 
 
 def test_expression_starting_with_minus_works_with_a_leading_space(tmp_path):

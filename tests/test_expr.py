@@ -208,6 +208,10 @@ REFUSED = [
     ("x[1:2]", "'x[1:2]' is not allowed"),
     ("open('f')", "calling 'open' is not allowed: the functions are " + ", ".join(FUNCTIONS)),
     ("__import__('os')", "calling '__import__' is not allowed"),
+    ("tahn(x)", "calling 'tahn' is not allowed (did you mean tanh?): the functions are " + ", ".join(FUNCTIONS)),
+    ("sigmod(x) + Exp(y)", "calling 'sigmod' is not allowed (did you mean sigmoid?)"),
+    ("sin x", "invalid syntax at column 5 in 'sin x'; functions need parentheses: sin(x)"),
+    ("2*exp 0.5 + y", "functions need parentheses: exp(0.5)"),
     ("x(2)", "calling an expression is not allowed (did you mean x*(2)?)"),
     ("2(x+1)", "calling an expression is not allowed (did you mean 2*(x+1)?)"),
     ("(x+1)(x-1)", "calling an expression is not allowed (did you mean (x+1)*(x-1)?)"),
@@ -274,6 +278,20 @@ def test_refusals_name_what_is_not_allowed(text, message):
         evaluate(text, {"x": 1.0, "y": 2.0})
     assert message in str(caught.value)
     assert "\n" not in str(caught.value)  # one line
+
+
+@pytest.mark.parametrize("text", ["x y", "(x", "x +", "exp(x) y", "xsin x", "x.sin y"])
+def test_the_parentheses_hint_is_only_for_a_function_name_before_an_operand(text):
+    with pytest.raises(ExprError, match="invalid syntax") as caught:
+        evaluate(text, {"x": 1.0, "y": 2.0})
+    assert "parentheses" not in str(caught.value)
+
+
+def test_a_name_far_from_every_function_gets_no_guess():
+    for text in ("open(x)", "sum(x)", "f(x)"):
+        with pytest.raises(ExprError, match="is not allowed: the functions are") as caught:
+            evaluate(text, {"x": 1.0})
+        assert "did you mean" not in str(caught.value)
 
 
 def test_unknown_name_says_how_to_bind_it():

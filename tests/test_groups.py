@@ -7,6 +7,7 @@ reading the keys and values of the positions before it.
 
 from __future__ import annotations
 
+import re
 import shutil
 
 import pytest
@@ -14,7 +15,7 @@ import scoped
 from viz_svg import groups as svg_groups
 from viz_svg import texts
 
-from autograd import Value, auto_scope, topological_order
+from autograd import Value, auto_scope, scope, topological_order
 from autograd.viz import draw_dot, to_svg
 
 needs_dot = pytest.mark.skipif(shutil.which("dot") is None, reason="needs Graphviz's dot program")
@@ -60,19 +61,37 @@ def test_micrograd_demo_step_draws_as_three_layer_stacks_hinge_and_l2(demo):
     hinge = next(k for k, v in labels.items() if v == "hinge")
     assert box_edges(g) == {(layers[0], layers[1]), (layers[1], layers[2]), (layers[2], hinge)}
     assert 'tooltip="MLP/Layer: ' in g.source and "open=['MLP/Layer']" in g.source
+    # the loss, made outside every scope and unlabelled, is the one value drawn: named L, as in ∂L/∂... (was v41717)
+    assert re.findall(r'\[label="\{ (\S+) \| data', g.source) == ["L"]
     assert len(model.parameters()) == 337 and "data 0.0000" not in g.source  # parameters live in the boxes
 
 
 def test_open_names_which_scopes_to_show_inside(demo):
     loss, _ = demo
     labels = boxes(draw_dot(loss, open=["MLP", "Layer"]))
-    assert sorted(labels.values()) == ["Neuron 1 ×1600", "Neuron 2 ×1600", "Neuron 3 ×100", "hinge", "l2_penalty"]
+    # the boxes of the neurons of each layer's 100 calls: named by their layer, not read as "the third neuron"
+    neurons = ["Neuron in Layer 1 ×1600", "Neuron in Layer 2 ×1600", "Neuron in Layer 3 ×100"]
+    assert sorted(labels.values()) == [*neurons, "hinge", "l2_penalty"]
     closed = boxes(draw_dot(loss, open=[]))  # everything closed: one stack of MLP calls
     assert sorted(closed.values()) == ["MLP ×100", "hinge", "l2_penalty"]
     with pytest.raises(ValueError, match=r"even grouped, the drawing has \d+ items, more than max_nodes=1000"):
         draw_dot(loss, open=True)
     with pytest.raises(TypeError, match=r"open=\.\.\.\) takes scope names or paths \(str\), Scope objects or True"):
         draw_dot(loss, open=[3])
+
+
+def test_boxes_of_one_name_in_different_enclosing_calls_say_which_call():
+    x = Value(0.5, label="x")
+    v = x
+    for _ in range(2):
+        with scope("outer"):
+            for _ in range(2):
+                with scope("inner"):
+                    v = (v * 2).tanh()
+    closed = sorted(boxes(draw_dot(v, open=[])).values())
+    assert closed == ["outer 1", "outer 2"]  # calls in turn: numbered
+    inside = sorted(boxes(draw_dot(v, open=["outer"])).values())
+    assert inside == ["inner 1 in outer 1", "inner 1 in outer 2", "inner 2 in outer 1", "inner 2 in outer 2"]
 
 
 def test_a_gpt_step_draws_as_its_positions_in_turn(gpt):
@@ -140,8 +159,9 @@ def test_the_stepper_goes_box_by_box_and_a_box_opens_to_step_inside_it():
     layer3 = next(k for k, v in boxes_of(w).items() if v == "Layer 3 ×100")
     w.expand(layer3)  # what a click on the box sends: every Layer call opens, showing its neurons
     assert "MLP/Layer" in w.options["open"]
-    assert sorted(boxes_of(w).values()) == ["Neuron 1 ×1600", "Neuron 2 ×1600", "Neuron 3 ×100", "hinge", "l2_penalty"]
-    assert "step 3/6: backward through Neuron 3 ×100: 1700 steps" in w.drawing.frames[2].explain()
+    neurons = ["Neuron in Layer 1 ×1600", "Neuron in Layer 2 ×1600", "Neuron in Layer 3 ×100"]
+    assert sorted(boxes_of(w).values()) == [*neurons, "hinge", "l2_penalty"]
+    assert "step 3/6: backward through Neuron in Layer 3 ×100: 1700 steps" in w.drawing.frames[2].explain()
     assert json.loads(w.data)["count"] == w.count and 1 <= w.step <= w.count
 
 

@@ -142,7 +142,7 @@ def test_notebook_02_in_jupyterlab_steps_with_the_current_node_in_view(tmp_path)
             check_player(grouped, k, 6)
         # a click on a box opens it: Python lays the graph out again and the widget shows the neurons
         grouped.locator("g.node", has_text="Layer 3 ×100").click()
-        grouped.locator("g.node", has_text="Neuron 3 ×100").wait_for(timeout=60_000)
+        grouped.locator("g.node", has_text="Neuron in Layer 3 ×100").wait_for(timeout=60_000)
         check_player(grouped, 6, 6)
         page.screenshot(path=str(tmp_path / "grouped-opened.png"))
 

@@ -9,6 +9,7 @@ seconds. The wheel is installed with ``pip --no-index``: it has no dependencies.
 
 from __future__ import annotations
 
+import io
 import math
 import os
 import re
@@ -96,11 +97,55 @@ def test_wheel_metadata_has_the_licence_expression_urls_and_typing_markers(dists
     assert not any(name.startswith(("tests/", "notebooks/")) for name in names)
 
 
+def extract_safely(archive: tarfile.TarFile, folder: Path) -> None:
+    """Unpack ``archive`` into ``folder``, refusing any member that could land outside it.
+
+    ``extractall(filter="data")`` does this check, but only from Python 3.11.4 (Debian 12 ships
+    3.11.2, and ``requires-python`` is ">=3.11"): so the members are checked here on every Python, and
+    the filter is added where it exists (3.14 makes it the default; 3.12 and 3.13 warn without it).
+    An sdist holds regular files and folders only: a link, a device, an absolute name or a ``..``
+    is refused by name.
+    """
+    for member in archive.getmembers():
+        parts = Path(member.name).parts
+        if member.name.startswith(("/", "\\")) or Path(member.name).is_absolute() or ".." in parts:
+            raise ValueError(f"refusing to unpack {member.name!r}: the name leaves the target folder")
+        if not (member.isfile() or member.isdir()):
+            raise ValueError(f"refusing to unpack {member.name!r}: not a regular file or a folder")
+    if hasattr(tarfile, "data_filter"):  # Python >= 3.11.4
+        archive.extractall(folder, filter="data")
+    else:
+        archive.extractall(folder)  # every member checked above
+
+
+@pytest.mark.parametrize(
+    "name, kind",
+    [("../outside.txt", tarfile.REGTYPE), ("/etc/outside.txt", tarfile.REGTYPE), ("pkg/link", tarfile.SYMTYPE),
+     ("pkg/hard", tarfile.LNKTYPE), ("pkg/a/../../../outside.txt", tarfile.REGTYPE)],
+)  # fmt: skip
+def test_extract_safely_refuses_members_that_leave_the_folder(tmp_path, name, kind):
+    packed = tmp_path / "evil.tar"
+    with tarfile.open(packed, "w") as archive:
+        ok = tarfile.TarInfo("pkg/fine.txt")
+        ok.size = 2
+        archive.addfile(ok, io.BytesIO(b"ok"))
+        bad = tarfile.TarInfo(name)
+        bad.type = kind
+        bad.linkname = "/etc/passwd" if kind in (tarfile.SYMTYPE, tarfile.LNKTYPE) else ""
+        archive.addfile(bad, io.BytesIO(b"") if kind == tarfile.REGTYPE else None)
+    target = tmp_path / "target"
+    target.mkdir()
+    with tarfile.open(packed) as archive, pytest.raises(ValueError, match=re.escape(f"refusing to unpack {name!r}")):
+        extract_safely(archive, target)
+    assert list(target.iterdir()) == []  # checked before anything is written
+    assert not (tmp_path / "outside.txt").exists()
+
+
 def test_the_sdist_holds_the_tests_helpers_and_notebooks(dists, tmp_path):
     sdist, _, _ = dists
     with tarfile.open(sdist) as archive:
         members = {name.split("/", 1)[1] for name in archive.getnames() if "/" in name}
-        archive.extractall(tmp_path, filter="data")
+        extract_safely(archive, tmp_path)
     wanted = [name for name in source_files() if name.startswith(("tests/", "notebooks/", "autograd/", "nn/"))]
     assert {"tests/oracles.py", "tests/browser.py", "tests/viz_svg.py", "tests/conftest.py"} <= members
     assert [name for name in wanted if name not in members] == []

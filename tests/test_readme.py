@@ -67,3 +67,18 @@ def test_readme_names_the_two_commands_and_leaves_the_performance_section_to_the
     assert "python3 -m venv .venv && .venv/bin/pip install -e '.[dev]' && .venv/bin/stepgrad demo" in text
     assert "\n.venv/bin/python -m pytest\n" in text
     assert "## Performance" in text
+
+
+def test_the_quick_starts_apt_line_installs_every_program_the_tests_need():
+    # a literal follower of the quick start must not get skipped tests: every program tests/conftest.py's
+    # require_tool installs with apt-get is on the one apt-get line (before the clone, as root or sudo)
+    from conftest import TOOLS
+
+    text = README.read_text(encoding="utf-8")
+    quick_start = text[text.index("## Quick start") : text.index("**1. Set up and run the demo**")]
+    lines = [line for line in quick_start.splitlines() if "apt-get install -y" in line and "git clone" not in line]
+    assert len(lines) == 1, lines
+    installed = set(lines[0].split("apt-get install -y", 1)[1].split("#")[0].split())
+    wanted = {hint.split("apt-get install ", 1)[1] for _, hint in TOOLS.values() if hint.startswith("apt-get install")}
+    assert wanted == {"graphviz", "chromium"}  # what conftest names today; a new tool joins the line too
+    assert wanted | {"python3-venv"} <= installed, installed

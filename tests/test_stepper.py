@@ -88,12 +88,12 @@ def test_explanation_of_the_step_that_updates_w1():
 def test_unlabeled_nodes_get_the_drawing_names_and_an_unlabeled_root_is_L():
     a = Value(2.0, label="a")
     b = Value(-3.0, label="b")
-    c = a * b + a  # topological order: a, b, a*b (v2), c (v3)
+    c = a * b + a  # a*b is v1; the unlabelled root is L in the formula as in ∂L/∂... (was v3 = v2 + a, ∂L/∂v3)
     lines = backward_steps(c).explain().splitlines()
     assert lines[0] == "backward pass of L: seed ∂L/∂L = 1.0000"
-    assert lines[1] == "step 1/2: v3 = v2 + a, ∂L/∂v3 = 1.0000"
-    assert lines[2].startswith("  ∂L/∂v2 += ∂L/∂v3 · ∂v3/∂v2 = 1.0000 × 1.0000 = 1.0000")
-    assert lines[5].startswith("  ∂L/∂a += ∂L/∂v2 · ∂v2/∂a = 1.0000 × -3.0000 = -3.0000")
+    assert lines[1] == "step 1/2: L = v1 + a, ∂L/∂L = 1.0000"
+    assert lines[2].startswith("  ∂L/∂v1 += ∂L/∂L · ∂L/∂v1 = 1.0000 × 1.0000 = 1.0000")
+    assert lines[5].startswith("  ∂L/∂a += ∂L/∂v1 · ∂v1/∂a = 1.0000 × -3.0000 = -3.0000")
     assert lines[5].endswith("(∂L/∂a: 1.0000 → -2.0000)")  # a already had 1 from c = ... + a
 
 
@@ -258,8 +258,8 @@ def test_user_defined_op_steps_and_explains():
     y.label = "y"
     steps = backward_steps(y)
     lines = steps[0].explain().splitlines()
-    assert lines[0] == "step 1/2: y = softsign(v2), ∂y/∂y = 1.0000"
-    assert lines[1].startswith("  ∂y/∂v2 += ∂y/∂y · ∂y/∂v2 = 1.0000 × 0.0625 = 0.0625")  # 1/(1+3)² = 1/16
+    assert lines[0] == "step 1/2: y = softsign(v1), ∂y/∂y = 1.0000"
+    assert lines[1].startswith("  ∂y/∂v1 += ∂y/∂y · ∂y/∂v1 = 1.0000 × 0.0625 = 0.0625")  # 1/(1+3)² = 1/16
     steps.run()
     assert x.grad == pytest.approx(3 / 16)  # chain rule: 3 · 1/16
     twin = Value(1.0)
@@ -499,7 +499,7 @@ def test_explanation_formulas_for_unary_ops_and_constant_powers():
     x = Value(3.0, label="x")
     y = (x**2).relu()
     lines = backward_steps(y).explain().splitlines()
-    assert lines[1] == "step 1/2: v2 = ReLU(v1), ∂L/∂v2 = 1.0000"
+    assert lines[1] == "step 1/2: L = ReLU(v1), ∂L/∂L = 1.0000"
     assert lines[3] == "step 2/2: v1 = x**2, ∂L/∂v1 = 1.0000"
     assert lines[4].startswith("  ∂L/∂x += ∂L/∂v1 · ∂v1/∂x = 1.0000 × 6.0000 = 6.0000")  # d(x²)/dx = 2x = 6
 

@@ -8,6 +8,7 @@ o = tanh(n) = 0.7071 (b was chosen so that o = 1/√2), ∂o/∂n = 1 − o² = 
 from __future__ import annotations
 
 import os
+import random
 import subprocess
 import sys
 import textwrap
@@ -17,7 +18,8 @@ from viz_svg import groups, node_fill, node_texts, parse_svg, texts
 
 from autograd import Op, Value
 from autograd.examples import tanh_neuron
-from autograd.viz import GraphvizNotFound, draw_dot, save_svg, to_svg
+from autograd.graph import topological_order
+from autograd.viz import GraphvizNotFound, draw_dot, node_names, save_svg, to_svg
 
 needs_dot = pytest.mark.needs("dot")  # the tests that render; draw_dot(...).source needs no dot program
 
@@ -58,16 +60,46 @@ def test_edges_follow_data_flow_through_op_nodes():
 
 
 @needs_dot
-def test_unlabeled_values_get_short_names_from_the_topological_counter():
+def test_unlabeled_values_are_numbered_in_the_order_they_are_computed_and_the_root_is_L():
     a = Value(2.0)
     b = Value(3.0)
     c = a * b + a
     c.backward()
     nodes = node_texts(to_svg(c))
-    # topological_order(c) is a, b, a*b, c: positions 0..3
-    assert nodes["v0"] == ["v0", "data 2.0000", "grad 4.0000"]  # ∂c/∂a = b + 1
-    assert nodes["v1"] == ["v1", "data 3.0000", "grad 2.0000"]  # ∂c/∂b = a
-    assert nodes["v3"] == ["v3", "data 8.0000", "grad 1.0000"]
+    # computed left to right: a, b, a*b; the unlabelled root is L, as in the stepper's ∂L/∂...
+    assert nodes["v1"] == ["v1", "data 2.0000", "grad 4.0000"]  # ∂c/∂a = b + 1
+    assert nodes["v2"] == ["v2", "data 3.0000", "grad 2.0000"]  # ∂c/∂b = a
+    assert nodes["v3"] == ["v3", "data 6.0000", "grad 1.0000"]
+    assert nodes["L"] == ["L", "data 8.0000", "grad 1.0000"]
+
+
+def test_names_count_up_from_v1_each_after_its_operands_left_operand_first():
+    # random graphs (shared operands, one node using another twice): v1..vn, every name after its operands'
+    rng = random.Random(20)
+    for _ in range(200):
+        nodes = [Value(rng.uniform(-1, 1)) for _ in range(3)]
+        for _ in range(rng.randint(1, 15)):
+            left, right = rng.choice(nodes), rng.choice(nodes)
+            nodes.append(left * right if rng.random() < 0.5 else left + right)
+        order = topological_order(nodes[-1])
+        names = node_names(order)
+        assert names[order[-1]] == "L"
+        number = {node: int(names[node].removeprefix("v")) for node in order[:-1]}
+        assert sorted(number.values()) == list(range(1, len(order)))
+        assert all(number[p] < number.get(node, len(order)) for node in order for p in node._parents)
+    x, y = Value(2.0, label="x"), Value(-3.0, label="y")
+    f = (x * y) + x.sin()  # topological_order visits sin(x) first; it is computed second
+    f.label = "f"
+    names = node_names(topological_order(f))
+    assert [names[p] for p in f._parents] == ["v1", "v2"]  # f = v1 + v2, as written
+
+
+def test_the_unlabelled_root_is_L_unless_a_node_is_labelled_L():
+    x, shadow = Value(2.0, label="x"), Value(1.0, label="L")
+    product = shadow * x
+    root = product + x
+    names = node_names(topological_order(root))
+    assert (names[shadow], names[product], names[root]) == ("L", "v1", "v2")
 
 
 @needs_dot
@@ -198,7 +230,7 @@ def test_depth_draws_the_last_levels_with_stubs_for_the_rest():
     # drawn have their op nodes; the deepest product's 2 operands are stubs
     assert len(records) == 4 and len(constants) == 3
     assert sum(t == ["…"] for t in part) == 2 and len(part) == 7 + 4 + 2
-    assert ["v10000", "data " + format(0.5 * 1.0001**5000, ".4f"), "grad 1.0000"] in records
+    assert ["L", "data " + format(0.5 * 1.0001**5000, ".4f"), "grad 1.0000"] in records
 
 
 @needs_dot
