@@ -171,6 +171,8 @@ def __init__(
     self: Any, data: Any, _children: Any = (), _op: Any = "", label: Any = "", *, children: Any = None,
     local_grads: Any = None,
 ) -> None:  # fmt: skip
+    if type(data) is not float and data is self:  # Value(v) of a Value: v itself (the reference's __new__)
+        return
     if _children or _op or label != "" or children is not None or local_grads is not None:
         # a hand-built node or a label: the reference's way
         _reference_init(self, data, _children, _op, label, children=children, local_grads=local_grads)
