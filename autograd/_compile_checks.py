@@ -164,6 +164,10 @@ def numbers_array(x: Any, where: str) -> Any:
 
     if isinstance(x, np.ndarray) and x.dtype.kind == "f":
         return x.astype(float, copy=False)
+    if isinstance(x, (list, tuple)):  # numpy would read True as 1.0
+        for i, item in enumerate(x):
+            if isinstance(item, bool):
+                raise TypeError(f"{where}[{i}] is bool {item}: only real numbers are data")
     try:
         array = np.asarray(x)
     except (TypeError, ValueError) as error:
@@ -172,13 +176,16 @@ def numbers_array(x: Any, where: str) -> Any:
         return array.astype(float)
     if array.ndim == 0:
         raise TypeError(f"{where} must be an array of real numbers, got {_a(x)}")
-    for i, item in enumerate(array.ravel().tolist() if array.dtype.kind != "O" else array.ravel()):
+    items = array.ravel().tolist() if array.dtype.kind != "O" else list(array.ravel())
+    if array.dtype.kind == "c":  # name a number whose imaginary part is not 0 (the one that would be dropped)
+        items = [item if item.imag else 0.0 for item in items]
+    for i, item in enumerate(items):
         if isinstance(item, Value):
             raise TypeError(
                 f"{where}[{i}] is a Value (data {item._data!r}): pass numbers, e.g. [p.data for p in params]"
             )
         if isinstance(item, bool) or not isinstance(item, numbers.Real):
-            raise TypeError(f"{where}[{i}] is {_a(item)}: {where} must hold real numbers")
+            raise TypeError(f"{where}[{i}] is {_a(item)}: only real numbers are data")
     return array.astype(float)
 
 

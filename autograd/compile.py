@@ -30,9 +30,9 @@ later call with another argument computes ``v * w``. ``Value(x)`` of a traced ``
 
 **What is frozen at trace time** (as in JAX's ``jit`` and ``torch.jit.trace``): Python control flow,
 and any number read out of a traced ``Value`` (``.data``, a comparison such as ``x > 0``, ``repr``,
-``str``, an f-string, ``.local_grads``). Such a read warns once per source line (``TracerWarning``, naming the file and line); ``strict=True`` makes
-it an error (``TraceError``). Numbers and ``Value``s made inside ``fn`` (the 2 in ``x * 2``,
-``Value(3.0)``) are constants, folded into the program.
+``str``, an f-string, ``.local_grads``). Such a read warns once per source line (``TracerWarning``,
+naming the file and line); ``strict=True`` makes it an error (``TraceError``). Numbers and ``Value``s
+made inside ``fn`` (the 2 in ``x * 2``, ``Value(3.0)``) are constants, folded into the program.
 
 **One rule, three evaluators.** Each op's partials in the engine's rule table are written with
 arithmetic and ``autograd``'s functions, which dispatch on numpy arrays through the registry

@@ -965,3 +965,21 @@ def test_value_of_a_value_is_that_value_eagerly_and_under_tracing():
     step(v, 1.0)
     t = math.tanh(0.25 * 0.5 - 1.5)
     assert v.grad == pytest.approx((1 - t * t) * 0.5, rel=1e-14)
+
+
+@pytest.mark.parametrize(
+    "data, said",
+    [
+        (["1.0", "2.0"], r"data\[0\] is str '1.0'"),
+        ([True, 2.0], r"data\[0\] is bool True"),
+        ([1.0, 2.0 + 1j], r"data\[1\] is complex \(2\+1j\)"),
+        ([Value(1.0), 2.0], r"data\[0\] is a Value \(data 1.0\): pass numbers"),
+    ],
+)
+def test_gradients_refuses_data_that_is_not_numbers_by_name(data, said):
+    a, b = Value(2.0), Value(3.0)
+    step = compiled(lambda x: a * x + b)
+    for _ in range(2):  # on the trace and on a replay
+        with pytest.raises(TypeError, match=r"compiled: gradients\(params, data, \.\.\.\): " + said):
+            step.gradients([a, b], data, 1.0)
+        step.gradients([a, b], [2.0, 3.0], 1.0)
