@@ -202,6 +202,8 @@ def _array_forward(op: Op) -> Callable[..., Any] | None:
     remake = op._remake
     if isinstance(remake, tuple) and remake[0] is engine.power:
         k = float(remake[1][0])
+        if k == 0.5:  # numpy takes x ** 0.5 as sqrt(x): sqrt(-0.0) = -0.0, but (-0.0) ** 0.5 = 0.0 (IEEE 754)
+            return lambda x: np.power(x, k) + 0.0
         return lambda x: np.power(x, k)
     if isinstance(remake, tuple) and remake[0] is engine.leaky_relu_op:
         alpha = float(remake[1][0])
@@ -1348,7 +1350,6 @@ class Compiled:
         """
         if modes.active and modes.this_thread().tracers:
             raise TraceError(f"compiled: {self!r}.gradients was called while another compiled function is traced")
-        _check_params(params)
         data = _compile_checks.numbers_array(data, "compiled: gradients(params, data, ...): data")
         if data.shape != (len(params),):
             raise ValueError(
@@ -1358,6 +1359,7 @@ class Compiled:
         key, numbers_, values = _flatten_arguments(args, self.static_argnums)
         program = self._programs.get(key)
         if program is None:
+            _check_params(params)
             for p, x in zip(params, data.tolist()):
                 p.data = x
                 p.grad = 0.0

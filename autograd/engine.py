@@ -371,7 +371,7 @@ class Value:
 
     def __init__(
         self,
-        data: Number,
+        data: Number | Value,
         _children: Sequence[Value] | str = (),
         _op: str | Sequence[Any] = "",
         label: str = "",
