@@ -4,8 +4,10 @@ policy on replay, returned values, bad input, and numpy as an optional dependenc
 
 from __future__ import annotations
 
+import copy
 import inspect
 import math
+import pickle
 import random
 import subprocess
 import sys
@@ -849,8 +851,10 @@ def test_an_argument_that_is_also_a_closed_over_leaf_is_not_conflated_with_it():
         lambda y: format(y),
         lambda y: "%s" % (y,),  # noqa: UP031 - the old way of formatting reads the number too
         lambda y: y.local_grads,
+        lambda y: copy.deepcopy(y),
+        lambda y: pickle.dumps(y),
     ],
-    ids=["repr", "str", "f-string", "format", "percent", "local_grads"],
+    ids=["repr", "str", "f-string", "format", "percent", "local_grads", "deepcopy", "pickle"],
 )
 def test_strict_catches_every_way_a_traced_number_reaches_python(read):
     def fn(x):
