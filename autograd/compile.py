@@ -1350,6 +1350,8 @@ class Compiled:
         """
         if modes.active and modes.this_thread().tracers:
             raise TraceError(f"compiled: {self!r}.gradients was called while another compiled function is traced")
+        if isinstance(params, (str, bytes)) or not isinstance(params, Sequence):
+            _check_params(params)  # raises: names what params is
         data = _compile_checks.numbers_array(data, "compiled: gradients(params, data, ...): data")
         if data.shape != (len(params),):
             raise ValueError(

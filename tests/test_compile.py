@@ -735,8 +735,10 @@ def test_gradients_needs_every_leaf_it_reads_and_one_number_per_parameter():
         step.gradients(params, np.zeros(3), xs, ys)
     with pytest.raises(ValueError, match=r"reads 1 leaf Value\(s\) made outside it that are not in params"):
         step.gradients(params[1:], np.array([p.data for p in params[1:]]), xs, ys)
-    with pytest.raises(TypeError, match="params must be a list of Values"):
+    with pytest.raises(TypeError, match="params must be a list of Values; params.0. is float 1.0"):
         step.gradients([1.0] * 13, np.zeros(13), xs, ys)
+    with pytest.raises(TypeError, match="params must be a list of Values, got generator"):
+        step.gradients((p for p in params), np.zeros(13), xs, ys)
 
 
 def test_the_fused_kernels_assumptions_are_the_rule_tables():
