@@ -9,6 +9,8 @@
   element-wise op raised: the engine's scalar forward (and partials) give the number, or raise the
   engine's own error, and where several nodes fail the one eager meets first (the first made while
   tracing) is raised.
+- ``unused_that_can_fail``: the nodes fn made and did not use that a replay still computes, as eager does,
+  because their op can fail; ``stand_in`` and ``swapped``: a Value argument traced as a leaf of its own.
 - ``check_params`` and ``numbers_array``: the arguments of ``Compiled.gradients`` and
   ``Adam.step_arrays`` refused by name (a parameter listed twice; strings, bools, complex numbers,
   ``Value``s where numbers belong).
@@ -137,6 +139,52 @@ def careful_forward(kernel: Any, args: tuple[Any, ...], out: Any, failures: list
     except Exception as error:  # noqa: BLE001
         failures.append((int(kernel.order.min()), error))
         return None
+
+
+def stand_in(v: Value) -> Value:
+    """A leaf holding the number of the Value argument ``v``, traced in its place (an input of its own)."""
+    leaf = Value(v._data)
+    if v.label:
+        leaf.label = v.label
+    return leaf
+
+
+def swapped(result: Any, originals: dict[int, Value], max_depth: int, depth: int = 0) -> Any:
+    """``result`` with every stand-in of a Value argument replaced by that argument (in lists and tuples)."""
+    if isinstance(result, Value):
+        return originals.get(id(result), result)
+    if (type(result) is list or type(result) is tuple) and depth < max_depth:
+        return type(result)(swapped(x, originals, max_depth, depth + 1) for x in result)
+    return result
+
+
+# the built-in ops whose forward has a value at every input (±inf and nan included)
+_NEVER_FAIL = frozenset(map(id, (engine.ADD, engine.MUL, engine.SUM, engine.EXP, engine.TANH, engine.SIGMOID,
+                                 engine.RELU, engine.SOFTPLUS, engine.ABS)))  # fmt: skip
+
+
+def unused_that_can_fail(made: dict[Value, int], reached: dict[Value, Any], rule_backward: Any) -> list[Value]:
+    """The nodes made inside fn, in eager's order, that nothing returned depends on and whose op can
+    fail, where the program can compute them (their graph was traced, by their ops' rules: ``rule_backward``
+    is the chain rule by an op's rule, no closure of the node's own)."""
+    traceable: dict[Value, bool] = {}
+    unused = []
+    for v in made:
+        parents = v._parents
+        if not parents:
+            continue
+        op = v._op
+        ok = isinstance(op, Op) and getattr(v._backward, "__func__", None) is rule_backward
+        ok = ok and all(traceable.get(p, False) if p._parents else True for p in parents)
+        traceable[v] = ok
+        if ok and v not in reached and id(op) not in _NEVER_FAIL and not _leaky(op):
+            unused.append(v)
+    return unused
+
+
+def _leaky(op: Op) -> bool:
+    remake = op._remake
+    return isinstance(remake, tuple) and remake[0] is engine.leaky_relu_op
 
 
 def check_params(params: Sequence[Value], where: str) -> None:

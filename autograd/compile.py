@@ -322,7 +322,7 @@ def _build_arguments(
     that the function also closes over is two leaves of the program, not one."""
     made: dict[Value, int] = {}
     counter = [0]
-    stand_ins = [_stand_in(v) for v in values]
+    stand_ins = [_compile_checks.stand_in(v) for v in values]
     stand_in = {id(v): s for v, s in zip(values, stand_ins)}
 
     def build(item: Any) -> Any:
@@ -336,22 +336,6 @@ def _build_arguments(
         return leaf
 
     return tuple(arg if i in static else build(arg) for i, arg in enumerate(args)), made, stand_ins
-
-
-def _stand_in(v: Value) -> Value:
-    leaf = Value(v._data)
-    if v.label:
-        leaf.label = v.label
-    return leaf
-
-
-def _swapped(result: Any, originals: dict[int, Value], depth: int = 0) -> Any:
-    """``result`` with every stand-in of a Value argument replaced by that argument (in lists and tuples)."""
-    if isinstance(result, Value):
-        return originals.get(id(result), result)
-    if (type(result) is list or type(result) is tuple) and depth < MAX_DEPTH:
-        return type(result)(_swapped(x, originals, depth + 1) for x in result)
-    return result
 
 
 # =========================================================================== tracing
@@ -807,7 +791,7 @@ def _graph_of(returned: list[Value], tracer: _Tracer, values: list[Value]) -> tu
     while stack or unreturned:
         if not stack:  # what the returned Values depend on is done: then the unused nodes that can fail
             unreturned = False
-            stack = list(reversed(_unused_that_can_fail(made, nodes)))
+            stack = list(reversed(_compile_checks.unused_that_can_fail(made, nodes, _RULE_BACKWARD)))
             continue
         v = stack.pop()
         if v is None:  # its parents are done: finish it
@@ -852,34 +836,6 @@ def _graph_of(returned: list[Value], tracer: _Tracer, values: list[Value]) -> tu
         node.uses += 1  # a returned node is needed as it is: never merged away
         node.need = True  # and its gradient is returned with it
     return ordered, outputs, depth
-
-
-# the built-in ops whose forward has a value at every input (±inf and nan included)
-_NEVER_FAIL = frozenset(map(id, (engine.ADD, engine.MUL, engine.SUM, engine.EXP, engine.TANH, engine.SIGMOID,
-                                 engine.RELU, engine.SOFTPLUS, engine.ABS)))  # fmt: skip
-
-
-def _unused_that_can_fail(made: dict[Value, int], reached: dict[Value, Any]) -> list[Value]:
-    """The nodes made inside fn, in eager's order, that nothing returned depends on and whose op can
-    fail, where the program can compute them (their graph was traced, by their ops' rules)."""
-    traceable: dict[Value, bool] = {}
-    unused = []
-    for v in made:
-        parents = v._parents
-        if not parents:
-            continue
-        op = v._op
-        ok = isinstance(op, Op) and getattr(v._backward, "__func__", None) is _RULE_BACKWARD
-        ok = ok and all(traceable.get(p, False) if p._parents else True for p in parents)
-        traceable[v] = ok
-        if ok and v not in reached and id(op) not in _NEVER_FAIL and not _leaky(op):
-            unused.append(v)
-    return unused
-
-
-def _leaky(op: Op) -> bool:
-    remake = op._remake
-    return isinstance(remake, tuple) and remake[0] is engine.leaky_relu_op
 
 
 def _check_rule(node: Value) -> None:
@@ -1424,7 +1380,11 @@ class Compiled:
         program.stats.schedule_seconds = time.perf_counter() - t1
         self._programs[key] = program
         self.traces += 1
-        return _swapped(result, {id(s): v for v, s in zip(values, stand_ins)}) if values else result
+        return (
+            _compile_checks.swapped(result, {id(s): v for v, s in zip(values, stand_ins)}, MAX_DEPTH)
+            if values
+            else result
+        )
 
     def _frozen(self, what: str, node: Value) -> None:
         """A number was read out of a traced Value: warn once per line, or raise under strict=True."""
