@@ -16,7 +16,7 @@ import copy
 import threading
 from typing import Any
 
-from . import engine
+from . import engine, modes
 from .graph import topological_order
 
 _state = threading.local()
@@ -40,6 +40,8 @@ def copy_value(self: Any) -> Any:
 
 def deepcopy_value(self: Any, memo: dict[int, Any]) -> Any:
     """``copy.deepcopy``: the graph behind ``self`` copied node by node in topological order (no recursion)."""
+    if modes.active:
+        modes.note_read(self)  # its leaves' numbers become the copy's: while compiled traces, a read
     for node in topological_order(self):
         if id(node) in memo:
             continue
@@ -53,6 +55,8 @@ def deepcopy_value(self: Any, memo: dict[int, Any]) -> Any:
 
 def reduce_value(self: Any, protocol: Any) -> tuple[Any, ...]:
     """``pickle``: (``unpickle``, (the ancestors not yet under way, then this node's state))."""
+    if modes.active:
+        modes.note_read(self)  # pickled bytes hold the numbers: while compiled traces, a read
     pending = _pickling()
     ancestors: list[Any] = []
     if self._parents and id(self) not in pending:

@@ -24,13 +24,15 @@ A replay returns the same shape: each ``Value`` computed inside ``fn`` comes bac
 its number in ``.data`` and ∂loss/∂v in ``.grad`` (the loss: 1.0); parameters and ``Value`` arguments
 come back as themselves. Interior nodes do not exist on a replay: there is no graph to walk or draw.
 The parameters are the leaves the trace reached: after replacing one by a new ``Value`` (rather than
-changing its ``.data``), call ``clear()``.
+changing its ``.data``), call ``clear()``. As in JAX, an argument is an input: a ``Value`` passed as an
+argument that ``fn`` also closes over (``compiled(lambda x: x * w)(w)``) is traced as two leaves, so a
+later call with another argument computes ``v * w``. ``Value(x)`` of a traced ``x`` is ``x`` itself.
 
 **What is frozen at trace time** (as in JAX's ``jit`` and ``torch.jit.trace``): Python control flow,
-and any number read out of a traced ``Value`` (``.data``, or a comparison such as ``x > 0``). Such a
-read warns once per source line (``TracerWarning``, naming the file and line); ``strict=True`` makes
-it an error (``TraceError``). Numbers and ``Value``s made inside ``fn`` (the 2 in ``x * 2``,
-``Value(3.0)``) are constants, folded into the program.
+and any number read out of a traced ``Value`` (``.data``, a comparison such as ``x > 0``, ``repr``,
+``str``, an f-string, ``.local_grads``). Such a read warns once per source line (``TracerWarning``,
+naming the file and line); ``strict=True`` makes it an error (``TraceError``). Numbers and ``Value``s
+made inside ``fn`` (the 2 in ``x * 2``, ``Value(3.0)``) are constants, folded into the program.
 
 **One rule, three evaluators.** Each op's partials in the engine's rule table are written with
 arithmetic and ``autograd``'s functions, which dispatch on numpy arrays through the registry
@@ -38,11 +40,15 @@ arithmetic and ``autograd``'s functions, which dispatch on numpy arrays through 
 (``backward``), on ``Value``s (``create_graph``) and on arrays (here). There is no second table of
 derivatives; the forwards of the built-in ops on arrays are numpy's functions (``ARRAY_FORWARDS``).
 A user-defined ``Op`` compiles with no extra code: its forward and partials are tried on arrays and
-checked against the traced numbers, and evaluated element by element if they use ``math.*``.
+checked against the float rule at the traced numbers and at probes of both signs, and evaluated
+element by element where they differ or raise (``math.*``, a Python ``if`` on the input): the same
+rule gives the same result at every kernel size, and no partial is frozen at its traced number.
 
 **Numbers** follow the engine's policy: IEEE 754 values (±inf, nan flow through); an operation with no
-value at its input raises the engine's own error, named as eagerly (a non-finite kernel result is
-recomputed by the engine's scalar forward, which raises where eager does); a contribution through a
+value at its input raises the engine's own error, named as eagerly (where a kernel's operand or
+result is ±inf or nan, or an element-wise op raised, the engine's scalar forward recomputes it and
+raises where eager does; of several failing nodes, the one eager meets first, and nodes ``fn`` made
+but did not use are computed where their op can fail, as eager computes them); a contribution through a
 zero gradient or a zero local derivative is 0, never 0·∞ = nan.
 
 **How it is fast.** The traced graph is simplified, then scheduled into kernels:
@@ -86,7 +92,7 @@ from dataclasses import dataclass
 from itertools import chain
 from typing import TYPE_CHECKING, Any
 
-from . import engine, modes
+from . import _compile_checks, engine, modes
 from .engine import Op, Value
 
 if TYPE_CHECKING:  # pragma: no cover
@@ -212,6 +218,8 @@ def _array_forward(op: Op) -> Callable[..., Any] | None:
     remake = op._remake
     if isinstance(remake, tuple) and remake[0] is engine.power:
         k = float(remake[1][0])
+        if k == 0.5:  # numpy takes x ** 0.5 as sqrt(x): sqrt(-0.0) = -0.0, but (-0.0) ** 0.5 = 0.0 (IEEE 754)
+            return lambda x: np.power(x, k) + 0.0
         return lambda x: np.power(x, k)
     if isinstance(remake, tuple) and remake[0] is engine.leaky_relu_op:
         alpha = float(remake[1][0])
@@ -321,22 +329,29 @@ def _describe(node: Value) -> str:
     return f"{symbol}, data {node._data!r}"
 
 
-def _build_arguments(args: tuple[Any, ...], static: frozenset[int]) -> tuple[tuple[Any, ...], dict[Value, int]]:
-    """The arguments for the traced call: every number becomes a leaf Value; {that leaf: its index}."""
+def _build_arguments(
+    args: tuple[Any, ...], static: frozenset[int], values: list[Value]
+) -> tuple[tuple[Any, ...], dict[Value, int], list[Value]]:
+    """The arguments for the traced call: every number becomes a leaf Value ({that leaf: its index}),
+    and every Value argument a stand-in leaf holding its number (one per distinct argument, in the
+    order of ``values``). As in JAX, an argument is an input of its own: a Value passed as an argument
+    that the function also closes over is two leaves of the program, not one."""
     made: dict[Value, int] = {}
     counter = [0]
+    stand_ins = [_compile_checks.stand_in(v) for v in values]
+    stand_in = {id(v): s for v, s in zip(values, stand_ins)}
 
     def build(item: Any) -> Any:
         if isinstance(item, (list, tuple)):
             return type(item)(build(x) for x in item)
         if isinstance(item, Value):
-            return item
+            return stand_in[id(item)]
         leaf = Value(float(item))
         made[leaf] = counter[0]
         counter[0] += 1
         return leaf
 
-    return tuple(arg if i in static else build(arg) for i, arg in enumerate(args)), made
+    return tuple(arg if i in static else build(arg) for i, arg in enumerate(args)), made, stand_ins
 
 
 # =========================================================================== tracing
@@ -357,14 +372,14 @@ class _Tracer:
 
     def __init__(self, owner: Compiled, inputs: dict[Value, int], values: list[Value]):
         self.owner = owner
-        self.made: set[Value] = set()  # strong references: every node made while tracing
+        self.made: dict[Value, int] = {}  # strong references: every node made while tracing, in eager's order
         self.inputs = inputs  # {leaf made from a number: its index among the numbers}
         self.value_inputs = set(values)
         self.modes = modes.this_thread()
 
     def created(self, node: Value) -> None:
         """``modes.record`` calls this for every node made while the tracer is registered."""
-        self.made.add(node)
+        self.made[node] = len(self.made)
         if self.modes.no_grad:
             self.owner._frozen("a Value computed under no_grad() inside the traced function", node)
 
@@ -458,7 +473,7 @@ class _Kernel:
     """
 
     __slots__ = ("op", "level", "count", "covers", "start", "operands", "segments", "blocks", "forward", "ufunc",
-                 "partials", "edges")  # fmt: skip
+                 "partials", "edges", "per_row", "order")  # fmt: skip
 
     def __init__(self, group: list[_Node]) -> None:
         self.op: Op = group[0].op
@@ -473,9 +488,12 @@ class _Kernel:
         self.ufunc = False  # the forward takes out=
         self.partials: Callable[..., Any] | None = None  # evaluated when some local derivative is computed
         self.edges: list[Any] = []
+        self.per_row = False  # a user's op evaluated element by element (its forward or its partials)
+        self.order: Any = None  # each node's place in eager's order (which error a failing replay raises)
 
-    def run(self, buf: Any, careful: bool = False) -> tuple[Any, Any]:
-        """Compute the kernel's slice of ``buf``; returns what its backward needs (operands, partials)."""
+    def run(self, buf: Any, failures: list[Any] | None = None) -> tuple[Any, Any]:
+        """Compute the kernel's slice of ``buf``; returns what its backward needs (operands, partials).
+        With ``failures`` (a list), carefully: see ``_compile_checks.careful_forward``."""
         start, stop = self.start, self.start + self.count
         if self.segments is not None:  # a sum: blocks of terms and of products, added in the engine's order
             pieces = []
@@ -496,12 +514,12 @@ class _Kernel:
             return factors, None
         args = tuple([buf[index] if type(index) is slice else buf.take(index) for index in self.operands])
         out = buf[start:stop]
+        if failures is not None:
+            return args, _compile_checks.careful_forward(self, args, out, failures)
         if self.ufunc:
             self.forward(*args, out=out)
         else:
             out[...] = self.forward(*args)
-        if careful:
-            self._recompute_non_finite(args, out)
         return args, (self.partials(*args, out) if self.partials is not None else None)
 
     @staticmethod
@@ -511,12 +529,6 @@ class _Kernel:
         upstream = g.take(nodes)
         d = buf.take(right if into_left else left)
         np.add.at(grad, left if into_left else right, np.where((upstream != 0) & (d != 0), upstream * d, 0.0))
-
-    def _recompute_non_finite(self, args: tuple[Any, ...], out: Any) -> None:
-        """±inf or nan from the array forward: the engine's scalar forward gives the number, or raises
-        its own error where the op has no value (log 0, 1/0, sin ∞), as the eager call does."""
-        for j in np.flatnonzero(~np.isfinite(out)).tolist():
-            out[j] = self.op.forward(*[float(x[j]) for x in args])
 
     def backward(self, buf: Any, grad: Any, saved: tuple[Any, Any], careful: bool) -> None:
         """grad[parent] += grad[node] · ∂node/∂parent for every edge the backward needs."""
@@ -621,9 +633,16 @@ class Program:
                 buf[self.value_start : self.value_start + len(values)] = [v._data for v in values]
             if self.number_count:
                 buf[self.number_start : self.number_start + self.number_count] = numbers_
-            saved = [kernel.run(buf) for kernel in kernels]
-            if not np.isfinite(buf).all():  # ±inf or nan somewhere: check kernel by kernel
-                saved = [kernel.run(buf, careful=True) for kernel in kernels]
+            try:
+                saved = [kernel.run(buf) for kernel in kernels]
+                trusted = bool(np.isfinite(buf).all())
+            except Exception:  # noqa: BLE001 - a user's op, element by element, raised: see which one eager meets
+                trusted = False
+            if not trusted:  # ±inf or nan somewhere: kernel by kernel, the engine's numbers and errors
+                failures: list[tuple[int, BaseException]] = []
+                saved = [kernel.run(buf, failures) for kernel in kernels]
+                if failures:  # eager stops at the first node it cannot compute: the replay raises its error
+                    raise min(failures, key=lambda failure: failure[0])[1]
             grad = self._backward(buf, saved, careful=False)
             if not np.isfinite(grad).all():
                 grad = self._backward(buf, saved, careful=True)
@@ -747,7 +766,7 @@ class _Node:
     """A node of the traced graph while it is scheduled."""
 
     __slots__ = ("value", "op", "parents", "pairs", "runs", "kind", "level", "uses", "slot", "position", "need",
-                 "live", "data", "covered")  # fmt: skip
+                 "live", "data", "covered", "order")  # fmt: skip
 
     def __init__(self, value: Value, kind: str, position: int = -1):
         self.value = value
@@ -764,6 +783,7 @@ class _Node:
         self.live = False  # the loss depends on it
         self.data = value._data
         self.covered = 1  # nodes of the traced graph it computes: itself, the sums it merged, its products
+        self.order = -1  # its place among the nodes fn made (eager's order)
 
     def inputs(self) -> list[_Node]:
         return self.parents + [x for pair in self.pairs for x in pair]
@@ -774,18 +794,26 @@ def _graph_of(returned: list[Value], tracer: _Tracer, values: list[Value]) -> tu
     (an iterative depth-first post-order, so any depth); the returned nodes; the graph's depth.
 
     A node made outside fn with parents of its own is refused (its graph is not traced), and so is a
-    node inside fn that the engine does not differentiate by its op's rule."""
+    node inside fn that the engine does not differentiate by its op's rule. Nodes fn made but did not
+    return anything computed from are kept where their op can fail (a log, a division, a user's op):
+    eager computes them, so a replay raises where they have no value, as eager does."""
     value_position = {v: i for i, v in enumerate(values)}
     inputs, made = tracer.inputs, tracer.made
     nodes: dict[Value, _Node] = {}
     ordered: list[_Node] = []
     depth = 0
     stack: list[Any] = list(reversed(returned))
-    while stack:
+    unreturned = True
+    while stack or unreturned:
+        if not stack:  # what the returned Values depend on is done: then the unused nodes that can fail
+            unreturned = False
+            stack = list(reversed(_compile_checks.unused_that_can_fail(made, nodes, _RULE_BACKWARD)))
+            continue
         v = stack.pop()
         if v is None:  # its parents are done: finish it
             v = stack.pop()
             node = _Node(v, "op")
+            node.order = made[v]
             node.parents = ps = [nodes[p] for p in v._parents]
             level = 0
             for p in ps:
@@ -1004,14 +1032,17 @@ def _plan(group: list[_Node]) -> _Plan:
     xs = [np.array([node.parents[i].data for node in group], dtype=float) for i in range(arity)]
     out = np.array([node.data for node in group], dtype=float)
     user = op._remake is None  # the rule table's ops (and power(k), leaky_relu_op(α)) are pickled by name
-    plan.forward = _array_forward(op) or (_user_forward(op, xs, out) if user else None)
+    # a user's rule runs on arrays only where it gives eager's numbers there, at the traced points and at
+    # probes of both signs (never frozen: a Python `if` on an array of several numbers raises)
+    forward_ok, partials_ok = _compile_checks.rule_on_arrays(op, xs) if user else (False, True)
+    plan.forward = _array_forward(op) or (op.forward if forward_ok else None)
     if plan.forward is None:
         plan.forward = _element_wise(op.forward, single=True)
         plan.element_wise = True
     try:
-        local = engine._checked_partials(op, op.partials(*xs, out), arity)
-        if user and not all(_same_numbers(_as_array(d, out), _traced_partials(group, i)) for i, d in enumerate(local)):
+        if not partials_ok:
             raise ValueError("the rule gives other numbers on arrays than on floats")
+        local = engine._checked_partials(op, op.partials(*xs, out), arity)
     except Exception:  # noqa: BLE001 - a user's rule written with math.*, or with `if` on its inputs
         if not user:
             raise
@@ -1032,23 +1063,6 @@ def _plan(group: list[_Node]) -> _Plan:
     return plan
 
 
-def _as_array(d: Any, like: Any) -> Any:
-    return np.broadcast_to(np.asarray(d, dtype=float), like.shape)
-
-
-def _traced_partials(group: list[_Node], i: int) -> Any:
-    return np.array([node.value.local_grads[i] for node in group], dtype=float)
-
-
-def _user_forward(op: Op, xs: list[Any], traced: Any) -> Callable[..., Any] | None:
-    """A user's forward on arrays, if it takes arrays and gives the numbers it gave on floats."""
-    try:
-        result = np.asarray(op.forward(*xs), dtype=float)
-    except Exception:  # noqa: BLE001 - math.* on an array, `if x > 0` on an array, ...
-        return None
-    return op.forward if result.shape == traced.shape and _same_numbers(result, traced) else None
-
-
 def _element_wise(f: Callable[..., Any], single: bool) -> Callable[..., Any]:
     """``f`` applied to one element of each array at a time: a forward (``single``) or partials."""
 
@@ -1059,14 +1073,6 @@ def _element_wise(f: Callable[..., Any], single: bool) -> Callable[..., Any]:
         return tuple(np.array(column, dtype=float) for column in zip(*rows))
 
     return element_wise
-
-
-def _same_numbers(a: Any, b: Any) -> bool:
-    """Equal to 1e-12 relative, with ±inf and nan in the same places."""
-    finite = np.isfinite(b)
-    if not np.array_equal(np.isfinite(a), finite) or not np.array_equal(a[~finite], b[~finite], equal_nan=True):
-        return False
-    return bool(np.all(np.abs(a[finite] - b[finite]) <= 1e-12 * np.abs(b[finite])))
 
 
 def _index(slots: Any) -> Any:
@@ -1132,6 +1138,8 @@ def _kernel(group: list[_Node], plan: _Plan | None) -> _Kernel:
     kernel.operands = [_index([node.parents[i].slot for node in group]) for i in range(arity)]
     kernel.forward = plan.forward
     kernel.ufunc = isinstance(plan.forward, np.ufunc)
+    kernel.per_row = plan.element_wise
+    kernel.order = np.array([node.order for node in group], dtype=np.intp)
     computed = False
     for i, (kind, source) in enumerate(plan.sources):
         keep = [node.live and node.parents[i].need for node in group]
@@ -1260,7 +1268,7 @@ class Compiled:
         self.static_argnums = static_argnums
         self._programs: dict[tuple[Any, ...], Program] = {}
         self._warned: set[tuple[str, int]] = set()
-        self._indices: dict[int, tuple[Sequence[Value], Any]] = {}  # program id -> (params list, positions)
+        self._indices: dict[int, tuple[list[Value], Any]] = {}  # program id -> (a copy of params, positions)
         self.traces = 0
         self.replays = 0
         functools.update_wrapper(self, fn)
@@ -1314,7 +1322,9 @@ class Compiled:
         """
         if modes.active and modes.this_thread().tracers:
             raise TraceError(f"compiled: {self!r}.gradients was called while another compiled function is traced")
-        data = np.asarray(data, dtype=float)
+        if isinstance(params, (str, bytes)) or not isinstance(params, Sequence):
+            _check_params(params)  # raises: names what params is
+        data = _compile_checks.numbers_array(data, "compiled: gradients(params, data, ...): data")
         if data.shape != (len(params),):
             raise ValueError(
                 f"compiled: gradients(params, data, ...) needs a list of Values and an array of one number per "
@@ -1341,10 +1351,11 @@ class Compiled:
         return loss, grads
 
     def _index_of(self, program: Program, params: Sequence[Value]) -> Any:
-        """Where each of ``program.params`` is in ``params`` (cached for that list)."""
+        """Where each of ``program.params`` is in ``params`` (cached for a list of the same Values in the
+        same order: a list reordered in place is indexed again)."""
         cached = self._indices.get(id(program))
-        if cached is not None and cached[0] is params:
-            return cached[1]
+        if cached is not None and cached[0] == (params if type(params) is list else list(params)):
+            return cached[1]  # list equality of Values is identity, item by item (fast in C)
         _check_params(params)
         where = {id(p): i for i, p in enumerate(params)}
         missing = [p for p in program.params if id(p) not in where]
@@ -1354,13 +1365,13 @@ class Compiled:
                 f"that are not in params, e.g. {_describe(missing[0])}: pass every parameter it reads"
             )
         index = np.array([where[id(p)] for p in program.params], dtype=np.intp)
-        self._indices[id(program)] = (params, index)
+        self._indices[id(program)] = (list(params), index)
         return index
 
     def _trace(self, key: tuple[Any, ...], args: tuple[Any, ...], number_count: int, values: list[Value]) -> Any:
         """The first call for a structure: run fn eagerly on Values, watched; backward; schedule a program."""
-        call_args, inputs = _build_arguments(args, self.static_argnums)
-        tracer = _Tracer(self, inputs, values)
+        call_args, inputs, stand_ins = _build_arguments(args, self.static_argnums, values)
+        tracer = _Tracer(self, inputs, stand_ins)
         t0 = time.perf_counter()
         modes.change(lambda m: m.tracers.append(tracer))
         try:
@@ -1369,11 +1380,14 @@ class Compiled:
             modes.change(lambda m: m.tracers.remove(tracer))
         loss, returned, shape = _returned_values(result)
         loss.backward()
+        for v, stand_in in zip(values, stand_ins):  # the eager call's gradients reach the arguments
+            if stand_in.grad:
+                v.grad += stand_in.grad
         t1 = time.perf_counter()
         collecting = gc.isenabled()
         gc.disable()  # scheduling allocates many small objects while the whole traced graph is alive:
         try:  # without this, CPython's cyclic collector walks that graph again and again
-            program = _schedule(returned, loss, tracer, number_count, values)
+            program = _schedule(returned, loss, tracer, number_count, stand_ins)
         finally:
             if collecting:
                 gc.enable()
@@ -1382,13 +1396,18 @@ class Compiled:
         program.stats.schedule_seconds = time.perf_counter() - t1
         self._programs[key] = program
         self.traces += 1
-        return result
+        return (
+            _compile_checks.swapped(result, {id(s): v for v, s in zip(values, stand_ins)}, MAX_DEPTH)
+            if values
+            else result
+        )
 
     def _frozen(self, what: str, node: Value) -> None:
         """A number was read out of a traced Value: warn once per line, or raise under strict=True."""
         filename, line, module = _user_frame()
         message = (
-            f"{filename}:{line} reads the number inside {what} ({_describe(node)}; by .data or a comparison) "
+            f"{filename}:{line} reads the number inside {what} ({_describe(node)}; by .data, a comparison, "
+            "repr/str/format or .local_grads) "
             "while autograd.compiled traces it. That number is frozen into the compiled program: every later "
             "call reuses its trace-time value, and so does any Python decision made with it (as with JAX's jit "
             "and torch.jit.trace). It is harmless only where the result does not depend on that number; "
@@ -1403,8 +1422,7 @@ class Compiled:
 
 
 def _check_params(params: Sequence[Value]) -> None:
-    if not all(isinstance(p, Value) for p in params):
-        raise TypeError("compiled: gradients(params, data, ...): params must be a list of Values")
+    _compile_checks.check_params(params, "compiled: gradients(params, data, ...)")
 
 
 def _returned_values(result: Any) -> tuple[Value, list[Value], Any]:

@@ -414,9 +414,22 @@ class Value:
     _label = ""  # class defaults: a node stores these only when it has them (in __dict__)
     _scope: Scope | None = None
 
+    def __new__(cls, data: Number | Value = 0.0, *args: Any, **kwargs: Any) -> Value:
+        """``Value(v)`` of a Value ``v`` is ``v`` itself (as ``numpy.asarray`` of an array, ``jnp.asarray`` of a
+        tracer): code that wraps its inputs, ``model([Value(a), Value(b)])``, works when they are Values
+        already, and gradients reach them. To copy a number instead: ``Value(v.data)``."""
+        if isinstance(data, Value):
+            if args or kwargs:
+                raise TypeError(
+                    "Value(v) of a Value v is v itself and takes no other arguments; to make a new node from its "
+                    "number, use Value(v.data, ...)"
+                )
+            return data
+        return object.__new__(cls)
+
     def __init__(
         self,
-        data: Number,
+        data: Number | Value,
         _children: Sequence[Value] | str = (),
         _op: str | Sequence[Any] = "",
         label: str = "",
@@ -424,6 +437,8 @@ class Value:
         children: Sequence[Value] | None = None,
         local_grads: Sequence[Any] | None = None,
     ):
+        if data is self:  # Value(v) of a Value: __new__ returned v itself, already made
+            return
         if isinstance(_children, str):  # Value(2.0, "a"): a label given positionally
             label = _children
         given = children if children is not None else () if isinstance(_children, str) else _children
@@ -491,6 +506,8 @@ class Value:
     @property
     def local_grads(self) -> tuple[Any, ...]:
         """∂self/∂parent for each parent, evaluated at the forward values."""
+        if modes.active and self._parents:
+            modes.note_read(self)  # numbers of the forward pass, as .data is
         return self._local_grads if self._local_grads is not None else ()
 
     @property
@@ -520,7 +537,9 @@ class Value:
         if self._op is not CONSTANT:
             self._op = ""
 
-    def __repr__(self) -> str:
+    def __repr__(self) -> str:  # also str(), format() and f-strings: they show the number, so they read it
+        if modes.active:
+            modes.note_read(self)
         extra = f", label={self.label!r}" if self.label else ""
         return f"Value(data={self._data}, grad={self.grad}{extra})"
 

@@ -158,8 +158,11 @@ class Adam(Optimizer):
         """
         import numpy as np  # lazily: the arrays are numpy's
 
+        from autograd._compile_checks import numbers_array
+
         name, n = type(self).__name__, len(self.params)
-        data, grads = np.asarray(data, dtype=float), np.asarray(grads, dtype=float)
+        data = numbers_array(data, f"{name}.step_arrays: data")
+        grads = numbers_array(grads, f"{name}.step_arrays: grads")
         if data.shape != (n,) or grads.shape != (n,):
             raise ValueError(
                 f"{name}.step_arrays: data and grads must hold one number per parameter ({n}), got arrays of "
@@ -168,17 +171,19 @@ class Adam(Optimizer):
         bad = np.flatnonzero(~np.isfinite(grads))
         if len(bad):
             i = int(bad[0])
-            raise ValueError(f"{name}.step: params[{i}].grad is {float(grads[i])!r} (not finite)")
+            raise ValueError(f"{name}.step_arrays: grads[{i}] (params[{i}]'s gradient) is {float(grads[i])!r} "
+                             "(not finite)")  # fmt: skip
         lr, (b1, b2), eps, wd = self.lr, self.betas, self.eps, self.weight_decay
         step_size, correction2_sqrt = self._next_step()
-        if wd:
-            if self.decoupled:
-                data = data * (1 - lr * wd)
-            else:
-                grads = grads + wd * data
-        self.m = m = b1 * np.asarray(self.m, dtype=float) + (1 - b1) * grads
-        self.v = v = b2 * np.asarray(self.v, dtype=float) + (1 - b2) * grads * grads
-        return data - step_size * m / (np.sqrt(v) / correction2_sqrt + eps)
+        with np.errstate(all="ignore"):  # IEEE 754 as step()'s floats give it, without numpy's warnings
+            if wd:
+                if self.decoupled:
+                    data = data * (1 - lr * wd)
+                else:
+                    grads = grads + wd * data
+            self.m = m = b1 * np.asarray(self.m, dtype=float) + (1 - b1) * grads
+            self.v = v = b2 * np.asarray(self.v, dtype=float) + (1 - b2) * grads * grads
+            return data - step_size * m / (np.sqrt(v) / correction2_sqrt + eps)
 
 
 class AdamW(Adam):

@@ -33,6 +33,7 @@ ORACLE_SUITES = [
     "test_export_gpt.py",  # the GPT's loss and gradients against its PyTorch export, float64
     "test_compile.py",  # compiled == eager, with the reference engine tracing
     "test_max.py",  # the max primitive: sympy, PyTorch, compiled == eager
+    "test_compile_fuzz.py",  # compiled == eager at the edges of the floats
     "test_fast.py",  # skipped there, and says why
     "test_check.py",  # a learner's graph mirrored as Values, checked against PyTorch float64
 ]

@@ -4,8 +4,10 @@ policy on replay, returned values, bad input, and numpy as an optional dependenc
 
 from __future__ import annotations
 
+import copy
 import inspect
 import math
+import pickle
 import random
 import subprocess
 import sys
@@ -741,8 +743,10 @@ def test_gradients_needs_every_leaf_it_reads_and_one_number_per_parameter():
         step.gradients(params, np.zeros(3), xs, ys)
     with pytest.raises(ValueError, match=r"reads 1 leaf Value\(s\) made outside it that are not in params"):
         step.gradients(params[1:], np.array([p.data for p in params[1:]]), xs, ys)
-    with pytest.raises(TypeError, match="params must be a list of Values"):
+    with pytest.raises(TypeError, match="params must be a list of Values; params.0. is float 1.0"):
         step.gradients([1.0] * 13, np.zeros(13), xs, ys)
+    with pytest.raises(TypeError, match="params must be a list of Values, got generator"):
+        step.gradients((p for p in params), np.zeros(13), xs, ys)
 
 
 def test_the_fused_kernels_assumptions_are_the_rule_tables():
@@ -761,3 +765,235 @@ def test_the_fused_kernels_assumptions_are_the_rule_tables():
     a, b = np.array([1.0, -2.0]), np.array([3.0, 0.5])
     da, db = MUL.partials(a, b, a * b)
     assert da.tolist() == b.tolist() and db.tolist() == a.tolist()
+
+
+# --------------------------------------------------------------------------- the replay never silently differs
+
+
+def _eager_step_grad(fn, x: float, leaves: list[Value]) -> tuple[float, list[float]]:
+    for leaf in leaves:
+        leaf.grad = 0.0
+    out = fn(x)
+    out.backward()
+    grads = [leaf.grad for leaf in leaves]
+    for leaf in leaves:
+        leaf.grad = 0.0
+    return out.data, grads
+
+
+# A rule for floats written with Python's `if`, the natural way: relu by hand, and a two-sided slope.
+relu_by_hand = Op("relu_by_hand", lambda x: x if x > 0 else 0.0, lambda x, out: (1.0 if x > 0 else 0.0,))
+two_slopes = Op("two_slopes", lambda x: 2 * x if x > 0 else -x, lambda x, out: (2.0 if x > 0 else -1.0,))
+
+
+@pytest.mark.parametrize("op", [relu_by_hand, two_slopes], ids=str)
+@pytest.mark.parametrize("width", [1, 2, 5])
+def test_a_user_rule_with_python_if_gives_the_same_result_at_every_kernel_size(op, width):
+    """A partial (or forward) written with `if` on its input is never frozen as the trace-time branch,
+    whether the kernel holds one node or many: the replay takes the branch of its own numbers."""
+    w = Value(2.0)
+
+    def fn(xs):
+        return sum_values([op(x * w) for x in xs])
+
+    step = compiled(fn)
+    step([1.0] * width)  # traced where every input is positive
+    for point in ([-1.0] * width, [(-1.0) ** k * (k + 1) for k in range(width)]):
+        w.grad = 0.0
+        out = step(point)
+        # the oracle: each term's slope by hand, d/dw op(x·w) = op'(x·w)·x
+        slope = {"relu_by_hand": lambda z: 1.0 if z > 0 else 0.0, "two_slopes": lambda z: 2.0 if z > 0 else -1.0}
+        expected_grad = sum(slope[str(op)](x * 2.0) * x for x in point)
+        value = {"relu_by_hand": lambda z: max(z, 0.0), "two_slopes": lambda z: 2 * z if z > 0 else -z}
+        assert out.data == pytest.approx(sum(value[str(op)](x * 2.0) for x in point), rel=1e-15)
+        assert w.grad == pytest.approx(expected_grad, rel=1e-15, abs=0.0), (point, w.grad, expected_grad)
+    (program,) = step.programs
+    assert str(op) in program.stats.element_wise
+
+
+def test_gradients_follow_the_params_list_as_it_is_now_and_refuse_a_parameter_listed_twice():
+    a, b = Value(2.0), Value(3.0)
+    step = compiled(lambda x: a * x + b * (2 * x))  # loss = a·x + 2b·x: ∂/∂a = x, ∂/∂b = 2x
+    params = [a, b]
+    loss, grads = step.gradients(params, np.array([2.0, 3.0]), 1.0)
+    assert loss == 8.0 and grads.tolist() == [1.0, 2.0]
+    loss, grads = step.gradients(params, np.array([2.0, 3.0]), 1.0)  # replayed
+    assert loss == 8.0 and grads.tolist() == [1.0, 2.0]
+    params.reverse()  # the same list, reordered in place: the numbers follow it
+    loss, grads = step.gradients(params, np.array([3.0, 2.0]), 1.0)
+    assert loss == 8.0 and grads.tolist() == [2.0, 1.0]
+    params[:] = [a, b]
+    loss, grads = step.gradients(params, np.array([5.0, 7.0]), 1.0)
+    assert loss == 5.0 + 14.0 and grads.tolist() == [1.0, 2.0]
+    for twice in ([a, b, a], [a, a, b]):
+        with pytest.raises(ValueError, match=r"params\[2\] is params\[0\]|params\[1\] is params\[0\]") as info:
+            step.gradients(twice, np.array([1.0, 2.0, 3.0]), 1.0)
+        assert "listed twice" in str(info.value) and "data 2.0" in str(info.value)
+    fresh = compiled(lambda x: a * x)
+    with pytest.raises(ValueError, match="listed twice"):  # refused on the trace too, before anything runs
+        fresh.gradients([a, a], np.array([1.0, 1.0]), 1.0)
+    assert fresh.traces == 0
+
+
+def test_an_argument_that_is_also_a_closed_over_leaf_is_not_conflated_with_it():
+    w = Value(3.0)
+    step = compiled(lambda x: x * w)
+    out = step(w)  # the trace: eagerly w·w
+    assert out.data == 9.0 and w.grad == 6.0
+    w.grad = 0.0
+    v = Value(5.0)
+    out = step(v)  # JAX's semantics: the argument is an input, w the leaf the function closes over
+    assert out.data == 15.0 and v.grad == 3.0 and w.grad == 5.0
+    w.grad = 0.0
+    out = step(w)  # and passed again as the argument, replayed
+    assert out.data == 9.0 and w.grad == 6.0
+    assert step.traces == 1 and step.replays == 2
+    returned = compiled(lambda x: (x * w, x))(w)  # the trace returns the argument as itself
+    assert returned[1] is w
+
+
+@pytest.mark.parametrize(
+    "read",
+    [
+        lambda y: repr(y),
+        lambda y: str(y),
+        lambda y: f"{y}",
+        lambda y: format(y),
+        lambda y: "%s" % (y,),  # noqa: UP031 - the old way of formatting reads the number too
+        lambda y: y.local_grads,
+        lambda y: copy.deepcopy(y),
+        lambda y: pickle.dumps(y),
+    ],
+    ids=["repr", "str", "f-string", "format", "percent", "local_grads", "deepcopy", "pickle"],
+)
+def test_strict_catches_every_way_a_traced_number_reaches_python(read):
+    def fn(x):
+        y = x * 2.0
+        read(y)
+        return y * y
+
+    with pytest.raises(TraceError, match="frozen into the compiled program"):
+        compiled(fn, strict=True)(1.5)
+    with pytest.warns(TracerWarning, match="a Value computed inside the traced function"):
+        compiled(fn)(1.5)
+
+
+def test_strict_lets_a_constant_be_shown():
+    def fn(x):
+        c = Value(3.0)
+        repr(c), c.local_grads  # noqa: B018 - reads of a constant made inside: nothing traced is frozen
+        return x * c
+
+    assert compiled(fn, strict=True)(2.0).data == 6.0
+
+
+@pytest.mark.parametrize(
+    "fn, traced_at, replayed_at",
+    [
+        (lambda x: x**-1.5, 4.0, -math.inf),  # eager: a negative base needs an integer exponent
+        (lambda x: x**0.5, 4.0, -math.inf),
+        (lambda x: x ** Value(-1.5), 4.0, -math.inf),  # POW of two Values
+        (lambda x: (x * 2.0) ** -2.5, 4.0, -math.inf),
+    ],
+)
+def test_a_replay_raises_where_eager_raises_even_where_numpy_gives_a_finite_number(fn, traced_at, replayed_at):
+    step = compiled(fn)
+    step(traced_at)
+    with pytest.raises(ValueError) as eager_error:
+        fn(Value(replayed_at))
+    with pytest.raises(ValueError) as compiled_error:
+        step(replayed_at)
+    assert str(compiled_error.value) == str(eager_error.value)
+
+
+def test_when_two_operations_fail_the_replay_names_the_one_eager_meets_first():
+    def fn(x, y):
+        first = (x * 1.0).log()  # made first: eager fails here
+        second = 1 / (y * 1.0)  # a later node, at a lower level and in another kernel
+        return first + second
+
+    step = compiled(fn)
+    step(1.0, 1.0)
+    with pytest.raises((ValueError, ZeroDivisionError)) as eager_error:
+        fn(Value(-1.0), Value(0.0))
+    with pytest.raises((ValueError, ZeroDivisionError)) as compiled_error:
+        step(-1.0, 0.0)
+    assert type(compiled_error.value) is type(eager_error.value) is ValueError
+    assert str(compiled_error.value) == str(eager_error.value)
+
+    def other_order(x, y):
+        second = 1 / (y * 1.0)  # now the division is made first
+        first = (x * 1.0).log()
+        return first + second
+
+    step = compiled(other_order)
+    step(1.0, 1.0)
+    with pytest.raises(ZeroDivisionError, match="division by zero: 1.0 / 0.0"):
+        step(-1.0, 0.0)
+
+
+def test_a_user_op_evaluated_element_by_element_raises_what_eager_raises_in_eager_order():
+    log_by_hand = Op("log_by_hand", lambda x: math.log(x), lambda x, out: (1 / x,))
+    root_by_hand = Op("root_by_hand", lambda x: x**0.5, lambda x, out: (0.5 / out,))
+
+    def fn(x, y):
+        a = log_by_hand(x * 1.0)
+        b = root_by_hand(y * 1.0)  # (-1) ** 0.5 is complex in Python: the engine refuses it
+        return a + b
+
+    step = compiled(fn)
+    step(1.0, 1.0)
+    for point in ((-1.0, 4.0), (1.0, -4.0), (-1.0, -4.0)):
+        with pytest.raises((ValueError, TypeError)) as eager_error:
+            fn(Value(point[0]), Value(point[1]))
+        with pytest.raises((ValueError, TypeError)) as compiled_error:
+            step(*point)
+        assert type(compiled_error.value) is type(eager_error.value), point
+        assert str(compiled_error.value) == str(eager_error.value), point
+
+
+def test_value_of_a_value_is_that_value_eagerly_and_under_tracing():
+    a = Value(2.0)
+    assert Value(a) is a and a.data == 2.0 and a.grad == 0.0
+    with pytest.raises(TypeError, match=r"Value\(v\) of a Value v is v itself"):
+        Value(a, label="a")
+    w1, w2 = Value(0.5), Value(-1.5)
+
+    def model(xs):  # micrograd-style code that wraps its inputs
+        x1, x2 = [Value(x) for x in xs]
+        return (x1 * w1 + x2 * w2).tanh()
+
+    step = compiled(lambda a, b: model([Value(a), Value(b)]))
+    with warnings.catch_warnings():
+        warnings.simplefilter("error", TracerWarning)  # nothing is frozen
+        step(1.0, 2.0)
+    for point in ((0.3, -0.7), (2.0, 1.0)):
+        w1.grad = w2.grad = 0.0
+        out = step(*point)
+        got = (out.data, w1.grad, w2.grad)
+        z = point[0] * 0.5 + point[1] * -1.5  # the oracle: tanh by hand, d tanh = 1 − tanh²
+        t = math.tanh(z)
+        assert got == pytest.approx((t, (1 - t * t) * point[0], (1 - t * t) * point[1]), rel=1e-14)
+    v = Value(0.25)  # a Value argument wrapped again: its gradient arrives
+    w1.grad = w2.grad = 0.0
+    step(v, 1.0)
+    t = math.tanh(0.25 * 0.5 - 1.5)
+    assert v.grad == pytest.approx((1 - t * t) * 0.5, rel=1e-14)
+
+
+@pytest.mark.parametrize(
+    "data, said",
+    [
+        (["1.0", "2.0"], r"data\[0\] is str '1.0'"),
+        ([True, 2.0], r"data\[0\] is bool True"),
+        ([1.0, 2.0 + 1j], r"data\[1\] is complex \(2\+1j\)"),
+        ([Value(1.0), 2.0], r"data\[0\] is a Value \(data 1.0\): pass numbers"),
+    ],
+)
+def test_gradients_refuses_data_that_is_not_numbers_by_name(data, said):
+    a, b = Value(2.0), Value(3.0)
+    step = compiled(lambda x: a * x + b)
+    for _ in range(2):  # on the trace and on a replay
+        with pytest.raises(TypeError, match=r"compiled: gradients\(params, data, \.\.\.\): " + said):
+            step.gradients([a, b], data, 1.0)
+        step.gradients([a, b], [2.0, 3.0], 1.0)

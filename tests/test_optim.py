@@ -282,8 +282,42 @@ def test_adam_on_arrays_is_step_bit_for_bit(make):
 def test_adam_on_arrays_refuses_a_non_finite_gradient_and_changes_nothing():
     np = pytest.importorskip("numpy")
     adam = Adam([Value(1.0), Value(2.0)], lr=0.1)
-    with pytest.raises(ValueError, match=r"Adam.step: params\[1\].grad is nan \(not finite\)"):
+    with pytest.raises(ValueError, match=r"Adam.step_arrays: grads\[1\] \(params\[1\]'s gradient\) is nan"):
         adam.step_arrays(np.array([1.0, 2.0]), np.array([0.5, math.nan]))
     with pytest.raises(ValueError, match=r"Adam.step_arrays: data and grads must hold one number per parameter \(2\)"):
         adam.step_arrays(np.array([1.0, 2.0, 3.0]), np.array([0.5, 0.5, 0.5]))
     assert adam.t == 0 and adam.m == [0.0, 0.0]
+
+
+@pytest.mark.parametrize(
+    "bad, said",
+    [
+        (["1.0", "2.0"], r"data\[0\] is str '1.0': only real numbers are data"),
+        ([True, 2.0], r"data\[0\] is bool True"),
+        ([1.0 + 2j, 2.0], r"data\[0\] is complex \(1\+2j\)"),
+        ([1.0, Value(2.0)], r"data\[1\] is a Value \(data 2.0\): pass numbers, e.g. \[p.data for p in params\]"),
+        ("12", r"data must be an array of real numbers, got str '12'"),
+    ],
+)
+def test_adam_on_arrays_refuses_what_step_refuses_by_name(bad, said):
+    np = pytest.importorskip("numpy")
+    adam = Adam([Value(1.0), Value(2.0)], lr=0.1)
+    with pytest.raises(TypeError, match=r"Adam.step_arrays: " + said):
+        adam.step_arrays(bad, np.array([0.5, 0.5]))
+    with pytest.raises(TypeError, match=r"Adam.step_arrays: " + said.replace("data", "grads", 1)):
+        adam.step_arrays(np.array([1.0, 2.0]), bad)
+    assert adam.t == 0
+
+
+def test_adam_on_arrays_is_as_silent_as_step_where_numbers_overflow():
+    np = pytest.importorskip("numpy")
+    import warnings
+
+    by_values, on_arrays = [Value(1.0), Value(-1e308)], [Value(1.0), Value(-1e308)]
+    by_values[0].grad, by_values[1].grad = 1e300, 1e200  # g·g overflows to inf: step() gives IEEE 754 numbers
+    by_arrays = Adam(on_arrays, lr=0.5, weight_decay=1e10)
+    Adam(by_values, lr=0.5, weight_decay=1e10).step()
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")  # a numpy RuntimeWarning would fail here
+        data = by_arrays.step_arrays(np.array([1.0, -1e308]), np.array([1e300, 1e200]))
+    assert list(map(repr, data.tolist())) == [repr(p.data) for p in by_values]  # nan where step() gives nan
