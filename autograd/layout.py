@@ -15,11 +15,13 @@ notebook or a command line:
   (``PR_SET_PDEATHSIG``), so killing the caller, even with ``kill -9``, stops it.
 
 ``fit_svg`` makes a drawing scale to the width it is shown in (never above its natural
-size), and ``node_boxes`` reads each node's box back from the SVG for the stepper.
+size), ``notebook_html`` shows it in a notebook cell never below readable (scrolling instead),
+and ``node_boxes`` reads each node's box back from the SVG for the stepper.
 """
 
 from __future__ import annotations
 
+import math
 import os
 import re
 import shutil
@@ -28,7 +30,16 @@ import subprocess
 import sys
 from typing import Any
 
-__all__ = ["LAYOUT_TIMEOUT", "GraphvizNotFound", "LayoutTimeout", "fit_svg", "node_boxes", "run_dot", "strip_prolog"]
+__all__ = [
+    "LAYOUT_TIMEOUT",
+    "GraphvizNotFound",
+    "LayoutTimeout",
+    "fit_svg",
+    "node_boxes",
+    "notebook_html",
+    "run_dot",
+    "strip_prolog",
+]
 
 LAYOUT_TIMEOUT = 60.0  # seconds one layout may take before it is stopped
 
@@ -134,6 +145,37 @@ def fit_svg(svg: str) -> str:
     width_px = float(match.group(1)) * 4 / 3  # 1 pt = 4/3 CSS px
     replacement = f'<svg width="100%" style="max-width: {width_px:.0f}px; height: auto"'
     return svg[: match.start()] + replacement + svg[match.end() :]
+
+
+READABLE_TEXT_PX = 10  # CSS px: the smallest text a drawing is ever shown with in a notebook
+NOTEBOOK_HEIGHT = 640  # CSS px: a drawing taller than this at its shown size scrolls inside its box
+_FONT_SIZE = re.compile(r'font-size="([\d.]+)"')
+
+
+def notebook_html(svg: str) -> str:
+    """The drawing for a notebook cell (HTML): at the cell's width when all its text stays at least
+    ``READABLE_TEXT_PX`` there, never above its natural size; else at that readable size in a box that
+    scrolls (across, and down past ``NOTEBOOK_HEIGHT`` px), so a big graph is never shrunk to unreadable
+    specks. Text of f pt at natural width w pt shows at 10 px when the drawing is w·10/f px wide."""
+    svg = strip_prolog(svg)
+    match = _SIZE.search(svg)
+    if match is None:
+        return f'<div style="overflow: auto; max-height: {NOTEBOOK_HEIGHT}px">{svg}</div>'
+    width_pt = float(match.group(1))
+    smallest = min((float(size) for size in _FONT_SIZE.findall(svg)), default=14.0)
+    natural_px = width_pt * 4 / 3  # 1 pt = 4/3 CSS px
+    readable_px = min(natural_px, math.ceil(width_pt * READABLE_TEXT_PX / smallest))
+    sized = (
+        f'<svg width="100%" style="display: block; min-width: {readable_px:.0f}px; max-width: {natural_px:.0f}px;'
+        ' height: auto"'
+    )
+    return (
+        f'<div class="stepgrad-drawing" style="overflow: auto; max-width: 100%; max-height: {NOTEBOOK_HEIGHT}px">'
+        + svg[: match.start()]
+        + sized
+        + svg[match.end() :]
+        + "</div>"
+    )
 
 
 _NODE = re.compile(

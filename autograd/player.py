@@ -23,7 +23,7 @@ from typing import TYPE_CHECKING, Any
 
 from .groups import Group
 from .layout import strip_prolog
-from .viz import FONT_SIZE, MARK_FILL
+from .viz import FONT_NAME, FONT_SIZE, MARK_FILL
 
 if TYPE_CHECKING:  # pragma: no cover
     from .stepper import Drawing
@@ -41,7 +41,7 @@ def asset(name: str) -> str:
 
 _COMMENT = re.compile(r"<!--.*?-->\n?", re.S)
 _EDGE_TITLE = re.compile(r'(<g id="edge\d+" class="edge">)\n?<title>[^<]*</title>')
-_NODE_FONT = f' font-family="Helvetica,sans-Serif" font-size="{FONT_SIZE}.00"'
+_NODE_FONT = f' font-family="{FONT_NAME}" font-size="{FONT_SIZE}.00"'
 
 
 def compact_svg(svg: str) -> str:
@@ -49,7 +49,7 @@ def compact_svg(svg: str) -> str:
     node font set once (a ``<style>`` rule) instead of on each of thousands of ``<text>`` elements."""
     svg = _EDGE_TITLE.sub(r"\1", _COMMENT.sub("", strip_prolog(svg))).replace(_NODE_FONT, "")
     head = svg.index(">") + 1
-    rule = f"<style>text{{font-family:Helvetica,sans-Serif;font-size:{FONT_SIZE}px}}</style>"
+    rule = f"<style>text{{font-family:{FONT_NAME};font-size:{FONT_SIZE}px}}</style>"
     return svg[:head] + rule + svg[head:]
 
 

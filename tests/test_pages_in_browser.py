@@ -15,7 +15,7 @@ from browser import chromium_page, needs_playwright
 from autograd import Value, topological_order
 from autograd.examples import tanh_neuron
 from autograd.stepper import backward_steps
-from autograd.viz import save_svg
+from autograd.viz import draw_dot, save_svg
 from nn import MLP
 
 needs_dot = pytest.mark.skipif(shutil.which("dot") is None, reason="needs Graphviz's dot program")
@@ -102,3 +102,90 @@ def test_a_saved_svg_opened_alone_fits_the_window(tmp_path):
         width = page.evaluate("() => document.documentElement.getBoundingClientRect().width")
         assert right <= 700 and width <= 700  # the output node o is not cut off on the right
         page.screenshot(path=str(tmp_path / "neuron_graph.png"))
+
+
+EVERY_NODE = """() => {
+  const box = (e) => { const r = e.getBoundingClientRect(); return [r.left, r.top, r.right, r.bottom]; };
+  const player = document.getElementById("player");
+  const svg = player.querySelector(".sg-viewport svg");
+  return {
+    step: player.getAttribute("data-step"),
+    viewport: box(player.querySelector(".sg-viewport")),
+    nodes: [...player.querySelectorAll("g.node")].map((g) => [g.querySelector("title").textContent, box(g)]),
+    fontPx: parseFloat(getComputedStyle(svg.querySelector("g.node text")).fontSize) * svg.getScreenCTM().a,
+  };
+}"""
+
+
+@needs_dot
+@needs_playwright
+def test_the_neurons_page_opens_whole_at_1280_by_800_in_every_frame(tmp_path):
+    """The demo's backprop_steps.html (the tanh neuron): a small graph opens whole, readable (node text ≥ 10 px),
+    and stays whole at every frame — no leaf cut off on the left, no `o` cut off on the right."""
+    steps = backward_steps(tanh_neuron().o)  # as nn/demo.py writes it
+    path = steps.save_html(tmp_path / "backprop_steps.html")
+    with chromium_page(tmp_path / "profile", 1280, 800) as page:
+        page.goto(path.as_uri())
+        for k in range(1, len(steps) + 1):
+            page.evaluate(f"() => {{ location.hash = '#step-{k}'; }}")
+            page.wait_for_function(f"() => document.getElementById('player').getAttribute('data-step') === '{k}'")
+            shown = page.evaluate(EVERY_NODE)
+            assert len(shown["nodes"]) == 15  # 10 values and 5 op nodes
+            cut = [name for name, box in shown["nodes"] if not inside(box, shown["viewport"])]
+            assert not cut, (k, cut, shown["viewport"])
+            assert shown["fontPx"] >= 10, shown["fontPx"]
+            if k in (1, 3):
+                page.screenshot(path=str(tmp_path / f"neuron-frame-{k}.png"))
+
+
+# As JupyterLab shows an output: HTML when the bundle has it (its rule for SVG in HTML output below), else the SVG
+# fitted to the cell (JupyterLab's image/svg+xml renderer: max-width 100 %). The cell is 960 px wide.
+CELL_PAGE = """<!DOCTYPE html><html><head><meta charset="utf-8"><style>
+body {{ margin: 0; }} .cell {{ width: 960px; }} .cell svg {{ max-width: 100%; height: auto; }}
+</style></head><body>{cells}</body></html>"""
+
+TEXT_SIZES = """() => [...document.querySelectorAll(".cell")].map((cell) => {
+  const svg = cell.querySelector("svg"), c = cell.getBoundingClientRect();
+  const shown = cell.firstElementChild.getBoundingClientRect();  // the scrolling box (or the SVG itself)
+  const px = [...svg.querySelectorAll("text")].map((t) => parseFloat(getComputedStyle(t).fontSize) *
+    svg.getScreenCTM().a);
+  return {smallest: Math.min(...px), count: px.length, cell: [c.left, c.right], shown: [shown.left, shown.right],
+          scrolls: cell.firstElementChild.scrollWidth > cell.firstElementChild.clientWidth};
+})"""
+
+
+def as_jupyter_shows(picture) -> str:
+    """One output cell: the HTML of ``picture``'s bundle, or its SVG fitted to the cell as JupyterLab shows SVG."""
+    bundle = picture._repr_mimebundle_()
+    if "text/html" in bundle:
+        return f'<div class="cell">{bundle["text/html"]}</div>'
+    svg = bundle["image/svg+xml"]
+    return f'<div class="cell">{svg[svg.index("<svg") :]}</div>'
+
+
+@needs_dot
+@needs_playwright
+def test_static_drawings_in_a_960_px_cell_show_text_of_at_least_10_px(tmp_path):
+    """Notebook 02's ``steps[0].draw()``, ``steps[3].draw()`` and the neuron's ``draw_dot``, and notebook 06's
+    ``step.draw_head()`` (tall, top to bottom): in a 960-px cell no text is under 10 px; what does not fit at
+    that size scrolls inside the cell instead of running off it."""
+    from nn import GPT, CharTokenizer, GPTConfig
+    from nn.gpt import named_step
+
+    steps = backward_steps(tanh_neuron().o)
+    neuron = tanh_neuron()
+    neuron.o.backward()
+    tokenizer = CharTokenizer.from_documents(["emma", "olivia", "ava"])
+    step = named_step(GPT(GPTConfig(vocab_size=tokenizer.vocab_size), seed=42), tokenizer.encode("emma"), head=2)
+    step.loss.backward()
+    pictures = [steps[0].draw(), steps[3].draw(), draw_dot(neuron.o, edge_labels=True), step.draw_head()]
+    page_path = tmp_path / "cells.html"
+    page_path.write_text(CELL_PAGE.format(cells="\n".join(as_jupyter_shows(p) for p in pictures)), encoding="utf-8")
+    with chromium_page(tmp_path / "profile", 1280, 800) as page:
+        page.goto(page_path.as_uri())
+        seen = page.evaluate(TEXT_SIZES)
+        page.screenshot(path=str(tmp_path / "cells.png"), full_page=True)
+    for k, cell in enumerate(seen):
+        assert cell["count"] > 10, cell
+        assert cell["smallest"] >= 10, (k, cell)
+        assert cell["cell"][0] - 1 <= cell["shown"][0] and cell["shown"][1] <= cell["cell"][1] + 1, (k, cell)
