@@ -84,15 +84,16 @@ function stepgradPlayer(el, data, hooks) {
   });
   // the explanation, each number in a nowrap span: a line breaks between tokens, never inside a number
   // (JupyterLab's output CSS sets word-break: break-all on <pre>; player.css undoes it, this holds anyway)
-  var NUMBER = /[-\u2212]?(?:\d+\.?\d*|\.\d+)(?:e[-+]?\d+)?/g;
+  var TOKEN = /[A-Za-z_]\w*|([-\u2212]?(?:\d+\.?\d*|\.\d+)(?:e[-+]?\d+)?)/g;  // a name, or (a number)
   function setExplain(text) {
     explain.textContent = "";
     var at = 0, m;
-    NUMBER.lastIndex = 0;
-    while ((m = NUMBER.exec(text)) !== null) {
+    TOKEN.lastIndex = 0;
+    while ((m = TOKEN.exec(text)) !== null) {
+      if (!m[1]) { continue; }  // a name such as x1 or v12: its digits are no number
       if (m.index > at) { explain.appendChild(doc.createTextNode(text.slice(at, m.index))); }
-      explain.appendChild(make("span", "sg-number", m[0]));
-      at = m.index + m[0].length;
+      explain.appendChild(make("span", "sg-number", m[1]));
+      at = m.index + m[1].length;
     }
     if (at < text.length) { explain.appendChild(doc.createTextNode(text.slice(at))); }
   }

@@ -10,7 +10,7 @@ import random
 import shutil
 
 import pytest
-from browser import chromium_page, needs_playwright
+from browser import BROKEN_NUMBERS, chromium_page, needs_playwright
 
 from autograd import Value, topological_order
 from autograd.examples import tanh_neuron
@@ -194,31 +194,6 @@ def test_static_drawings_in_a_960_px_cell_show_text_of_at_least_10_px(tmp_path):
 # JupyterLab's rule for <pre> in an output area (@jupyterlab/outputarea), which the widget's explanation sits in
 JUPYTER_PRE = "<style>pre { word-break: break-all; word-wrap: break-word; white-space: pre-wrap; }</style>"
 
-BROKEN_NUMBERS = r"""() => {
-  const el = document.querySelector(".sg-explain");
-  const walker = document.createTreeWalker(el, NodeFilter.SHOW_TEXT);
-  const pieces = [];
-  let text = "";
-  for (let n = walker.nextNode(); n; n = walker.nextNode()) { pieces.push([n, text.length]); text += n.data; }
-  const at = (k) => {  // the text node and offset of character k
-    let i = pieces.length - 1;
-    while (pieces[i][1] > k) { i--; }
-    return [pieces[i][0], k - pieces[i][1]];
-  };
-  const broken = [];
-  let lines = new Set();
-  for (const m of text.matchAll(/-?\d+\.\d+(?:e[-+]?\d+)?/g)) {
-    const range = document.createRange();
-    range.setStart(...at(m.index));
-    range.setEnd(...at(m.index + m[0].length - 1));
-    range.setEnd(range.endContainer, range.endOffset + 1);
-    const tops = new Set([...range.getClientRects()].map((r) => Math.round(r.top)));
-    tops.forEach((t) => lines.add(t));
-    if (tops.size > 1) { broken.push(m[0]); }
-  }
-  return {broken, lines: lines.size, text};
-}"""
-
 
 @needs_dot
 @needs_playwright
@@ -233,9 +208,90 @@ def test_the_explanation_wraps_between_tokens_never_inside_a_number(tmp_path):
         for k in range(1, len(steps) + 1):
             page.evaluate(f"() => {{ location.hash = '#step-{k}'; }}")
             page.wait_for_function(f"() => document.getElementById('player').getAttribute('data-step') === '{k}'")
-            seen = page.evaluate(BROKEN_NUMBERS)
+            seen = page.locator(".sg-explain").evaluate(BROKEN_NUMBERS)
             assert seen["text"].startswith(f"step {k}/{len(steps)}: ")
             assert seen["lines"] > 2, seen  # the text did wrap: the width is narrow enough to test
             assert not seen["broken"], (k, seen["broken"], seen["text"])
             if k == 2:
                 page.screenshot(path=str(tmp_path / "narrow-step-2.png"))
+
+
+# The notebook widget's own module (StepperWidget._esm: player.js + its render()) on a page, with a stand-in for
+# anywidget's model: what the model sends (a click on a box) is read by the test, which lets Python lay the graph
+# out again (StepperWidget.expand, as the kernel does) and sets the new data, as the kernel's message does.
+WIDGET_PAGE = """<!DOCTYPE html><html><head><meta charset="utf-8"><style>{css}
+body {{ margin: 0; }} .cell {{ width: {width}px; }}</style></head><body><div class="cell" id="cell"></div>
+<script type="module">
+const state = {{data: {data}, step: {step}}}, handlers = {{}};
+const model = {{
+  get: (k) => state[k], set: (k, v) => {{ state[k] = v; }}, save_changes: () => {{}},
+  on: (event, f) => {{ (handlers[event] = handlers[event] || []).push(f); }},
+  send: (message) => {{ window.sent = message; }},
+}};
+window.kernelSets = (k, v) => {{ state[k] = v; (handlers["change:" + k] || []).forEach((f) => f()); }};
+const url = URL.createObjectURL(new Blob([{esm}], {{type: "text/javascript"}}));
+import(url).then((m) => {{ m.default.render({{model, el: document.getElementById("cell")}}); window.ready = true; }});
+</script></body></html>"""
+
+WIDGET_VIEW = """() => {
+  const box = (e) => { const r = e.getBoundingClientRect(); return [r.left, r.top, r.right, r.bottom]; };
+  const el = document.getElementById("cell"), svg = el.querySelector(".sg-viewport svg");
+  const shapes = [...el.querySelectorAll("g.node polygon, g.node path")];
+  const current = shapes.find((p) => p.getAttribute("fill") === "#ffd54f");
+  return {
+    viewport: box(el.querySelector(".sg-viewport")),
+    current: current ? box(current) : null,
+    nodes: [...el.querySelectorAll("g.node")].map((g) => [g.querySelector("title").textContent, box(g)]),
+    fontPx: 14 * svg.getScreenCTM().a,
+    wholeFontPx: (() => {  // the node text's size were the whole drawing shown in the window (at most 520 px high)
+      const drawn = svg.querySelector("g.graph").getBBox(), v = el.querySelector(".sg-viewport");
+      return 14 * Math.min(v.clientWidth / (drawn.width + 8), 516 / (drawn.height + 8));
+    })(),
+    labels: [...el.querySelectorAll("g.node text")].map((t) => t.textContent),
+    counter: el.querySelector(".sg-counter").textContent,
+  };
+}"""
+
+
+@needs_dot
+@needs_playwright
+@pytest.mark.parametrize("width", [960, 800])
+def test_the_grouped_widget_refits_after_a_box_is_opened(tmp_path, width):
+    """Notebook 02's grouped widget (micrograd's demo step) in a notebook cell at step 3: a click on "Layer 3 ×100"
+    opens it (Python lays the graph out again); the new drawing opens whole when it fits with text ≥ 10 px,
+    else at a readable size with the current box in view — not cut at both sides."""
+    import json
+
+    import scoped
+
+    from autograd.player import asset, widget_class
+
+    loss, _ = scoped.micrograd_demo_step()
+    w = backward_steps(loss).widget()
+    w.step = 3
+    esm = widget_class()._esm
+    page_path = tmp_path / "widget.html"
+    page_path.write_text(
+        WIDGET_PAGE.format(css=asset("player.css"), width=width, data=json.dumps(w.data), step=3, esm=json.dumps(esm)),
+        encoding="utf-8",
+    )
+    with chromium_page(tmp_path / "profile", 1280, 800) as page:
+        page.goto(page_path.as_uri())
+        page.wait_for_function("() => window.ready === true")
+        before = page.evaluate(WIDGET_VIEW)
+        assert before["counter"] == "step 3 / 6" and "Layer 3 ×100" in before["labels"]
+        page.locator("g.node", has_text="Layer 3 ×100").click()
+        sent = page.evaluate("() => window.sent")
+        w.expand(sent["open"])  # what the kernel does with the message
+        page.evaluate(f"() => window.kernelSets('data', {json.dumps(w.data)})")
+        page.wait_for_timeout(300)  # the ResizeObserver's first call
+        after = page.evaluate(WIDGET_VIEW)
+        page.screenshot(path=str(tmp_path / f"grouped-opened-{width}.png"))
+    assert not any("Layer 3 ×100" == label for label in after["labels"])  # the box opened into its neurons
+    assert after["current"] is not None and inside(after["current"], after["viewport"]), after
+    if after["wholeFontPx"] >= 10:  # it fits readable: shown whole
+        cut = [name for name, box in after["nodes"] if not inside(box, after["viewport"])]
+        assert not cut, (cut, after["viewport"])
+        assert after["fontPx"] >= 10
+    else:
+        assert after["fontPx"] >= 12
