@@ -146,6 +146,8 @@ def test_notebook_02_in_jupyterlab_steps_with_the_current_node_in_view(tmp_path)
         for k in range(2, 6):
             neuron.get_by_role("button", name="next →").click()
             check_player(neuron, k, 5)
+            if k == 2:  # the step whose "0.00⏎00 → 0.5000" was split
+                page.screenshot(path=str(tmp_path / "neuron-step-2.png"))
 
         count = int(mlp.evaluate("(el) => el.querySelector('.sg-slider').max"))
         check_player(mlp, count, count)  # the notebook went to the last step
@@ -175,7 +177,8 @@ def test_notebook_02_in_jupyterlab_steps_with_the_current_node_in_view(tmp_path)
         # the static drawings (steps[0].draw(), steps[3].draw(), the MLP's last step, the grouped demo step):
         # readable, inside their cells
         check_drawings(page, 4)
-        page.locator(".stepgrad-drawing").first.scroll_into_view_if_needed()
+        page.locator(".stepgrad-drawing").first.evaluate("(el) => el.scrollIntoView({block: 'center'})")
+        page.wait_for_timeout(500)  # JupyterLab renders the cells scrolled to
         page.screenshot(path=str(tmp_path / "static-drawing.png"))
 
 
@@ -192,6 +195,9 @@ def test_notebook_06_in_jupyterlab_steps_through_one_heads_softmax(tmp_path):
     state.mkdir()
     with jupyterlab(root, state) as url, chromium_page(tmp_path / "profile", 1400, 900) as page:
         run_all(page, url, name)
+        check_drawings(page, 3)  # every part closed, step.draw() and step.draw_head(): readable, inside the cells
+        page.locator(".stepgrad-drawing").last.scroll_into_view_if_needed()
+        page.screenshot(path=str(tmp_path / "gpt-head-drawing.png"))
         players = page.locator(".sg-player")
         assert players.count() == 1
         head = players.nth(0)
