@@ -3,8 +3,10 @@
 Both show the same player (``player.js``, styled by ``player.css``): the drawing of a
 ``stepper.Drawing`` laid out once, and per step the change of state Python computed
 (``Drawing.states()``), applied in the browser. The player fits the width it is given,
-starts at a readable size (node text ≥ 12 px) and brings the current node into view at
-every step; zoom with the buttons or ctrl + wheel, pan by dragging or scrolling. Step
+opens a drawing whole when it fits with node text ≥ 10 px, else at a readable size (node
+text ≥ 12 px) around the current node, does so again when the widget's drawing is laid out
+anew (a box opened) or resized (unless the reader zoomed), and brings the current node into
+view at every step; zoom with the buttons or ctrl + wheel, pan by dragging or scrolling. Step
 numbers are 1-based everywhere: the slider, the counter, the explanation, ``#step-3``.
 
 Why a custom widget (``anywidget``) and not ipywidgets' HTML: an HTML widget cannot run
