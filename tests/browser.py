@@ -67,6 +67,22 @@ BROKEN_NUMBERS = r"""(el) => {
 }"""
 
 
+# Run on an element holding a drawing, as an <img> of SVG (a data URL) or as inline <svg>: the number of its
+# texts and the smallest as displayed, in CSS px (font size in user units × displayed px per user unit).
+DRAWING_TEXT = r"""(el) => {
+  const img = el.querySelector("img"), svg = el.querySelector("svg");
+  if (img) {
+    const bytes = Uint8Array.from(atob(img.src.split(",")[1]), (c) => c.charCodeAt(0));
+    const text = new TextDecoder().decode(bytes);
+    const width = parseFloat(/viewBox="[-\d.]+ [-\d.]+ ([\d.]+)/.exec(text)[1]);
+    const sizes = [...text.matchAll(/<text[^>]*font-size="([\d.]+)"/g)].map((m) => parseFloat(m[1]));
+    return {count: sizes.length, smallest: Math.min(...sizes) * img.getBoundingClientRect().width / width};
+  }
+  const sizes = [...svg.querySelectorAll("text")].map((t) => parseFloat(getComputedStyle(t).fontSize));
+  return {count: sizes.length, smallest: Math.min(...sizes) * svg.getScreenCTM().a};
+}"""
+
+
 def run_chromium(profile: Path, *args: str, check: bool = True) -> subprocess.CompletedProcess:
     """Run headless Chromium with its own profile directory; stdout (e.g. --dump-dom) as text."""
     return subprocess.run(

@@ -14,7 +14,7 @@ import shutil
 from pathlib import Path
 
 import pytest
-from browser import BROKEN_NUMBERS, chromium_page, jupyterlab, needs_jupyterlab
+from browser import BROKEN_NUMBERS, DRAWING_TEXT, chromium_page, jupyterlab, needs_jupyterlab
 
 NOTEBOOKS = Path(__file__).resolve().parents[1] / "notebooks"
 NOTEBOOK = NOTEBOOKS / "02_step_through_backprop.ipynb"
@@ -50,9 +50,7 @@ READ_PLAYER = """(el) => {
 # Each static drawing (step.draw(), draw_dot(...)): its box and the cell's, and the smallest text on screen.
 READ_DRAWING = """(el) => {
   const box = (e) => { const r = e.getBoundingClientRect(); return {l: r.left, t: r.top, r: r.right, b: r.bottom}; };
-  const svg = el.querySelector("svg"), scale = svg.getScreenCTM().a;
-  const px = [...svg.querySelectorAll("text")].map((t) => parseFloat(getComputedStyle(t).fontSize) * scale);
-  return {box: box(el), cell: box(el.closest(".jp-OutputArea-output")), smallest: Math.min(...px), texts: px.length};
+  return {box: box(el), cell: box(el.closest(".jp-OutputArea-output"))};
 }"""
 
 
@@ -97,8 +95,8 @@ def check_drawings(page, count: int) -> None:
     assert drawings.count() == count
     for drawing in drawings.all():
         drawing.scroll_into_view_if_needed()
-        seen = drawing.evaluate(READ_DRAWING)
-        assert seen["texts"] > 3 and seen["smallest"] >= 10, seen
+        text, seen = drawing.evaluate(DRAWING_TEXT), drawing.evaluate(READ_DRAWING)
+        assert text["count"] > 3 and text["smallest"] >= 10, text
         assert inside(seen["box"], seen["cell"]), seen
 
 

@@ -10,7 +10,7 @@ import random
 import shutil
 
 import pytest
-from browser import BROKEN_NUMBERS, chromium_page, needs_playwright
+from browser import BROKEN_NUMBERS, DRAWING_TEXT, chromium_page, needs_playwright
 
 from autograd import Value, topological_order
 from autograd.examples import tanh_neuron
@@ -144,13 +144,9 @@ CELL_PAGE = """<!DOCTYPE html><html><head><meta charset="utf-8"><style>
 body {{ margin: 0; }} .cell {{ width: 960px; }} .cell svg {{ max-width: 100%; height: auto; }}
 </style></head><body>{cells}</body></html>"""
 
-TEXT_SIZES = """() => [...document.querySelectorAll(".cell")].map((cell) => {
-  const svg = cell.querySelector("svg"), c = cell.getBoundingClientRect();
-  const shown = cell.firstElementChild.getBoundingClientRect();  // the scrolling box (or the SVG itself)
-  const px = [...svg.querySelectorAll("text")].map((t) => parseFloat(getComputedStyle(t).fontSize) *
-    svg.getScreenCTM().a);
-  return {smallest: Math.min(...px), count: px.length, cell: [c.left, c.right], shown: [shown.left, shown.right],
-          scrolls: cell.firstElementChild.scrollWidth > cell.firstElementChild.clientWidth};
+SHOWN_IN_CELLS = """() => [...document.querySelectorAll(".cell")].map((cell) => {
+  const c = cell.getBoundingClientRect(), shown = cell.firstElementChild.getBoundingClientRect();
+  return {cell: [c.left, c.right], shown: [shown.left, shown.right]};  // the cell, the scrolling box (or the SVG)
 })"""
 
 
@@ -183,12 +179,13 @@ def test_static_drawings_in_a_960_px_cell_show_text_of_at_least_10_px(tmp_path):
     page_path.write_text(CELL_PAGE.format(cells="\n".join(as_jupyter_shows(p) for p in pictures)), encoding="utf-8")
     with chromium_page(tmp_path / "profile", 1280, 800) as page:
         page.goto(page_path.as_uri())
-        seen = page.evaluate(TEXT_SIZES)
+        texts = [cell.evaluate(DRAWING_TEXT) for cell in page.locator(".cell").all()]
+        boxes = page.evaluate(SHOWN_IN_CELLS)
         page.screenshot(path=str(tmp_path / "cells.png"), full_page=True)
-    for k, cell in enumerate(seen):
-        assert cell["count"] > 10, cell
-        assert cell["smallest"] >= 10, (k, cell)
-        assert cell["cell"][0] - 1 <= cell["shown"][0] and cell["shown"][1] <= cell["cell"][1] + 1, (k, cell)
+    assert len(texts) == len(pictures)
+    for k, (text, box) in enumerate(zip(texts, boxes)):
+        assert text["count"] > 10 and text["smallest"] >= 10, (k, text)
+        assert box["cell"][0] - 1 <= box["shown"][0] and box["shown"][1] <= box["cell"][1] + 1, (k, box)
 
 
 # JupyterLab's rule for <pre> in an output area (@jupyterlab/outputarea), which the widget's explanation sits in
