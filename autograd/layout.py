@@ -15,8 +15,10 @@ notebook or a command line:
   (``PR_SET_PDEATHSIG``), so killing the caller, even with ``kill -9``, stops it.
 
 ``fit_svg`` makes a drawing scale to the width it is shown in (never above its natural
-size), ``notebook_html`` shows it in a notebook cell never below readable (scrolling instead),
-and ``node_boxes`` reads each node's box back from the SVG for the stepper.
+size), and ``node_boxes`` reads each node's box back from the SVG for the stepper.
+
+``notebook_html`` shows a drawing in a notebook cell never with text under 10 px: at the
+cell's width when that is readable, else at a readable size in a box that scrolls.
 """
 
 from __future__ import annotations
@@ -31,16 +33,7 @@ import subprocess
 import sys
 from typing import Any
 
-__all__ = [
-    "LAYOUT_TIMEOUT",
-    "GraphvizNotFound",
-    "LayoutTimeout",
-    "fit_svg",
-    "node_boxes",
-    "notebook_html",
-    "run_dot",
-    "strip_prolog",
-]
+__all__ = ["LAYOUT_TIMEOUT", "GraphvizNotFound", "LayoutTimeout", "fit_svg", "node_boxes", "run_dot", "strip_prolog"]
 
 LAYOUT_TIMEOUT = 60.0  # seconds one layout may take before it is stopped
 

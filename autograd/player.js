@@ -56,6 +56,21 @@ function stepgradPlayer(el, data, hooks) {
   if (data.svgNode) { viewport.appendChild(data.svgNode); } else { viewport.innerHTML = data.svg; }
   var svg = viewport.querySelector("svg");
   var explain = make("pre", "sg-explain");
+  // the explanation's numbers, each in a nowrap span: a line breaks between tokens, never inside a number
+  // (JupyterLab's output CSS sets word-break: break-all on <pre>; player.css undoes it, this holds anyway)
+  var TOKEN = /[A-Za-z_]\w*|([-\u2212]?(?:\d+\.?\d*|\.\d+)(?:e[-+]?\d+)?)/g;  // a name, or (a number)
+  function keepNumbersWhole() {
+    var text = explain.textContent, at = 0, m;
+    explain.textContent = "";
+    TOKEN.lastIndex = 0;
+    while ((m = TOKEN.exec(text)) !== null) {
+      if (!m[1]) { continue; }  // a name such as x1 or v12: its digits are no number
+      if (m.index > at) { explain.appendChild(doc.createTextNode(text.slice(at, m.index))); }
+      explain.appendChild(make("span", "sg-number", m[1]));
+      at = m.index + m[1].length;
+    }
+    if (at < text.length) { explain.appendChild(doc.createTextNode(text.slice(at))); }
+  }
   el.appendChild(controls);
   el.appendChild(viewport);
   el.appendChild(explain);
@@ -82,21 +97,6 @@ function stepgradPlayer(el, data, hooks) {
     var texts = g.querySelectorAll("text");
     return { g: g, shape: g.querySelector("polygon, path, ellipse"), grad: texts.length ? texts[texts.length - 1] : null };
   });
-  // the explanation, each number in a nowrap span: a line breaks between tokens, never inside a number
-  // (JupyterLab's output CSS sets word-break: break-all on <pre>; player.css undoes it, this holds anyway)
-  var TOKEN = /[A-Za-z_]\w*|([-\u2212]?(?:\d+\.?\d*|\.\d+)(?:e[-+]?\d+)?)/g;  // a name, or (a number)
-  function setExplain(text) {
-    explain.textContent = "";
-    var at = 0, m;
-    TOKEN.lastIndex = 0;
-    while ((m = TOKEN.exec(text)) !== null) {
-      if (!m[1]) { continue; }  // a name such as x1 or v12: its digits are no number
-      if (m.index > at) { explain.appendChild(doc.createTextNode(text.slice(at, m.index))); }
-      explain.appendChild(make("span", "sg-number", m[1]));
-      at = m.index + m[1].length;
-    }
-    if (at < text.length) { explain.appendChild(doc.createTextNode(text.slice(at))); }
-  }
   function setRecord(r, fill, pen, text) {
     var rec = records[r];
     rec.shape.setAttribute("fill", fill);
@@ -224,8 +224,9 @@ function stepgradPlayer(el, data, hooks) {
     for (var r = 0; r < records.length; r++) {
       if (records[r].g === g && data.boxes && data.boxes[r] !== undefined) {
         if (hooks.onOpen) { hooks.onOpen(data.records[r]); return; }
-        setExplain(data.boxes[r] + ". To step inside it: steps.widget(open=[...]) in a notebook " +
-          "(or click it there), or draw it with draw_dot(root, open=[...]).\n\n" + data.texts[step - 1]);
+        explain.textContent = data.boxes[r] + ". To step inside it: steps.widget(open=[...]) in a notebook " +
+          "(or click it there), or draw it with draw_dot(root, open=[...]).\n\n" + data.texts[step - 1];
+        keepNumbersWhole();
         return;
       }
     }
@@ -268,8 +269,9 @@ function stepgradPlayer(el, data, hooks) {
     step = k;
     slider.value = String(k);
     counter.textContent = "step " + k + " / " + data.count;
-    setExplain(data.texts[k - 1]);
+    explain.textContent = data.texts[k - 1];
     el.setAttribute("data-step", String(k));
+    keepNumbersWhole();
     follow(focus());
     if (!quiet && hooks.onStep) { hooks.onStep(k); }
   }

@@ -34,7 +34,7 @@ from .engine import Value
 from .files import write_atomically
 from .graph import topological_order
 from .groups import Group, Grouping, has_scopes
-from .layout import LAYOUT_TIMEOUT, GraphvizNotFound, LayoutTimeout, fit_svg, notebook_html, run_dot
+from .layout import LAYOUT_TIMEOUT, GraphvizNotFound, LayoutTimeout, fit_svg, run_dot
 
 if TYPE_CHECKING:  # pragma: no cover
     import graphviz
@@ -200,6 +200,8 @@ def _stepgrad_digraph_class() -> Any:
 def drawing_bundle(svg: str, exclude: Any = None) -> dict[str, str]:
     """A drawing as Jupyter shows it: HTML never scaled below readable text (``layout.notebook_html``: the
     cell's width, or a scrolling box), and the SVG fitted to the width for front ends without HTML."""
+    from .layout import notebook_html
+
     bundle = {"text/html": notebook_html(svg), "image/svg+xml": fit_svg(svg)}
     return {mime: data for mime, data in bundle.items() if mime not in set(exclude or ())}
 

@@ -154,13 +154,6 @@ def test_dot_errors_and_bad_arguments_are_named():
         run_dot("digraph {}", timeout=0)
 
 
-def test_fit_svg_scales_to_the_width_it_is_shown_in():
-    svg = run_dot("digraph { a -> b }").decode()
-    fitted = fit_svg(svg)
-    assert '<svg width="100%" style="max-width: ' in fitted and "viewBox=" in fitted
-    assert 'height="' not in fitted.split("<svg", 1)[1].split(">", 1)[0]  # the height follows the width
-
-
 def test_notebook_html_never_shows_text_under_10_px_and_never_above_natural_size():
     """A drawing w pt wide whose smallest text is f pt: at least w·10/f px wide (its text ≥ 10 px), at most its
     natural w·4/3 px; between the two it takes the cell's width, and its box scrolls when the cell is narrower."""
@@ -174,3 +167,10 @@ def test_notebook_html_never_shows_text_under_10_px_and_never_above_natural_size
     most = float(re.search(r"max-width: ([\d.]+)px", shown)[1])
     assert most == pytest.approx(width_pt * 4 / 3, abs=0.5)
     assert least >= width_pt * 10 / 12 - 0.5  # the edge label's 12 pt decides: 10 px at this width
+
+
+def test_fit_svg_scales_to_the_width_it_is_shown_in():
+    svg = run_dot("digraph { a -> b }").decode()
+    fitted = fit_svg(svg)
+    assert '<svg width="100%" style="max-width: ' in fitted and "viewBox=" in fitted
+    assert 'height="' not in fitted.split("<svg", 1)[1].split(">", 1)[0]  # the height follows the width
