@@ -22,10 +22,15 @@ small dashed box) instead of drawing an edge from afar: 500 terms then lay out i
 
 ``fit_svg`` makes a drawing scale to the width it is shown in (never above its natural
 size), and ``node_boxes`` reads each node's box back from the SVG for the stepper.
+
+``notebook_html`` shows a drawing in a notebook cell never with text under 10 px: at the
+cell's width when that is readable, else at a readable size in a box that scrolls.
 """
 
 from __future__ import annotations
 
+import base64
+import math
 import os
 import re
 import shutil
@@ -185,6 +190,34 @@ def fit_svg(svg: str) -> str:
     width_px = float(match.group(1)) * 4 / 3  # 1 pt = 4/3 CSS px
     replacement = f'<svg width="100%" style="max-width: {width_px:.0f}px; height: auto"'
     return svg[: match.start()] + replacement + svg[match.end() :]
+
+
+READABLE_TEXT_PX = 10  # CSS px: the smallest text a drawing is ever shown with in a notebook
+NOTEBOOK_HEIGHT = 640  # CSS px: a drawing taller than this at its shown size scrolls inside its box
+_FONT_SIZE = re.compile(r'font-size="([\d.]+)"')
+
+
+def notebook_html(svg: str) -> str:
+    """The drawing for a notebook cell (HTML): at the cell's width when all its text stays at least
+    ``READABLE_TEXT_PX`` there, never above its natural size; else at that readable size in a box that
+    scrolls (across, and down past ``NOTEBOOK_HEIGHT`` px), so a big graph is never shrunk to unreadable
+    specks. Text of f pt at natural width w pt shows at 10 px when the drawing is w·10/f px wide.
+
+    The SVG is an ``<img>`` (a data URL): JupyterLab's sanitizer, which HTML from an untrusted notebook
+    goes through, keeps images but strips inline ``<svg>`` (its labels would be left as loose text)."""
+    match = _SIZE.search(svg)
+    source = "data:image/svg+xml;base64," + base64.b64encode(svg.encode("utf-8")).decode("ascii")
+    size = "width: 100%; height: auto"
+    if match is not None:
+        width_pt = float(match.group(1))
+        smallest = min((float(font) for font in _FONT_SIZE.findall(svg)), default=14.0)
+        natural_px = width_pt * 4 / 3  # 1 pt = 4/3 CSS px
+        readable_px = min(natural_px, math.ceil(width_pt * READABLE_TEXT_PX / smallest))
+        size += f"; min-width: {readable_px:.0f}px; max-width: {natural_px:.0f}px"
+    return (
+        f'<div class="stepgrad-drawing" style="overflow: auto; max-width: 100%; max-height: {NOTEBOOK_HEIGHT}px">'
+        f'<img src="{source}" alt="a stepgrad drawing" style="display: block; {size}"></div>'
+    )
 
 
 _NODE = re.compile(

@@ -17,6 +17,7 @@ function stepgradPlayer(el, data, hooks) {
   "use strict";
   hooks = hooks || {};
   var READABLE = data.readable || 0.9; // user units -> px: 14 pt node text stays >= 12.6 px
+  var SMALLEST = data.smallest || 10 / 14; // the least scale a drawing opens at whole: node text >= 10 px
   var doc = el.ownerDocument;
 
   function make(tag, cls, text) {
@@ -66,6 +67,21 @@ function stepgradPlayer(el, data, hooks) {
   if (data.svgNode) { viewport.appendChild(data.svgNode); } else { viewport.innerHTML = data.svg; }
   var svg = viewport.querySelector("svg");
   var explain = make("pre", "sg-explain");
+  // the explanation's numbers, each in a nowrap span: a line breaks between tokens, never inside a number
+  // (JupyterLab's output CSS sets word-break: break-all on <pre>; player.css undoes it, this holds anyway)
+  var TOKEN = /[A-Za-z_]\w*|([-\u2212]?(?:\d+\.?\d*|\.\d+)(?:e[-+]?\d+)?)/g;  // a name, or (a number)
+  function keepNumbersWhole() {
+    var text = explain.textContent, at = 0, m;
+    explain.textContent = "";
+    TOKEN.lastIndex = 0;
+    while ((m = TOKEN.exec(text)) !== null) {
+      if (!m[1]) { continue; }  // a name such as x1 or v12: its digits are no number
+      if (m.index > at) { explain.appendChild(doc.createTextNode(text.slice(at, m.index))); }
+      explain.appendChild(make("span", "sg-number", m[1]));
+      at = m.index + m[1].length;
+    }
+    if (at < text.length) { explain.appendChild(doc.createTextNode(text.slice(at))); }
+  }
   el.appendChild(controls);
   el.appendChild(viewport);
   el.appendChild(explain);
@@ -172,20 +188,31 @@ function stepgradPlayer(el, data, hooks) {
     var z = size(), vw = z.w / view.s, vh = z.h / view.s;
     return b.x >= view.vx && b.y >= view.vy && b.x + b.w <= view.vx + vw && b.y + b.h <= view.vy + vh;
   }
-  function follow(nodes) {  // bring the step's nodes into view: all of them if they fit, else the first
-    if (!nodes.length) { return; }
+  function centreOn(nodes) {  // centre the step's nodes: all of them if they fit, else the first
     var all = union(nodes), z = size();
-    if (inside(all)) { return; }
     var fits = all.w <= z.w / view.s && all.h <= z.h / view.s;
     var b = fits ? all : nodeBox(nodes[0]);
     centre(b.x + b.w / 2, b.y + b.h / 2);
   }
+  function follow(nodes) {  // bring the step's nodes into view when they are not
+    if (nodes.length && !inside(union(nodes))) { centreOn(nodes); }
+  }
+  var chosen = false;  // the reader zoomed (buttons, ctrl + wheel): a resize keeps their scale
   function zoom(factor) {
+    chosen = true;
     var z = size(), cx = view.vx + z.w / view.s / 2, cy = view.vy + z.h / view.s / 2;
     view.s = Math.max(0.05, Math.min(4, view.s * factor));
     centre(cx, cy);
   }
-  function defaultScale() { return Math.max(READABLE, Math.min(1.2, fitScale())); }
+  // the scale a drawing opens at: whole when it fits with node text >= 10 px (at most 1.2), else readable
+  function wholeScale(w, h) { return Math.min(1.2, w / W, h / H); }
+  // the default view: the whole drawing centred, or at readable scale centred on the step's nodes
+  function reset() {
+    var z = size(), whole = wholeScale(z.w, z.h), nodes = focus();
+    view.s = whole >= SMALLEST ? whole : READABLE;
+    centre(W / 2, H / 2);
+    if (whole < SMALLEST && nodes.length) { centreOn(nodes); }
+  }
 
   // pan: drag with the mouse, or scroll; zoom: ctrl + wheel
   var drag = null;
@@ -214,6 +241,7 @@ function stepgradPlayer(el, data, hooks) {
         if (hooks.onOpen) { hooks.onOpen(data.records[r]); return; }
         explain.textContent = data.boxes[r] + ". To step inside it: steps.widget(open=[...]) in a notebook " +
           "(or click it there), or draw it with draw_dot(root, open=[...]).\n\n" + data.texts[step - 1];
+        keepNumbersWhole();
         return;
       }
     }
@@ -259,6 +287,7 @@ function stepgradPlayer(el, data, hooks) {
       (data.backwardStarts ? (k < data.backwardStarts ? " \u00b7 forward" : " \u00b7 backward") : "");
     explain.textContent = data.texts[k - 1];
     el.setAttribute("data-step", String(k));
+    keepNumbersWhole();
     follow(focus());
     if (!quiet && hooks.onStep) { hooks.onStep(k); }
   }
@@ -278,8 +307,9 @@ function stepgradPlayer(el, data, hooks) {
   });
   zoomIn.addEventListener("click", function () { zoom(1.25); });
   zoomOut.addEventListener("click", function () { zoom(0.8); });
-  fit.addEventListener("click", function () { view.s = fitScale(); centre(W / 2, H / 2); });
+  fit.addEventListener("click", function () { chosen = true; view.s = fitScale(); centre(W / 2, H / 2); });
   readable.addEventListener("click", function () {
+    chosen = true;
     view.s = 1;
     if (!currentNode()) { centre(W / 2, H / 2); return; }
     var b = nodeBox(currentNode());
@@ -293,17 +323,16 @@ function stepgradPlayer(el, data, hooks) {
   el.tabIndex = 0;
   el.addEventListener("keydown", keydown);
 
-  // start at readable size, the drawing centred (or fitted when it fits)
+  // start whole when the drawing fits readable, else at readable size with the step's nodes in view
   function start(k) {
     if (data.maxHeight) {  // the widget: as tall as the drawing at its starting scale, at most maxHeight
-      var w = size().w;
-      var s0 = Math.max(READABLE, Math.min(1.2, w / W));
+      var w = size().w, whole = wholeScale(w, data.maxHeight - 4);
+      var s0 = whole >= SMALLEST ? whole : Math.max(READABLE, Math.min(1.2, w / W));
       viewport.style.height = Math.min(data.maxHeight, Math.ceil(H * s0) + 4) + "px";
       dims = null;
     }
-    view.s = defaultScale();
-    centre(W / 2, H / 2);
     show(k, true);
+    reset();
   }
   var api = {
     show: function (k) { stop(); show(k, true); },
@@ -320,7 +349,7 @@ function stepgradPlayer(el, data, hooks) {
       if (seen && seen.w === z.w && seen.h === z.h) { return; }
       var first = seen === null;
       seen = z;
-      if (first) { start(step); } else { applyView(); follow(focus()); }
+      if (first) { start(step); } else if (chosen) { applyView(); follow(focus()); } else { reset(); }
     }).observe(viewport);
   }
   return api;

@@ -3,8 +3,10 @@
 Both show the same player (``player.js``, styled by ``player.css``): the drawing of a
 ``stepper.Drawing`` laid out once, and per step the change of state Python computed
 (``Drawing.states()``), applied in the browser. The player fits the width it is given,
-starts at a readable size (node text ≥ 12 px) and brings the current node into view at
-every step; zoom with the buttons or ctrl + wheel, pan by dragging or scrolling. Step
+opens a drawing whole when it fits with node text ≥ 10 px, else at a readable size (node
+text ≥ 12 px) around the current node, does so again when the widget's drawing is laid out
+anew (a box opened) or resized (unless the reader zoomed), and brings the current node into
+view at every step; zoom with the buttons or ctrl + wheel, pan by dragging or scrolling. Step
 numbers are 1-based everywhere: the slider, the counter, the explanation, ``#step-3``.
 
 Why a custom widget (``anywidget``) and not ipywidgets' HTML: an HTML widget cannot run
@@ -23,7 +25,7 @@ from typing import TYPE_CHECKING, Any
 
 from .groups import Group
 from .layout import strip_prolog
-from .viz import FONT_SIZE, MARK_FILL
+from .viz import FONT_NAME, FONT_SIZE, MARK_FILL
 
 if TYPE_CHECKING:  # pragma: no cover
     from .stepper import Drawing
@@ -41,7 +43,7 @@ def asset(name: str) -> str:
 
 _COMMENT = re.compile(r"<!--.*?-->\n?", re.S)
 _EDGE_TITLE = re.compile(r'(<g id="edge\d+" class="edge">)\n?<title>[^<]*</title>')
-_NODE_FONT = f' font-family="Helvetica,sans-Serif" font-size="{FONT_SIZE}.00"'
+_NODE_FONT = f' font-family="{FONT_NAME}" font-size="{FONT_SIZE}.00"'
 
 
 def compact_svg(svg: str) -> str:
@@ -49,7 +51,7 @@ def compact_svg(svg: str) -> str:
     node font set once (a ``<style>`` rule) instead of on each of thousands of ``<text>`` elements."""
     svg = _EDGE_TITLE.sub(r"\1", _COMMENT.sub("", strip_prolog(svg))).replace(_NODE_FONT, "")
     head = svg.index(">") + 1
-    rule = f"<style>text{{font-family:Helvetica,sans-Serif;font-size:{FONT_SIZE}px}}</style>"
+    rule = f"<style>text{{font-family:{FONT_NAME};font-size:{FONT_SIZE}px}}</style>"
     return svg[:head] + rule + svg[head:]
 
 

@@ -52,7 +52,7 @@ from .engine import Value, _own_backward
 from .files import write_atomically
 from .graph import topological_order
 from .groups import Group
-from .layout import LAYOUT_TIMEOUT, fit_svg
+from .layout import LAYOUT_TIMEOUT
 from .viz import (
     GROUP_FILL,
     HIGHLIGHT_FILL,
@@ -63,6 +63,7 @@ from .viz import (
     _check_options,
     _tint,
     build_digraph,
+    drawing_bundle,
     format_number,
     is_constant,
     negated,
@@ -351,13 +352,13 @@ class BackwardSteps(Sequence[Step]):
 
 
 class Picture:
-    """One drawn frame: its SVG text (``.svg``), shown in Jupyter at the cell's width."""
+    """One drawn frame: its SVG text (``.svg``), shown in Jupyter at the cell's width, never below readable."""
 
     def __init__(self, svg: str):
         self.svg = svg
 
     def _repr_mimebundle_(self, include: Any = None, exclude: Any = None, **_: Any) -> dict[str, str]:
-        return {"image/svg+xml": fit_svg(self.svg)}
+        return drawing_bundle(self.svg, exclude)
 
     def __repr__(self) -> str:
         return f"Picture({len(self.svg)} characters of SVG)"

@@ -54,6 +54,10 @@ GROUP_FILL = "#e3f2fd"  # a box standing for the nodes of a closed scope
 FRAME_COLOR = "#78909c"  # the dashed frame and name of a scope opened beside closed boxes
 STUB_FONT = "#757575"
 FONT_SIZE = 14  # points of the node text: 14 px at the natural size, ≥ 12 px at the players' smallest default zoom
+# The one font of node and edge labels, as a list: Graphviz measures the text in the first family installed
+# (Arial, or Liberation Sans, its metric twin on Linux), the same a browser shows, so boxes fit their text; a
+# bare "Helvetica" was measured in DejaVu Sans, ~10 % wider than the Helvetica/Arial a browser draws.
+FONT_NAME = "Arial,Helvetica,sans-Serif"
 
 
 def format_number(x: Any) -> str:
@@ -203,7 +207,7 @@ _digraph_class: Any = None
 
 def _stepgrad_digraph_class() -> Any:
     """``graphviz.Digraph`` whose renderings go through ``run_dot`` (bounded, time-limited, never orphaned)
-    and whose notebook display fits the cell's width."""
+    and whose notebook display fits the cell's width while its text stays readable."""
     global _digraph_class
     if _digraph_class is None:
         import graphviz
@@ -230,8 +234,22 @@ def _stepgrad_digraph_class() -> Any:
             def _repr_image_svg_xml(self) -> str:
                 return fit_svg(self.pipe(format="svg", encoding="utf-8"))
 
+            def _repr_mimebundle_(self, include: Any = None, exclude: Any = None, **kwargs: Any) -> dict[str, Any]:
+                if include is not None:  # a front end asking for formats by name (image/png, ...)
+                    return dict(super()._repr_mimebundle_(include, exclude, **kwargs))
+                return drawing_bundle(self.pipe(format="svg", encoding="utf-8"), exclude)
+
         _digraph_class = StepgradDigraph
     return _digraph_class
+
+
+def drawing_bundle(svg: str, exclude: Any = None) -> dict[str, str]:
+    """A drawing as Jupyter shows it: HTML never scaled below readable text (``layout.notebook_html``: the
+    cell's width, or a scrolling box), and the SVG fitted to the width for front ends without HTML."""
+    from .layout import notebook_html
+
+    bundle = {"text/html": notebook_html(svg), "image/svg+xml": fit_svg(svg)}
+    return {mime: data for mime, data in bundle.items() if mime not in set(exclude or ())}
 
 
 def _check_options(rankdir: Any, max_nodes: Any, depth: Any, fmt: Any) -> None:
@@ -429,8 +447,8 @@ def build_digraph(
     dot = Digraph(name="stepgrad", format=fmt, graph_attr={"rankdir": rankdir})
     dot.layout_timeout = timeout
     dot.what = f"{len(scene.values)} values"
-    dot.attr("node", fontname="Helvetica", fontsize=str(FONT_SIZE))
-    dot.attr("edge", fontname="Helvetica", fontsize=str(FONT_SIZE - 2))
+    dot.attr("node", fontname=FONT_NAME, fontsize=str(FONT_SIZE))
+    dot.attr("edge", fontname=FONT_NAME, fontsize=str(FONT_SIZE - 2))  # edge labels: the nodes' sans, never serif
     horizontal = rankdir in ("LR", "RL")  # records: braces make the fields run across the node
     stubs: set[Value] = set()
     repeated = repeated_uses(scene.values, lambda n: [(k, p) for k, p in scene.operands(n) if p in scene.drawn])
@@ -592,7 +610,8 @@ def draw_dot(
       ``draw_dot(root, format="svg", rankdir="LR")`` works as it is, and so does its positional
       ``draw_dot(root, "png")``.
 
-    In Jupyter the drawing shows at the cell's width (never above its natural size).
+    In Jupyter the drawing shows at the cell's width (never above its natural size) unless its text would
+    shrink below 10 px: then at that readable size, in a box that scrolls.
 
     ``root`` may also be a node of a learner's own micrograd-like class: its graph is read (never
     run) and drawn with its labels, data and gradients (``autograd.check``).

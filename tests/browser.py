@@ -40,6 +40,49 @@ needs_playwright = pytest.mark.needs("chromium")  # chromium_page() also imports
 needs_jupyterlab = pytest.mark.needs("chromium", "jupyter-lab")
 
 
+# Run on an element (Playwright's locator.evaluate): the numbers of its text that a line break splits, the
+# number of lines its numbers sit on, and the text. A number is split when its characters lie on two lines.
+BROKEN_NUMBERS = r"""(el) => {
+  const walker = document.createTreeWalker(el, NodeFilter.SHOW_TEXT);
+  const pieces = [];
+  let text = "";
+  for (let n = walker.nextNode(); n; n = walker.nextNode()) { pieces.push([n, text.length]); text += n.data; }
+  const at = (k) => {  // the text node and offset of character k
+    let i = pieces.length - 1;
+    while (pieces[i][1] > k) { i--; }
+    return [pieces[i][0], k - pieces[i][1]];
+  };
+  const broken = [];
+  let lines = new Set();
+  for (const m of text.matchAll(/-?\d+\.\d+(?:e[-+]?\d+)?/g)) {
+    const range = document.createRange();
+    range.setStart(...at(m.index));
+    range.setEnd(...at(m.index + m[0].length - 1));
+    range.setEnd(range.endContainer, range.endOffset + 1);
+    const tops = new Set([...range.getClientRects()].map((r) => Math.round(r.top)));
+    tops.forEach((t) => lines.add(t));
+    if (tops.size > 1) { broken.push(m[0]); }
+  }
+  return {broken, lines: lines.size, text};
+}"""
+
+
+# Run on an element holding a drawing, as an <img> of SVG (a data URL) or as inline <svg>: the number of its
+# texts and the smallest as displayed, in CSS px (font size in user units × displayed px per user unit).
+DRAWING_TEXT = r"""(el) => {
+  const img = el.querySelector("img"), svg = el.querySelector("svg");
+  if (img) {
+    const bytes = Uint8Array.from(atob(img.src.split(",")[1]), (c) => c.charCodeAt(0));
+    const text = new TextDecoder().decode(bytes);
+    const width = parseFloat(/viewBox="[-\d.]+ [-\d.]+ ([\d.]+)/.exec(text)[1]);
+    const sizes = [...text.matchAll(/<text[^>]*font-size="([\d.]+)"/g)].map((m) => parseFloat(m[1]));
+    return {count: sizes.length, smallest: Math.min(...sizes) * img.getBoundingClientRect().width / width};
+  }
+  const sizes = [...svg.querySelectorAll("text")].map((t) => parseFloat(getComputedStyle(t).fontSize));
+  return {count: sizes.length, smallest: Math.min(...sizes) * svg.getScreenCTM().a};
+}"""
+
+
 def run_chromium(profile: Path, *args: str, check: bool = True) -> subprocess.CompletedProcess:
     """Run headless Chromium with its own profile directory; stdout (e.g. --dump-dom) as text."""
     return subprocess.run(

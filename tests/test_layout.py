@@ -6,8 +6,10 @@ network simplex run for minutes, and a killed caller left ``dot`` running.
 
 from __future__ import annotations
 
+import base64
 import os
 import random
+import re
 import shutil
 import signal
 import subprocess
@@ -19,7 +21,7 @@ import pytest
 from viz_svg import node_texts
 
 from autograd import Value
-from autograd.layout import BOUNDS, LayoutTimeout, fit_svg, run_dot
+from autograd.layout import BOUNDS, LayoutTimeout, fit_svg, notebook_html, run_dot
 from autograd.viz import to_svg
 
 pytestmark = pytest.mark.skipif(
@@ -150,6 +152,21 @@ def test_dot_errors_and_bad_arguments_are_named():
         run_dot("digraph {}", fmt="svg; rm")
     with pytest.raises(ValueError, match=r"timeout=\.\.\. must be None or a positive number of seconds, got 0"):
         run_dot("digraph {}", timeout=0)
+
+
+def test_notebook_html_never_shows_text_under_10_px_and_never_above_natural_size():
+    """A drawing w pt wide whose smallest text is f pt: at least w·10/f px wide (its text ≥ 10 px), at most its
+    natural w·4/3 px; between the two it takes the cell's width, and its box scrolls when the cell is narrower."""
+    svg = run_dot('digraph { node [fontsize=14]; edge [fontsize=12]; a -> b [label="1.0000"]; b -> c }').decode()
+    width_pt = float(re.search(r'<svg width="([\d.]+)pt"', svg)[1])
+    shown = notebook_html(svg)
+    assert shown.startswith('<div class="stepgrad-drawing" style="overflow: auto;') and shown.endswith("></div>")
+    source = re.search(r'<img src="data:image/svg\+xml;base64,([^"]+)"', shown)[1]
+    assert base64.b64decode(source).decode("utf-8") == svg  # the drawing itself, as an image
+    least = float(re.search(r"min-width: ([\d.]+)px", shown)[1])
+    most = float(re.search(r"max-width: ([\d.]+)px", shown)[1])
+    assert most == pytest.approx(width_pt * 4 / 3, abs=0.5)
+    assert least >= width_pt * 10 / 12 - 0.5  # the edge label's 12 pt decides: 10 px at this width
 
 
 def test_fit_svg_scales_to_the_width_it_is_shown_in():

@@ -14,7 +14,7 @@ import shutil
 from pathlib import Path
 
 import pytest
-from browser import chromium_page, jupyterlab, needs_jupyterlab
+from browser import BROKEN_NUMBERS, DRAWING_TEXT, chromium_page, jupyterlab, needs_jupyterlab
 
 NOTEBOOKS = Path(__file__).resolve().parents[1] / "notebooks"
 NOTEBOOK = NOTEBOOKS / "02_step_through_backprop.ipynb"
@@ -36,7 +36,21 @@ READ_PLAYER = """(el) => {
     counter: el.querySelector(".sg-counter").textContent,
     text: el.querySelector(".sg-explain").textContent,
     fontPx: parseFloat(getComputedStyle(text).fontSize) * svg.getScreenCTM().a,  // user units -> screen px
+    wholePx: (() => {  // the node text's size were the whole drawing shown in the window (at most 520 px high)
+      const drawn = svg.querySelector("g.graph").getBBox(), v = el.querySelector(".sg-viewport");
+      return 14 * Math.min(v.clientWidth / (drawn.width + 8), 516 / (drawn.height + 8));
+    })(),
+    whole: [...el.querySelectorAll("g.node")].every((g) => {  // every node inside the drawing's window
+      const r = g.getBoundingClientRect(), v = el.querySelector(".sg-viewport").getBoundingClientRect();
+      return r.left >= v.left - 1 && r.top >= v.top - 1 && r.right <= v.right + 1 && r.bottom <= v.bottom + 1;
+    }),
   };
+}"""
+
+# Each static drawing (step.draw(), draw_dot(...)): its box and the cell's, and the smallest text on screen.
+READ_DRAWING = """(el) => {
+  const box = (e) => { const r = e.getBoundingClientRect(); return {l: r.left, t: r.top, r: r.right, b: r.bottom}; };
+  return {box: box(el), cell: box(el.closest(".jp-OutputArea-output"))};
 }"""
 
 
@@ -66,8 +80,24 @@ def check_player(player, k: int, count: int) -> dict:
     assert inside(seen["current"], seen["viewport"]), (k, seen["current"], seen["viewport"])
     assert inside(seen["current"], seen["cell"]) and inside(seen["current"], seen["panel"]), seen
     assert inside(seen["controls"], seen["panel"]) and inside(seen["explain"], seen["panel"]), seen
-    assert seen["fontPx"] >= 12, f"node text is {seen['fontPx']:.1f} px"
+    # readable: 12 px, or 10 px when the whole drawing is in view: a drawing that fits at 10 px is shown whole
+    assert seen["fontPx"] >= (10 if seen["whole"] else 12), f"node text is {seen['fontPx']:.1f} px"
+    assert seen["whole"] or seen["wholePx"] < 10.2, (k, seen["wholePx"])
+    split = player.locator(".sg-explain").evaluate(BROKEN_NUMBERS)["broken"]  # lines wrap between tokens
+    assert not split, (k, split, seen["text"])
     return seen
+
+
+def check_drawings(page, count: int) -> None:
+    """The notebook's ``count`` static drawings show no text under 10 px and stay inside their cells (a drawing
+    too wide at that size scrolls in its box)."""
+    drawings = page.locator(".jp-OutputArea-output .stepgrad-drawing")
+    assert drawings.count() == count
+    for drawing in drawings.all():
+        drawing.scroll_into_view_if_needed()
+        text, seen = drawing.evaluate(DRAWING_TEXT), drawing.evaluate(READ_DRAWING)
+        assert text["count"] > 3 and text["smallest"] >= 10, text
+        assert inside(seen["box"], seen["cell"]), seen
 
 
 def run_all(page, url: str, name: str) -> None:
@@ -120,6 +150,8 @@ def test_notebook_02_in_jupyterlab_steps_with_the_current_node_in_view(tmp_path)
         for k in range(2, 6):
             neuron.get_by_role("button", name="next →").click()
             check_player(neuron, k, 5)
+            if k == 2:  # the step whose "0.00⏎00 → 0.5000" was split
+                page.screenshot(path=str(tmp_path / "neuron-step-2.png"))
 
         count = int(mlp.evaluate("(el) => el.querySelector('.sg-slider').max"))
         check_player(mlp, count, count)  # the notebook went to the last step
@@ -146,15 +178,12 @@ def test_notebook_02_in_jupyterlab_steps_with_the_current_node_in_view(tmp_path)
         check_player(grouped, 6, 6)
         page.screenshot(path=str(tmp_path / "grouped-opened.png"))
 
-        # the static drawings (step.draw()) fit the cell instead of running off to the right
-        for image in page.locator(".jp-RenderedSVG img, .jp-RenderedImage img").all():
-            image.scroll_into_view_if_needed()
-            drawn = image.bounding_box()
-            cell = image.evaluate(
-                "(e) => { const r = e.closest('.jp-OutputArea').getBoundingClientRect();"
-                " return {x: r.x, width: r.width}; }"
-            )
-            assert drawn["x"] + drawn["width"] <= cell["x"] + cell["width"] + 1, (drawn, cell)
+        # the static drawings (steps[0].draw(), steps[3].draw(), the MLP's last step, the grouped demo step):
+        # readable, inside their cells
+        check_drawings(page, 4)
+        page.locator(".stepgrad-drawing").first.evaluate("(el) => el.scrollIntoView({block: 'center'})")
+        page.wait_for_timeout(500)  # JupyterLab renders the cells scrolled to
+        page.screenshot(path=str(tmp_path / "static-drawing.png"))
 
 
 @needs_jupyterlab
@@ -170,6 +199,9 @@ def test_notebook_06_in_jupyterlab_steps_through_one_heads_softmax(tmp_path):
     state.mkdir()
     with jupyterlab(root, state) as url, chromium_page(tmp_path / "profile", 1400, 900) as page:
         run_all(page, url, name)
+        check_drawings(page, 3)  # every part closed, step.draw() and step.draw_head(): readable, inside the cells
+        page.locator(".stepgrad-drawing").last.scroll_into_view_if_needed()
+        page.screenshot(path=str(tmp_path / "gpt-head-drawing.png"))
         players = page.locator(".sg-player")
         assert players.count() == 1
         head = players.nth(0)

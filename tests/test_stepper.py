@@ -417,7 +417,8 @@ def shown_state(dom: str) -> tuple[str, str, str, dict[str, list[str]]]:
     """From a page's DOM after its script ran: the player's step, the counter, the explanation, the node texts."""
     step = re.search(r'<div id="player"[^>]*data-step="(\d+)"', dom)[1]
     counter = re.search(r'class="sg-counter">([^<]*)<', dom)[1]
-    explain = html.unescape(re.search(r'class="sg-explain">([^<]*)<', dom)[1])
+    explain_markup = re.search(r'class="sg-explain">(.*?)</pre>', dom, re.S)[1]  # numbers sit in nowrap <span>s
+    explain = html.unescape(re.sub(r"<[^>]*>", "", explain_markup))
     svg = re.search(r"<svg.*?</svg>", dom, re.S)[0]
     return step, counter, explain, node_texts(svg)
 

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import os
 import random
+import re
 import subprocess
 import sys
 import textwrap
@@ -178,6 +179,28 @@ def test_edge_labels_are_local_derivatives():
     assert len(labels) == 9  # every operand edge is labeled, op -> value edges are not
 
 
+def test_edge_labels_have_the_node_labels_sans_font_in_the_dot_source():
+    """Both label kinds name one font list ending in a generic sans family, so no renderer falls back to serif."""
+    source = draw_dot(neuron_after_backward().o, edge_labels=True).source
+    fonts = {
+        kind: name.strip('"') for kind, name in re.findall(r'^\t(node|edge) \[fontname=("[^"]+"|\S+)', source, re.M)
+    }
+    assert set(fonts) == {"node", "edge"}, source[:300]
+    assert fonts["edge"] == fonts["node"]
+    assert fonts["edge"].split(",")[-1].strip().lower() in ("sans-serif", "sans")
+
+
+@needs_dot
+def test_edge_labels_of_a_png_are_drawn_in_the_node_labels_font(tmp_path):
+    """``dot -v`` names the font file each label font resolves to: one file, a sans one, for edges and nodes."""
+    source = draw_dot(neuron_after_backward().o, edge_labels=True, fmt="png").source
+    run = subprocess.run(["dot", "-v", "-Tpng", "-o", str(tmp_path / "g.png")], input=source, text=True,
+                         capture_output=True, check=True)  # fmt: skip
+    resolved = set(re.findall(r'fontname: "[^"]*" resolved to: .*? (/\S+)', run.stderr))
+    assert len(resolved) == 1, run.stderr
+    assert "serif" not in resolved.pop().lower().replace("sans", "")
+
+
 def chain(length: int) -> Value:
     x = Value(0.5, label="x")
     for _ in range(length):
@@ -276,6 +299,8 @@ def test_digraph_helpers_and_jupyter_display():
     assert to_svg(g) == to_svg(v.o)
     bundle = g._repr_mimebundle_()
     parse_svg(bundle["image/svg+xml"])
+    assert bundle["text/html"].startswith('<div class="stepgrad-drawing"') and "min-width" in bundle["text/html"]
+    assert list(g._repr_mimebundle_(include=["image/png"])) == ["image/png"]  # a front end asking by name
     with pytest.raises(TypeError, match=r"drawing options \['rankdir'\] need a Value"):
         to_svg(g, rankdir="TB")
 
