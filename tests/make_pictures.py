@@ -3,7 +3,7 @@
     .venv/bin/python tests/make_pictures.py
 
 - ``neuron_graph.svg``  the tanh neuron after ``backward()`` (``save_svg``: fits any width);
-- ``stepper.png``       the neuron's stepper page at step 4, headless Chromium at 1200 × 700;
+- ``stepper.png``       the neuron's stepper page at step 4, headless Chromium at 1280 × 700;
 - ``grouped_step.png``  micrograd's demo step (38,000+ values) grouped by scope, its stepper page at
                         step 3 ("backward through Layer 3 ×100"), 1200 × 620;
 - ``check_report.svg``  ``check_backward``'s drawing of a learner's micrograd graph with the lecture's
@@ -49,7 +49,7 @@ def main() -> None:
     page = backward_steps(tanh_neuron().o).save_html(
         folder / "neuron.html", title="stepgrad: the backward pass of o = tanh(x1·w1 + x2·w2 + b)"
     )
-    screenshot(page, 4, IMAGES / "stepper.png", 1200, 700)
+    screenshot(page, 4, IMAGES / "stepper.png", 1280, 700)
     loss, _ = scoped.micrograd_demo_step()
     page = backward_steps(loss).save_html(folder / "demo.html", title="stepgrad: micrograd's demo step, grouped")
     screenshot(page, 3, IMAGES / "grouped_step.png", 1200, 620)
