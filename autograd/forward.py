@@ -33,7 +33,7 @@ from .files import write_atomically
 from .graph import topological_order
 from .groups import Group
 from .layout import LAYOUT_TIMEOUT
-from .stepper import Drawing, Picture, _frozen
+from .stepper import Drawing, Picture, _frozen, operation_text
 from .viz import (
     GROUP_FILL,
     HIGHLIGHT_FILL,
@@ -52,21 +52,6 @@ __all__ = ["ForwardStep", "ForwardSteps", "WholeStep", "forward_steps", "operati
 
 MAX_OPERANDS = 6  # numbers written out in one step's line; a longer sum is shortened with "…"
 INFIX = {"+": "+", "*": "×", "/": "/", "-": "-"}
-
-
-def operation_text(node: Value, name: Callable[[Value], str]) -> str:
-    """The operation that made ``node``, in its operands as ``name`` writes them: ``x1 * w1``, ``-x``,
-    ``tanh(n)``, ``x**2`` (micrograd's '**k' op), ``x ** y``."""
-    x = negated(node)
-    if x is not None:
-        return f"-{name(x)}"
-    operands = [name(p) for p in node._parents]
-    op = str(node._op)
-    if (len(operands) == 2 and op in ("**", "/", "-")) or (len(operands) >= 2 and op in ("+", "*")):
-        return f" {op} ".join(operands)
-    if len(operands) == 1 and op.startswith("**"):  # a constant power, micrograd's symbol '**k'
-        return f"{operands[0]}{op}"
-    return f"{op}({', '.join(operands)})"
 
 
 def _numbers_text(node: Value) -> str:

@@ -43,7 +43,7 @@ import numbers
 import os
 import pathlib
 import re
-from collections.abc import Iterator, Mapping, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from functools import cached_property
 from typing import Any, overload
@@ -91,6 +91,21 @@ class Update:
         return self.names[self.parent]
 
 
+def operation_text(node: Value, name: Callable[[Value], str]) -> str:
+    """The operation that made ``node``, in its operands as ``name`` writes them: ``x1 * w1``, ``-x``,
+    ``x / y``, ``tanh(n)``, ``x**2`` (micrograd's '**k' op), ``x ** y``. (The forward and backward steppers'.)"""
+    x = negated(node)
+    if x is not None:
+        return f"-{name(x)}"
+    operands = [name(p) for p in node._parents]
+    op = str(node._op)
+    if (len(operands) == 2 and op in ("**", "/", "-")) or (len(operands) >= 2 and op in ("+", "*")):
+        return f" {op} ".join(operands)
+    if len(operands) == 1 and op.startswith("**"):  # a constant power, micrograd's symbol '**k'
+        return f"{operands[0]}{op}"
+    return f"{op}({', '.join(operands)})"
+
+
 class Step:
     """One node of the backward pass: its upstream gradient and the updates it made to its parents."""
 
@@ -117,17 +132,7 @@ class Step:
     def formula(self) -> str:
         """How this node was computed, in its operands' names: ``x1w1 = x1 * w1``, ``v2 = -x``, ``q = x / y``,
         ``o = tanh(n)``."""
-        names = self._steps.names
-        x = negated(self.node)
-        if x is not None:
-            return f"{self.name} = -{names[x]}"
-        operands = [names[p] for p in self.node._parents]
-        op = str(self.node._op)
-        if (len(operands) == 2 and op in ("**", "/")) or (len(operands) >= 2 and op in ("+", "*")):
-            return f"{self.name} = {f' {op} '.join(operands)}"
-        if len(operands) == 1 and op.startswith("**"):  # a constant power, micrograd's symbol '**k'
-            return f"{self.name} = {operands[0]}{op}"
-        return f"{self.name} = {op}({', '.join(operands)})"
+        return f"{self.name} = {operation_text(self.node, self._steps.names.__getitem__)}"
 
     def explain(self, number: int | None = None, total: int | None = None) -> str:
         """The chain-rule lines of this step with numbers, e.g.
