@@ -341,6 +341,27 @@ def run_steps(args: argparse.Namespace) -> int:
     return EXIT_OK
 
 
+def _set_aside_modules_of(folder: pathlib.Path) -> dict[str, dict[str, Any]]:
+    """Take out of ``sys.modules`` the loaded modules a script in ``folder`` would import from that folder
+    instead (a learner's ``nn.py`` or ``autograd.py`` beside their script, as ``python FILE.py`` sees it);
+    returns them by top-level name, for ``_restore_modules``."""
+    names = {p.stem for p in folder.glob("*.py")} | {p.parent.name for p in folder.glob("*/__init__.py")}
+    aside: dict[str, dict[str, Any]] = {}
+    for name in names:
+        taken = {key: sys.modules.pop(key) for key in list(sys.modules) if key == name or key.startswith(name + ".")}
+        if taken:
+            aside[name] = taken
+    return aside
+
+
+def _restore_modules(aside: dict[str, dict[str, Any]]) -> None:
+    """Put stepgrad's modules back, dropping the learner's modules of the same names (their objects live on)."""
+    for name, taken in aside.items():
+        for key in [key for key in sys.modules if key == name or key.startswith(name + ".")]:
+            del sys.modules[key]
+        sys.modules.update(taken)
+
+
 def run_check(args: argparse.Namespace) -> int:
     """``stepgrad check FILE.py``: run the learner's script, check its roots, print the reports; 1 if one is wrong."""
     import runpy
@@ -355,6 +376,7 @@ def run_check(args: argparse.Namespace) -> int:
     saved_argv, saved_path = sys.argv[:], sys.path[:]
     sys.argv = [str(path)]
     sys.path.insert(0, str(path.resolve().parent))
+    shadowed = _set_aside_modules_of(path.resolve().parent)  # the learner's nn.py, not stepgrad's nn
     try:
         namespace = runpy.run_path(str(path), run_name="__main__")
     except SystemExit as exit_:
@@ -366,6 +388,7 @@ def run_check(args: argparse.Namespace) -> int:
         raise CommandError(f"{args.file} raised {type(error).__name__}: {error}") from None
     finally:
         sys.argv, sys.path[:] = saved_argv, saved_path
+        _restore_modules(shadowed)
     try:
         if args.root is not None:
             if args.root not in namespace:

@@ -551,3 +551,61 @@ def test_random_graphs_right_engines_ok_and_a_wrong_leaf_found(style):
         report = check_backward(nodes["out"])
         assert [m.node for m in report.mismatches] == [nodes[name]], (seed, str(report))
         assert report.expected == pytest.approx(truth[name], rel=1e-9, abs=1e-12)
+
+
+def test_cli_check_runs_a_learners_own_nn_py_not_stepgrads(tmp_path):
+    """micrograd's layout: engine.py and nn.py beside the script; `from nn import Neuron` is the learner's."""
+    (tmp_path / "engine.py").write_text(
+        "class Value:\n"
+        "    def __init__(self, data, _children=(), _op=''):\n"
+        "        self.data, self.grad, self._prev, self._op = data, 0.0, set(_children), _op\n"
+        "        self._backward = lambda: None\n"
+        "    def __add__(self, other):\n"
+        "        other = other if isinstance(other, Value) else Value(other)\n"
+        "        out = Value(self.data + other.data, (self, other), '+')\n"
+        "        def _backward():\n"
+        "            self.grad += out.grad\n"
+        "            other.grad += out.grad\n"
+        "        out._backward = _backward\n"
+        "        return out\n"
+        "    def __mul__(self, other):\n"
+        "        other = other if isinstance(other, Value) else Value(other)\n"
+        "        out = Value(self.data * other.data, (self, other), '*')\n"
+        "        def _backward():\n"
+        "            self.grad += other.data * out.grad\n"
+        "            other.grad += self.data * out.grad\n"
+        "        out._backward = _backward\n"
+        "        return out\n"
+        "    def backward(self):\n"
+        "        topo, seen = [], set()\n"
+        "        def build(v):\n"
+        "            if v not in seen:\n"
+        "                seen.add(v)\n"
+        "                for c in v._prev:\n"
+        "                    build(c)\n"
+        "                topo.append(v)\n"
+        "        build(self)\n"
+        "        self.grad = 1.0\n"
+        "        for v in reversed(topo):\n"
+        "            v._backward()\n"
+    )
+    (tmp_path / "nn.py").write_text(
+        "from engine import Value\n\n"
+        "class Neuron:\n"
+        "    def __init__(self, w, b):\n"
+        "        self.w, self.b = [Value(x) for x in w], Value(b)\n"
+        "    def __call__(self, x):\n"
+        "        out = self.b\n"
+        "        for wi, xi in zip(self.w, x):\n"
+        "            out = out + wi * xi\n"
+        "        return out\n"
+    )
+    (tmp_path / "train.py").write_text(
+        "from nn import Neuron\n\nn = Neuron([0.5, -1.5], 0.25)\n"
+        "loss = n([2.0, 3.0]) * n([2.0, 3.0])\nloss.backward()\n"
+    )
+    result = subprocess.run(
+        [sys.executable, "-m", "nn", "check", str(tmp_path / "train.py")], capture_output=True, text=True, timeout=120
+    )
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert "all" in result.stdout and "gradients checked are right" in result.stdout
