@@ -469,7 +469,7 @@ class ForeignStep(Step):
         for u in self.updates:
             learner = steps.mirror.node_of[u.parent].grad
             right = steps.final[u.parent]
-            mark = "" if _close(right, learner, 0.0, 1e-9, 1e-12) else "   ✗ differs"
+            mark = "" if _close(right, learner, 0.0, REL_TOL, ABS_TOL) else "   ✗ differs"
             lines.append(
                 f"  your engine's ∂{steps.root_name}/∂{u.parent_name} = {steps.format(learner)}, "
                 f"stepgrad's after the pass = {steps.format(right)}{mark}"
@@ -514,12 +514,14 @@ def find_roots(namespace: Mapping[str, Any]) -> dict[str, Any]:
     """The roots a script left in its globals: ``{name: node}`` for every micrograd-like node with parents
     and a nonzero gradient that is not upstream of another such node (read as ``check_backward`` reads)."""
     candidates: dict[str, Any] = {}
+    seen: set[int] = set()
     for name, obj in namespace.items():
-        if name.startswith("__") or not is_foreign_node(obj) or id(obj) in {id(c) for c in candidates.values()}:
+        if name.startswith("__") or not is_foreign_node(obj) or id(obj) in seen:
             continue
         node = read_node(obj)
         if node.parents and node.grad != 0:
             candidates[name] = obj
+            seen.add(id(obj))
     upstream: set[int] = set()
     for obj in candidates.values():
         if id(obj) not in upstream:

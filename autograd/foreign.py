@@ -25,6 +25,7 @@ from __future__ import annotations
 import inspect
 import math
 import numbers
+import weakref
 from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
@@ -55,9 +56,12 @@ def read_attribute(obj: Any, name: str) -> Any:
     (``inspect.getattr_static``'s rules, with the class's part looked up once per class.)
     """
     cls = type(obj)
-    how = _HOW.get((cls, name))
+    per_class = _HOW.get(cls)
+    if per_class is None:
+        per_class = _HOW[cls] = {}
+    how = per_class.get(name)
     if how is None:
-        how = _HOW[(cls, name)] = _how_stored(cls, name)
+        how = per_class[name] = _how_stored(cls, name)
     kind, found = how
     if kind == "slot":
         try:
@@ -77,7 +81,8 @@ def read_attribute(obj: Any, name: str) -> Any:
     return found
 
 
-_HOW: dict[tuple[type, str], tuple[str, Any]] = {}
+# per class, how each attribute is stored; weak, so a class a notebook redefines is not kept alive
+_HOW: weakref.WeakKeyDictionary[type, dict[str, tuple[str, Any]]] = weakref.WeakKeyDictionary()
 
 
 def _how_stored(cls: type, name: str) -> tuple[str, Any]:

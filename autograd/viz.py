@@ -552,7 +552,7 @@ def _draw_frames(dot: Any, scene: Scene) -> None:
         count[0] += 1
         with graph.subgraph(name=f"cluster_frame{count[0]}") as sub:
             sub.attr(label=_escape_plain(path[-1]), style="rounded,dashed", color=FRAME_COLOR,
-                     fontcolor=FRAME_COLOR, fontname="Helvetica", fontsize=str(FONT_SIZE), labeljust="l")  # fmt: skip
+                     fontcolor=FRAME_COLOR, fontname=FONT_NAME, fontsize=str(FONT_SIZE), labeljust="l")  # fmt: skip
             for ident in inside[path]:
                 sub.node(ident)
             for child in children.get(path, []):

@@ -12,7 +12,8 @@ Cost. Updates run in ``fit``'s own thread, between steps (no thread is started, 
 behind). A snapshot is taken only while the time spent on the view stays below ``budget`` (5 %) of the
 time spent training, so the default refresh costs at most about that much however slow the model is
 (``tests/benchmarks/bench_live.py`` measures it). For ``nn.MLP`` the boundary is computed from the
-weights with numpy, one matrix product per layer; other models go through ``predict``.
+weights with numpy, one matrix product per layer; other models go through ``predict`` on a coarser
+grid (24², the start and end snapshots are taken whatever they cost).
 
 >>> history = fit(model, X, y, epochs=100, live=True)     # doctest: +SKIP
 >>> history.live.save_html("training.html")               # doctest: +SKIP
@@ -21,6 +22,7 @@ weights with numpy, one matrix product per layer; other models go through ``pred
 from __future__ import annotations
 
 import math
+import numbers
 import os
 import pathlib
 import time
@@ -98,7 +100,9 @@ class LiveTraining:
         self.spent = 0.0
         began = time.perf_counter()
         self._model, self._total, self.status = model, steps, "training"
-        self._frame = _frame(X, y, loss, self.resolution)
+        # the scalar engine's predict on every grid point is slow: a coarser grid unless numpy does nn.MLP's
+        resolution = self.resolution if _mlp_scores(model, [[0.0, 0.0]]) is not None else min(self.resolution, 24)
+        self._frame = _frame(X, y, loss, resolution)
         self._grid = self._frame.pop("grid", None)
         if self.show:
             self.widget = widget_class()(record=self.record())
@@ -206,8 +210,8 @@ def _frame(X: Sequence[Sequence[float]], y: Sequence[Any], loss: Any, resolution
     A point's class is its label's side of the decision threshold for a one-output model (0 below,
     1 above: −1/+1 or 0/1 labels), its label for a k-output model ("cross_entropy": int labels 0..k−1).
     """
-    if not X or len(X[0]) != 2:
-        return {}
+    if not X or len(X[0]) != 2 or not all(isinstance(label, numbers.Real) for label in y):
+        return {}  # a boundary is drawn for 2-D inputs and number labels (not for vector targets)
     xs = [float(p[0]) for p in X]
     ys = [float(p[1]) for p in X]
     margin = 0.5

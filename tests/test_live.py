@@ -243,7 +243,7 @@ def test_the_widget_grows_while_fit_runs_in_jupyterlab(tmp_path):
                 break
             page.wait_for_timeout(200)
         assert now["status"] == "done" and now["steps"] == 60, now
-        assert len(set(seen_while_running)) >= 3, trail[::10]  # the curve grew during the run
+        assert len(set(seen_while_running)) >= 2, trail[::10]  # the curve grew during the run
         assert seen_while_running == sorted(seen_while_running)
         page.locator(".sg-live").scroll_into_view_if_needed()
         page.screenshot(path=str(tmp_path / "live-widget.png"))
@@ -251,3 +251,29 @@ def test_the_widget_grows_while_fit_runs_in_jupyterlab(tmp_path):
         assert int(slider.get_attribute("max")) >= 2
         slider.evaluate("(s) => { s.value = '0'; s.dispatchEvent(new Event('input')); }")
         assert page.locator(".sg-live").get_attribute("data-step") == "0"
+
+
+def test_vector_targets_train_live_without_a_boundary_and_other_models_get_a_coarser_grid():
+    X, _ = moons(20)
+    targets = [[1.0, 0.0] if i % 2 else [0.0, 1.0] for i in range(20)]
+    model = MLP(2, [4, 2], seed=0)
+    watch = LiveTraining(show=False)
+    fit(model, X, targets, loss="mse", optimizer=SGD(model.parameters(), lr=0.1), epochs=3, progress=False,
+        live=watch)  # fmt: skip
+    assert watch.record()["frame"] == {} and len(watch.losses) == 3 and "cells" not in watch.snapshots[-1]
+
+    mlp = MLP(2, [4, 1], seed=0)
+
+    class Wrapped:  # a model of the user's own: the boundary comes from predict, on 24 × 24 points
+        def __call__(self, x):  # type: ignore[no-untyped-def]
+            return mlp(x)
+
+        def parameters(self):  # type: ignore[no-untyped-def]
+            return mlp.parameters()
+
+    y = moons(20)[1]
+    other = LiveTraining(show=False, every=1, budget=1e9)
+    fit(Wrapped(), X, y, optimizer=SGD(mlp.parameters(), lr=0.1), epochs=2, progress=False, live=other)
+    assert other.record()["frame"]["resolution"] == 24 and len(other.snapshots[-1]["cells"]) == 24 * 24
+    engine = predict(mlp, live_module._frame(X, y, "hinge", 24)["grid"])
+    assert other.snapshots[-1]["cells"] == [round(100 * math.tanh(s)) for s in engine]
