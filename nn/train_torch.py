@@ -41,6 +41,7 @@ except ImportError:
 from autograd.files import write_atomically
 
 from ._check import shown
+from .cli import _positive_int  # the command line's argparse type: a whole number ≥ 1
 from .gpt import BETAS, EPS, GPT, GPTConfig, sample_names
 from .module import read_state_file
 from .text import CharTokenizer, load_names
@@ -175,16 +176,6 @@ def build_parser() -> argparse.ArgumentParser:
     for name, default in (("n-embd", 16), ("n-head", 4), ("n-layer", 1), ("block-size", 16)):
         add(f"--{name}", type=_positive_int, default=default, help=f"with no --init: GPTConfig's {name} ({default})")
     return parser
-
-
-def _positive_int(text: str) -> int:
-    try:
-        number = int(text)
-    except ValueError:
-        number = 0
-    if number < 1:
-        raise argparse.ArgumentTypeError(f"must be a positive whole number, got {text!r}")
-    return number
 
 
 def _initial_model(args: argparse.Namespace, tokenizer: CharTokenizer) -> GPT:
