@@ -33,7 +33,7 @@ from .files import write_atomically
 from .graph import topological_order
 from .groups import Group
 from .layout import LAYOUT_TIMEOUT
-from .stepper import Drawing, Picture, _frozen, operation_text
+from .stepper import Drawing, NodeStep, Picture, _frozen, operation_text
 from .viz import (
     GROUP_FILL,
     HIGHLIGHT_FILL,
@@ -72,26 +72,13 @@ def _numbers_text(node: Value) -> str:
     return f"{op}({', '.join(format_number(p.data) for p in parents)})"
 
 
-class ForwardStep:
+class ForwardStep(NodeStep):
     """One operation of the forward pass: the node computed from its inputs (``node._parents``)."""
 
-    def __init__(self, steps: ForwardSteps, index: int, node: Value):
-        self._steps = steps
-        self.index = index
-        self.node = node
+    _steps: ForwardSteps
 
     def __repr__(self) -> str:
         return f"ForwardStep(index={self.index}, node={self.name!r}, op={str(self.node._op)!r})"
-
-    @property
-    def name(self) -> str:
-        """The node's name in the drawing (its label, or ``v<k>``)."""
-        return self._steps.names[self.node]
-
-    @property
-    def number(self) -> int:
-        """The step's number as a person reads it: 1 for the first step."""
-        return self.index + 1
 
     @property
     def inputs(self) -> tuple[Value, ...]:

@@ -106,28 +106,38 @@ def operation_text(node: Value, name: Callable[[Value], str]) -> str:
     return f"{op}({', '.join(operands)})"
 
 
-class Step:
-    """One node of the backward pass: its upstream gradient and the updates it made to its parents."""
+class NodeStep:
+    """What a step of either pass has (``Step`` backward, ``autograd.forward.ForwardStep`` forward): its
+    position in the pass and the node it processes."""
 
-    def __init__(self, steps: "BackwardSteps", index: int, node: Value, upstream: Any, updates: tuple[Update, ...]):
+    def __init__(self, steps: Any, index: int, node: Value):
         self._steps = steps
         self.index = index
         self.node = node
-        self.upstream = upstream
-        self.updates = updates
-
-    def __repr__(self) -> str:
-        return f"Step(index={self.index}, node={self.name!r}, op={str(self.node._op)!r}, upstream={self.upstream!r})"
 
     @property
     def name(self) -> str:
-        """The node's name as it reads in ∂L/∂name."""
-        return self._steps.names[self.node]
+        """The node's name as its pass writes it (inside ∂L/∂name in the backward pass)."""
+        return str(self._steps.names[self.node])
 
     @property
     def number(self) -> int:
         """The step's number as a person reads it: 1 for the first step (``index + 1``)."""
         return self.index + 1
+
+
+class Step(NodeStep):
+    """One node of the backward pass: its upstream gradient and the updates it made to its parents."""
+
+    _steps: "BackwardSteps"
+
+    def __init__(self, steps: "BackwardSteps", index: int, node: Value, upstream: Any, updates: tuple[Update, ...]):
+        super().__init__(steps, index, node)
+        self.upstream = upstream
+        self.updates = updates
+
+    def __repr__(self) -> str:
+        return f"Step(index={self.index}, node={self.name!r}, op={str(self.node._op)!r}, upstream={self.upstream!r})"
 
     def formula(self) -> str:
         """How this node was computed, in its operands' names: ``x1w1 = x1 * w1``, ``v2 = -x``, ``q = x / y``,
