@@ -33,7 +33,7 @@ from .files import write_atomically
 from .graph import topological_order
 from .groups import Group
 from .layout import LAYOUT_TIMEOUT
-from .stepper import Drawing, NodeStep, Picture, _frozen, operation_text
+from .stepper import Drawing, NodeStep, Picture, _frozen, operation_text, step_index
 from .viz import (
     GROUP_FILL,
     HIGHLIGHT_FILL,
@@ -136,12 +136,7 @@ class ForwardSteps(Sequence[ForwardStep]):
     def __getitem__(self, index: int | slice) -> ForwardStep | list[ForwardStep]:
         if isinstance(index, slice):
             return self._steps[index]
-        if isinstance(index, bool) or not isinstance(index, int):
-            raise TypeError(f"step index must be an int, got {type(index).__name__}")
-        n = len(self)
-        if not -n <= index < n:
-            raise IndexError(f"step index {index} out of range: this forward pass has {n} steps")
-        return self._steps[index]
+        return self._steps[step_index(index, len(self), "forward")]
 
     def __iter__(self) -> Iterator[ForwardStep]:
         return iter(self._steps)

@@ -106,6 +106,16 @@ def operation_text(node: Value, name: Callable[[Value], str]) -> str:
     return f"{op}({', '.join(operands)})"
 
 
+def step_index(index: object, count: int, direction: str) -> int:
+    """``index`` (an int, negative from the end) as a position among ``count`` steps of the ``direction`` pass;
+    ``TypeError``/``IndexError`` naming it otherwise."""
+    if isinstance(index, bool) or not isinstance(index, int):
+        raise TypeError(f"step index must be an int, got {type(index).__name__}")
+    if not -count <= index < count:
+        raise IndexError(f"step index {index} out of range: this {direction} pass has {count} steps")
+    return index % count
+
+
 class NodeStep:
     """What a step of either pass has (``Step`` backward, ``autograd.forward.ForwardStep`` forward): its
     position in the pass and the node it processes."""
@@ -285,12 +295,7 @@ class BackwardSteps(Sequence[Step]):
         """Step ``index`` (running the pass up to it if needed)."""
         if isinstance(index, slice):
             return [self[i] for i in range(*index.indices(len(self)))]
-        if isinstance(index, bool) or not isinstance(index, int):
-            raise TypeError(f"step index must be an int, got {type(index).__name__}")
-        n = len(self)
-        if not -n <= index < n:
-            raise IndexError(f"step index {index} out of range: this backward pass has {n} steps")
-        index %= n
+        index = step_index(index, len(self), "backward")
         while len(self._done) <= index:
             self._advance()
         return self._done[index]
