@@ -2,7 +2,8 @@
 
 micrograd-compatible ``Module``, ``Neuron``, ``Layer``, ``MLP``, plus losses, optimizers (first and
 second order), toy data sets, a training loop, JSON persistence and PyTorch export; and microgpt's
-GPT on scalars (``nn.gpt``) with the names data set and a character tokenizer (``nn.text``).
+GPT on scalars (``nn.gpt``; its training ``nn.gpt_train``, its views and demo ``nn.gpt_views``) with
+the names data set and a character tokenizer (``nn.text``).
 
 >>> from nn import MLP, fit, make_moons, SGD
 >>> X, y = make_moons(100, noise=0.1, seed=0, signed=True)
@@ -12,17 +13,9 @@ GPT on scalars (``nn.gpt``) with the names data set and a character tokenizer (`
 
 from .data import batches, make_blobs, make_circles, make_moons, make_spirals, make_xor
 from .export import from_torch, to_torch
-from .gpt import (
-    GPT,
-    GPTConfig,
-    GPTHistory,
-    document_loss,
-    microgpt_adam,
-    run_gpt_demo,
-    sample_names,
-    step_graph,
-    train_gpt,
-)
+from .gpt import GPT, GPTConfig, document_loss, sample_names
+from .gpt_train import GPTHistory, microgpt_adam, train_gpt
+from .gpt_views import run_gpt_demo, step_graph
 from .live import LiveTraining
 from .losses import (
     bce_with_logits,

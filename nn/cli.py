@@ -245,7 +245,7 @@ def run_demo(args: argparse.Namespace) -> int:
     if shutil.which("dot") is None:  # before training, not after
         raise GraphvizNotFound()
     if args.which == "gpt":
-        from .gpt import GPT_DEMO_FILES
+        from .gpt_views import GPT_DEMO_FILES
 
         return _run_gpt_demo(args, _writable_folder(args.out, GPT_DEMO_FILES))
     folder = _writable_folder(args.out, demo.FILES)
@@ -273,7 +273,7 @@ def run_demo(args: argparse.Namespace) -> int:
 
 def _run_gpt_demo(args: argparse.Namespace, folder: pathlib.Path) -> int:
     """``stepgrad demo gpt``: train microgpt's GPT compiled, report, write its three files."""
-    from .gpt import run_gpt_demo
+    from .gpt_views import run_gpt_demo
 
     steps = GPT_DEMO_STEPS if args.steps is None else args.steps
     seed = GPT_DEMO_SEED if args.seed is None else args.seed
