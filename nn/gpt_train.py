@@ -17,7 +17,6 @@ from __future__ import annotations
 import contextlib
 import gc
 import math
-import sys
 import time
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field
@@ -29,6 +28,7 @@ from ._check import check_int, check_sequence, check_type
 from .gpt import GPT, Token, _check_tokenizer, document_loss
 from .optim import Adam, Optimizer, Scheduler, linear_decay
 from .text import CharTokenizer
+from .train import compile_step, diverged, progress_bar, show_progress
 
 __all__ = ["BETAS", "EPS", "LEARNING_RATE", "GPTHistory", "eager_step", "microgpt_adam", "train_gpt"]
 
@@ -53,9 +53,7 @@ def eager_step(model: GPT, inputs: Sequence[Token], targets: Sequence[Token]) ->
 def _compiled_step(model: GPT) -> Callable[[GPT, Sequence[Token], Sequence[Token]], float]:
     """``eager_step`` compiled: ``document_loss`` traced once per document length by ``autograd.compiled``
     (tokens as one-hot data) and replayed as array kernels; the step's ``.compiled`` is that function."""
-    from autograd.compile import compiled  # numpy, lazily: only when training compiled
-
-    loss_and_grads = compiled(
+    loss_and_grads = compile_step(
         lambda inputs, targets: document_loss(model, inputs, targets), cache_size=model.config.block_size
     )
 
@@ -129,13 +127,10 @@ def train_gpt(
     encoded = [model.inputs_and_targets(tokenizer.encode(doc), one_hot=compile) for doc in chosen]
 
     history = GPTHistory(compiled=getattr(step, "compiled", None))
-    show = sys.stderr.isatty() if progress is None else progress
     iterator: Any = range(steps)
     bar = None
-    if show:
-        from tqdm.auto import tqdm  # type: ignore[import-untyped]  # lazily: only when a bar is shown
-
-        bar = iterator = tqdm(iterator, desc="train_gpt", unit="step", file=sys.stderr)
+    if show_progress(progress):
+        bar = iterator = progress_bar(iterator, "train_gpt", "step")
     with _heap_frozen():
         start = time.perf_counter()
         if compile and isinstance(optimizer, Adam) and _covers(optimizer.params, model.parameters()):
@@ -175,8 +170,9 @@ def _train_values(
             try:
                 loss = step(model, inputs, targets)
             except (OverflowError, ValueError) as error:  # exp overflowed, or a probability underflowed to 0
-                raise FloatingPointError(f"train_gpt: training diverged at step {k}: {error}") from error
-            _check_loss(loss, k)
+                raise diverged("train_gpt", f"step {k}", error) from error
+            if not math.isfinite(loss):
+                raise diverged("train_gpt", f"step {k}", loss)
             lr = scheduler.step()
             optimizer.step()
             _record(history, bar, loss, lr, chosen[k % len(chosen)])
@@ -198,11 +194,6 @@ def _record(history: GPTHistory, bar: Any, loss: float, lr: float, document: str
     history.documents.append(document)
     if bar is not None:
         bar.set_postfix({"loss": f"{loss:.4f}"})
-
-
-def _check_loss(loss: float, k: int) -> None:
-    if not math.isfinite(loss):
-        raise FloatingPointError(f"train_gpt: training diverged at step {k}: the loss became {loss!r}")
 
 
 def _train_arrays(
@@ -231,8 +222,9 @@ def _train_arrays(
             try:
                 loss, grads = loss_and_grads.gradients(params, data, inputs, targets)
             except (OverflowError, ValueError) as error:  # exp overflowed, or a probability underflowed to 0
-                raise FloatingPointError(f"train_gpt: training diverged at step {k}: {error}") from error
-            _check_loss(loss, k)
+                raise diverged("train_gpt", f"step {k}", error) from error
+            if not math.isfinite(loss):
+                raise diverged("train_gpt", f"step {k}", loss)
             lr = scheduler.step()
             data = optimizer.step_arrays(data, grads)
             _record(history, bar, loss, lr, chosen[k % len(chosen)])

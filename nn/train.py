@@ -5,7 +5,7 @@ from __future__ import annotations
 import math
 import random
 import sys
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -99,6 +99,45 @@ def accuracy(model: Callable[[Any], Any], X: Sequence[Sequence[float]], y: Seque
     return result
 
 
+# --------------------------------------------------------------------------- shared by fit and train_gpt
+# One compiled-step path and one policy for what training says (warnings, divergence, progress):
+# ``fit`` and ``nn.gpt_train.train_gpt`` both go through these.
+
+
+def compile_step(loss_fn: Callable[..., Any], cache_size: int, static_argnums: int | Sequence[int] = ()) -> Any:
+    """``loss_fn`` traced once per input structure by ``autograd.compiled`` and replayed as array kernels:
+    a call returns what ``loss_fn`` returns (the loss first) and leaves ∂loss/∂p in each parameter's ``.grad``.
+
+    The one way training compiles a step (``fit(compile=True)``, ``train_gpt(compile=True)``); numpy is
+    imported here, lazily. It silences no warning: nn's losses read no number while traced (softmax's max
+    shift is a node of the graph), so a ``TracerWarning`` means a number read in the model or the loss,
+    frozen at trace time, and reaches the caller.
+    """
+    from autograd.compile import compiled  # numpy, lazily: only when training compiles
+
+    return compiled(loss_fn, cache_size=cache_size, static_argnums=static_argnums)
+
+
+def diverged(where: str, at: str, cause: BaseException | float) -> FloatingPointError:
+    """The error a training loop raises when a step's numbers fail at ``at`` ("step 3"): ``cause`` is the
+    arithmetic error (exp overflowed; raise it ``from cause``) or the loss that is not finite."""
+    if isinstance(cause, BaseException):
+        return FloatingPointError(f"{where}: training diverged at {at} (lower the learning rate?): {cause}")
+    return FloatingPointError(f"{where}: training diverged at {at}: the loss became {cause!r}")
+
+
+def show_progress(progress: bool | None) -> bool:
+    """Whether to show a progress bar: ``progress`` itself, or for None whether stderr is a terminal."""
+    return sys.stderr.isatty() if progress is None else progress
+
+
+def progress_bar(steps: Iterable[int], desc: str, unit: str) -> Any:
+    """A tqdm bar on stderr over ``steps``, named ``desc`` (tqdm is imported only when a bar is shown)."""
+    from tqdm.auto import tqdm  # type: ignore[import-untyped]  # lazily: only when a bar is shown
+
+    return tqdm(steps, desc=desc, unit=unit, file=sys.stderr)
+
+
 def fit(
     model: Any,
     X: Sequence[Sequence[float]],
@@ -159,17 +198,15 @@ def fit(
     if optimizer is None:
         optimizer = SGD(params, lr=0.1)
     check_type(optimizer, "optimizer", "fit", Optimizer, "an Optimizer instance (e.g. SGD(...))")
-    show = sys.stderr.isatty() if progress is None else progress
+    show = show_progress(progress)
     if monitor is not None and progress is None:  # the widget, or in a terminal the bar, shows the training
         show = not monitor.show
 
     epoch_range: Any = range(epochs)
     bar = None
     if show:
-        from tqdm.auto import tqdm  # type: ignore[import-untyped]  # lazily: only when a bar is shown
-
         whole = batch_size is None or batch_size >= len(X)  # one step per epoch: the bar counts steps
-        bar = epoch_range = tqdm(epoch_range, desc="fit", unit="step" if whole else "epoch", file=sys.stderr)
+        bar = epoch_range = progress_bar(epoch_range, "fit", "step" if whole else "epoch")
 
     history = History()
     step = 0
@@ -194,13 +231,9 @@ def fit(
                         data_loss = loss_fn(outputs, yb)
                         total = data_loss + l2_penalty(params, alpha) if alpha else data_loss
                 except OverflowError as e:
-                    raise FloatingPointError(
-                        f"fit: training diverged at epoch {epoch}, step {step} (lower the learning rate?): {e}"
-                    ) from e
+                    raise diverged("fit", f"epoch {epoch}, step {step}", e) from e
                 if not math.isfinite(total.data):
-                    raise FloatingPointError(
-                        f"fit: training diverged at epoch {epoch}, step {step}: the loss became {total.data!r}"
-                    )
+                    raise diverged("fit", f"epoch {epoch}, step {step}", total.data)
                 if compiled_step is None:
                     optimizer.zero_grad()
                     total.backward()
@@ -242,8 +275,6 @@ def _compiled_batch_step(
     shuffle: bool,
 ) -> Callable[[Sequence[Any], tuple[Any, ...]], tuple[Value, list[Any]]]:  # fmt: skip
     """A batch's (loss, outputs), traced once per batch by ``autograd.compiled`` and replayed after."""
-    from autograd.compile import compiled  # numpy, lazily: only when fit compiles
-
     if shuffle and size < count:
         raise ValueError(
             "fit: compile=True needs the same batches every epoch (each batch's labels are part of its trace): "
@@ -256,6 +287,4 @@ def _compiled_batch_step(
         total = data_loss + l2_penalty(params, alpha) if alpha else data_loss
         return total, outputs
 
-    loss_and_grads = compiled(batch_loss, static_argnums=1, cache_size=-(-count // size))
-
-    return loss_and_grads  # type: ignore[no-any-return]
+    return compile_step(batch_loss, cache_size=-(-count // size), static_argnums=1)  # type: ignore[no-any-return]

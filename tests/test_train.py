@@ -1,4 +1,5 @@
-"""nn.train: fit (against micrograd's own demo loop), progress bar, multi-class spirals, helpers, errors."""
+"""nn.train: fit (against micrograd's own demo loop), progress bar, multi-class spirals, helpers, errors; the compiled
+step, warnings and divergence messages fit shares with train_gpt."""
 
 import io
 import math
@@ -327,3 +328,88 @@ def test_fit_names_non_finite_data_instead_of_blaming_the_learning_rate(X, y, wh
     assert where in str(info.value) and "finite" in str(info.value)
     assert "learning rate" not in str(info.value)
     assert [p.data for p in model.parameters()] == before
+
+
+# --------------------------------------------------------------------------- one path, one policy: fit and train_gpt
+
+
+def _tiny_gpt_run(seed=0, **options):
+    """A small GPT (2 heads of 2 features, 4 positions) trained by train_gpt on two names."""
+    from nn import GPT, CharTokenizer, GPTConfig, load_names, train_gpt
+
+    names = load_names()
+    tokenizer = CharTokenizer.from_documents(names)
+    model = GPT(GPTConfig(n_embd=4, n_head=2, block_size=4), seed=seed, std=options.pop("std", 0.08))
+    return model, lambda **more: train_gpt(model, tokenizer, names[:2], 2, progress=False, **options, **more)
+
+
+def test_fit_and_train_gpt_compile_their_steps_through_one_function(monkeypatch):
+    """fit(compile=True) and train_gpt(compile=True) build their compiled step with the same function,
+    nn.train.compile_step, the one place that calls autograd.compiled for training (issue 19, item 5)."""
+    pytest.importorskip("numpy")
+    import autograd.compile
+
+    real = autograd.compile.compiled
+    callers = []
+
+    def recording(*args, **kwargs):
+        caller = sys._getframe(1).f_code
+        callers.append((caller.co_filename.replace("\\", "/").rsplit("/", 2)[-2:], caller.co_name))
+        return real(*args, **kwargs)
+
+    monkeypatch.setattr(autograd.compile, "compiled", recording)
+    X, y = make_moons(8, noise=0.1, seed=0, signed=True)
+    fit(MLP(2, [3, 1], seed=0), X, y, epochs=2, progress=False, compile=True)
+    _, run = _tiny_gpt_run(compile=True)
+    history = run()
+    assert history.compiled is not None and len(history) == 2
+    assert callers == [(["nn", "train.py"], "compile_step")] * 2
+
+
+def test_fit_and_train_gpt_let_a_frozen_number_warn_the_caller():
+    """The one warning policy: neither loop silences a TracerWarning, so a number read out of the graph
+    while it is traced (here a model that peeks at its output's float) reaches the caller of each."""
+    pytest.importorskip("numpy")
+    from autograd import TracerWarning
+    from nn import GPT, CharTokenizer, GPTConfig, load_names, train_gpt
+
+    class PeekingMLP(MLP):
+        def __call__(self, x):
+            out = super().__call__(x)
+            self.seen = out.data  # a number read while traced: frozen in a replay
+            return out
+
+    class PeekingGPT(GPT):
+        def __call__(self, *args, **kwargs):
+            logits = super().__call__(*args, **kwargs)
+            self.seen = logits[0].data  # the same kind of read in a GPT
+            return logits
+
+    X, y = make_moons(8, noise=0.1, seed=0, signed=True)
+    with pytest.warns(TracerWarning, match="frozen") as caught:
+        fit(PeekingMLP(2, [3, 1], seed=0), X, y, epochs=2, progress=False, compile=True)
+    assert {w.filename for w in caught} == {__file__}  # the warning points at the line that read the number
+    names = load_names()
+    model = PeekingGPT(GPTConfig(n_embd=4, n_head=2, block_size=4), seed=0)
+    with pytest.warns(TracerWarning, match="frozen") as caught:
+        train_gpt(model, CharTokenizer.from_documents(names), names[:2], 2, progress=False, compile=True)
+    assert {w.filename for w in caught} == {__file__}
+
+
+@pytest.mark.parametrize("compile", [False, True])
+def test_fit_and_train_gpt_say_the_same_when_training_diverges(compile):
+    """One message for a step whose arithmetic fails: '<where>: training diverged at <when> (lower the
+    learning rate?): <the error>', from fit and from train_gpt (eager or compiled)."""
+    if compile:
+        pytest.importorskip("numpy")
+    _, run = _tiny_gpt_run(std=30.0, compile=compile)  # huge weights: a probability underflows to 0
+    with pytest.raises(FloatingPointError) as gpt_error:
+        run()
+    xs = [[10.0], [20.0]]
+    model = MLP(1, [1], seed=0)
+    with pytest.raises(FloatingPointError) as fit_error:
+        fit(model, xs, [1.0, 2.0], loss="mse", optimizer=SGD(model.parameters(), lr=10.0), epochs=200, progress=False)
+    assert re.match(r"train_gpt: training diverged at step 0 \(lower the learning rate\?\): \S", str(gpt_error.value))
+    assert isinstance(gpt_error.value.__cause__, (OverflowError, ValueError))
+    form = r"fit: training diverged at epoch \d+, step \d+( \(lower the learning rate\?\): \S|: the loss became )"
+    assert re.match(form, str(fit_error.value))
