@@ -121,6 +121,26 @@ def test_load_refuses_a_gpt_of_another_shape(tmp_path):
     assert model.state_dict() == before
 
 
+def test_the_names_moved_out_of_nn_gpt_still_import_and_unpickle_from_it():
+    """nn.gpt keeps the model; its training (nn.gpt_train) and views (nn.gpt_views) moved out (issue 19,
+    item 5). Every moved name is still nn.gpt's, and a pickle that names nn.gpt (as every pickle made
+    before the move does) loads."""
+    import pickle
+
+    import nn.gpt
+    import nn.gpt_train
+    import nn.gpt_views
+
+    for module in (nn.gpt_train, nn.gpt_views):
+        for name in module.__all__:  # the constants (BETAS, GPT_DEMO_FILES, ...) too
+            assert getattr(nn.gpt, name) is getattr(module, name), name
+    history = nn.gpt.GPTHistory(losses=[2.5, 2.25], learning_rates=[0.01, 0.005], documents=["emma", "ava"])
+    now = pickle.dumps(history, protocol=0)
+    assert b"nn.gpt_train\nGPTHistory" in now
+    before = now.replace(b"nn.gpt_train\nGPTHistory", b"nn.gpt\nGPTHistory")  # the path an older pickle holds
+    assert pickle.loads(before) == history
+
+
 # --------------------------------------------------------------------------- the helpers
 
 
