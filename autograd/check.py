@@ -33,7 +33,7 @@ from . import engine
 from .engine import Value
 from .foreign import MAX_NODES, ForeignGraphError, Mirror, is_foreign_node, mirror, read_node
 from .graph import topological_order
-from .stepper import BackwardSteps, Step
+from .views.stepper import BackwardSteps, Step
 
 if TYPE_CHECKING:  # pragma: no cover
     import graphviz

@@ -33,7 +33,7 @@ from .files import write_atomically
 from .graph import topological_order
 from .groups import Group
 from .layout import LAYOUT_TIMEOUT
-from .stepper import Drawing, NodeStep, Picture, _frozen, operation_text, step_index
+from .views.stepper import Drawing, NodeStep, Picture, _frozen, operation_text, step_index
 from .viz import (
     GROUP_FILL,
     HIGHLIGHT_FILL,
@@ -396,7 +396,7 @@ class WholeStep:
     backward frame (1-based); the player's slider marks it."""
 
     def __init__(self, root: Value, gradient: float = 1.0):
-        from .stepper import BackwardSteps
+        from .views.stepper import BackwardSteps
 
         self.forward = ForwardSteps(root)
         self.backward = BackwardSteps(root, gradient)

@@ -48,12 +48,12 @@ from dataclasses import dataclass, field
 from functools import cached_property
 from typing import Any, overload
 
-from .engine import Value, _own_backward
-from .files import write_atomically
-from .graph import topological_order
-from .groups import Group
-from .layout import LAYOUT_TIMEOUT
-from .viz import (
+from ..engine import Value, _own_backward
+from ..files import write_atomically
+from ..graph import topological_order
+from ..groups import Group
+from ..layout import LAYOUT_TIMEOUT
+from ..viz import (
     GROUP_FILL,
     HIGHLIGHT_FILL,
     MARK_FILL,
@@ -349,7 +349,7 @@ class BackwardSteps(Sequence[Step]):
         Set or read ``widget.step`` (1 to ``len(steps)``); ``widget.text`` is that step's explanation.
         Keyword arguments are ``Drawing``'s options.
         """
-        from .player import widget_class
+        from ..player import widget_class
 
         if not self.root._parents:
             raise ValueError(f"backward_steps({self.root_name}): the root is a leaf, there are no steps to show")
@@ -358,7 +358,7 @@ class BackwardSteps(Sequence[Step]):
     def to_html(self, title: str | None = None, **options: Any) -> str:
         """One self-contained HTML page: the drawing laid out once, a slider over every step (no cap),
         Play, ←/→ keys, zoom and pan, ``page.html#step-3`` opens at step 3; no network."""
-        from .player import page
+        from ..player import page
 
         if title is None:
             title = f"stepgrad: backward pass of {self.root_name}"
@@ -701,8 +701,8 @@ def backward_steps(root: Value, gradient: float = 1.0) -> BackwardSteps:
     copy of its graph, and each step also shows the learner's gradient (``autograd.check``).
     """
     if not issubclass(type(root), Value):  # a learner's own micrograd-like graph (type-based: reads no attribute)
-        from .check import foreign_steps
-        from .foreign import is_foreign_node
+        from ..check import foreign_steps
+        from ..foreign import is_foreign_node
 
         if is_foreign_node(root):
             return foreign_steps(root, gradient)

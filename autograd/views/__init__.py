@@ -1,0 +1,1 @@
+"""The views of a graph: drawing, grouping, layout, the step-by-step passes and their player."""
