@@ -51,9 +51,7 @@ from typing import Any, overload
 from ..engine import Value, _own_backward
 from ..files import write_atomically
 from ..graph import topological_order
-from ..groups import Group
-from ..layout import LAYOUT_TIMEOUT
-from ..viz import (
+from .drawing import (
     GROUP_FILL,
     HIGHLIGHT_FILL,
     MARK_FILL,
@@ -70,6 +68,8 @@ from ..viz import (
     node_names,
     render_svg,
 )
+from .groups import Group
+from .layout import LAYOUT_TIMEOUT
 
 __all__ = ["BackwardSteps", "Drawing", "Picture", "Step", "Update", "backward_steps"]
 
@@ -349,7 +349,7 @@ class BackwardSteps(Sequence[Step]):
         Set or read ``widget.step`` (1 to ``len(steps)``); ``widget.text`` is that step's explanation.
         Keyword arguments are ``Drawing``'s options.
         """
-        from ..player import widget_class
+        from .player import widget_class
 
         if not self.root._parents:
             raise ValueError(f"backward_steps({self.root_name}): the root is a leaf, there are no steps to show")
@@ -358,7 +358,7 @@ class BackwardSteps(Sequence[Step]):
     def to_html(self, title: str | None = None, **options: Any) -> str:
         """One self-contained HTML page: the drawing laid out once, a slider over every step (no cap),
         Play, ←/→ keys, zoom and pan, ``page.html#step-3`` opens at step 3; no network."""
-        from ..player import page
+        from .player import page
 
         if title is None:
             title = f"stepgrad: backward pass of {self.root_name}"

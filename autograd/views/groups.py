@@ -27,7 +27,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass, field
 from typing import Any
 
-from .engine import Value
+from ..engine import Value
 
 __all__ = ["Group", "Grouping", "has_scopes", "scope_of"]
 

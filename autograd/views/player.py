@@ -23,9 +23,9 @@ from functools import cache
 from importlib import resources
 from typing import TYPE_CHECKING, Any
 
+from .drawing import FONT_NAME, FONT_SIZE, MARK_FILL
 from .groups import Group
 from .layout import strip_prolog
-from .viz import FONT_NAME, FONT_SIZE, MARK_FILL
 
 if TYPE_CHECKING:  # pragma: no cover
     from .stepper import Drawing
@@ -38,7 +38,7 @@ WIDGET_HEIGHT = 520  # px: the widget's drawing window at most (the controls and
 @cache
 def asset(name: str) -> str:
     """The text of ``player.js`` or ``player.css`` (shipped inside the package)."""
-    return resources.files("autograd").joinpath(name).read_text(encoding="utf-8")
+    return resources.files("autograd.views").joinpath(name).read_text(encoding="utf-8")
 
 
 _COMMENT = re.compile(r"<!--.*?-->\n?", re.S)

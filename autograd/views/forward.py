@@ -28,13 +28,10 @@ from collections.abc import Callable, Iterator, Mapping, Sequence
 from functools import cached_property
 from typing import Any, cast, overload
 
-from .engine import Value
-from .files import write_atomically
-from .graph import topological_order
-from .groups import Group
-from .layout import LAYOUT_TIMEOUT
-from .views.stepper import Drawing, NodeStep, Picture, _frozen, operation_text, step_index
-from .viz import (
+from ..engine import Value
+from ..files import write_atomically
+from ..graph import topological_order
+from .drawing import (
     GROUP_FILL,
     HIGHLIGHT_FILL,
     MARK_FILL,
@@ -47,6 +44,9 @@ from .viz import (
     node_names,
     render_svg,
 )
+from .groups import Group
+from .layout import LAYOUT_TIMEOUT
+from .stepper import Drawing, NodeStep, Picture, _frozen, operation_text, step_index
 
 __all__ = ["ForwardStep", "ForwardSteps", "WholeStep", "forward_steps", "operation_text", "step_through"]
 
@@ -396,7 +396,7 @@ class WholeStep:
     backward frame (1-based); the player's slider marks it."""
 
     def __init__(self, root: Value, gradient: float = 1.0):
-        from .views.stepper import BackwardSteps
+        from .stepper import BackwardSteps
 
         self.forward = ForwardSteps(root)
         self.backward = BackwardSteps(root, gradient)

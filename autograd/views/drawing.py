@@ -31,9 +31,9 @@ import pathlib
 from collections.abc import Callable, Iterable, Iterator, Mapping
 from typing import TYPE_CHECKING, Any
 
-from .engine import Value
-from .files import write_atomically
-from .graph import topological_order
+from ..engine import Value
+from ..files import write_atomically
+from ..graph import topological_order
 from .groups import Group, Grouping, has_scopes
 from .layout import LAYOUT_TIMEOUT, GraphvizNotFound, LayoutTimeout, fit_svg, repeated_uses, run_dot
 
@@ -620,8 +620,8 @@ def draw_dot(
     >>> g                                                 # shows inline in Jupyter  # doctest: +SKIP
     """
     if not issubclass(type(root), Value) and grads is None:  # a learner's own micrograd-like graph: a copy
-        from .check import as_values
-        from .foreign import is_foreign_node
+        from ..check import as_values
+        from ..foreign import is_foreign_node
 
         if is_foreign_node(root):
             root, grads = as_values(root)
