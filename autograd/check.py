@@ -139,7 +139,8 @@ class CheckReport:
     def draw(self, rankdir: str = "LR", **kwargs: Any) -> "graphviz.Digraph":
         """The learner's graph (their labels, data and grads), the first wrong node red with expected vs got,
         later differences orange, unchecked nodes grey. Options as ``draw_dot``'s ``depth``, ``max_nodes``, ``fmt``."""
-        from .views.drawing import Scene, _check_options, build_digraph, format_number
+        from .views.drawing import Scene, _check_options, build_digraph
+        from .views.labels import format_number
 
         depth = kwargs.pop("depth", None)
         max_nodes = kwargs.pop("max_nodes", 1000)
@@ -252,7 +253,7 @@ def _close(e: float, got: float, scale: float, rel_tol: float, abs_tol: float) -
 
 def _names(m: Mirror) -> Mapping[Value, str]:
     if m.names is None:
-        from .views.drawing import node_names
+        from .views.labels import node_names
 
         m.names = node_names(topological_order(m.root))
     return m.names
@@ -494,7 +495,7 @@ class ForeignSteps(BackwardSteps):
 
     @staticmethod
     def format(x: float) -> str:
-        from .views.drawing import format_number
+        from .views.labels import format_number
 
         return format_number(x)
 

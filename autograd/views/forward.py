@@ -31,20 +31,9 @@ from typing import Any, cast, overload
 from ..engine import Value
 from ..files import write_atomically
 from ..graph import topological_order
-from .drawing import (
-    GROUP_FILL,
-    HIGHLIGHT_FILL,
-    MARK_FILL,
-    PLAIN_FILL,
-    Scene,
-    _check_options,
-    build_digraph,
-    format_number,
-    negated,
-    node_names,
-    render_svg,
-)
+from .drawing import Scene, _check_options, build_digraph, render_svg
 from .groups import Group
+from .labels import GROUP_FILL, HIGHLIGHT_FILL, MARK_FILL, PLAIN_FILL, format_number, negated, node_names
 from .layout import LAYOUT_TIMEOUT
 from .stepper import Drawing, NodeStep, Picture, _frozen, operation_text, step_index
 

@@ -23,8 +23,8 @@ from functools import cache
 from importlib import resources
 from typing import TYPE_CHECKING, Any
 
-from .drawing import FONT_NAME, FONT_SIZE, MARK_FILL
 from .groups import Group
+from .labels import FONT_NAME, FONT_SIZE, MARK_FILL
 from .layout import strip_prolog
 
 if TYPE_CHECKING:  # pragma: no cover

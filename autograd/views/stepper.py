@@ -51,24 +51,20 @@ from typing import Any, overload
 from ..engine import Value, _own_backward
 from ..files import write_atomically
 from ..graph import topological_order
-from .drawing import (
+from .drawing import Scene, _check_options, build_digraph, drawing_bundle, render_svg
+from .groups import Group
+from .labels import (
     GROUP_FILL,
     HIGHLIGHT_FILL,
     MARK_FILL,
     PLAIN_FILL,
-    Scene,
     _as_float,
-    _check_options,
     _tint,
-    build_digraph,
-    drawing_bundle,
     format_number,
     is_constant,
     negated,
     node_names,
-    render_svg,
 )
-from .groups import Group
 from .layout import LAYOUT_TIMEOUT
 
 __all__ = ["BackwardSteps", "Drawing", "Picture", "Step", "Update", "backward_steps"]
