@@ -1,15 +1,15 @@
 """The backward pass step by step: the old import path ``autograd.stepper``, kept so earlier code works.
 
-The code lives in ``autograd.views.stepper``.
+The code lives in ``autograd.views.stepper`` (the steps) and ``autograd.views.step_drawing`` (their drawing).
 A new view goes in ``autograd/views/`` (see ``autograd.views``); new code imports from there.
 """
 
-from .views.stepper import MAX_LINES as MAX_LINES
+from .views.step_drawing import MAX_LINES as MAX_LINES
+from .views.step_drawing import Drawing as Drawing
+from .views.step_drawing import Frame as Frame
+from .views.step_drawing import Picture as Picture
 from .views.stepper import BackwardSteps as BackwardSteps
-from .views.stepper import Drawing as Drawing
-from .views.stepper import Frame as Frame
 from .views.stepper import NodeStep as NodeStep
-from .views.stepper import Picture as Picture
 from .views.stepper import Step as Step
 from .views.stepper import Update as Update
 from .views.stepper import _math_name as _math_name
