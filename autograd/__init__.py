@@ -24,12 +24,12 @@ from .engine import (
     tanh,
     where,
 )
-from .forward import forward_steps, step_through  # beside backward_steps: the forward pass; both passes
 from .functional import GradcheckError, grad, gradcheck, hessian, jacobian
 from .graph import topological_order, trace
 from .modes import Scope, auto_scope, is_grad_enabled, no_grad, scope
-from .stepper import backward_steps  # stdlib-only at import; ipywidgets is imported lazily
-from .viz import GraphvizNotFound, draw_dot  # graphviz is imported lazily, inside the drawing functions
+from .views.drawing import GraphvizNotFound, draw_dot  # graphviz is imported lazily, inside the drawing functions
+from .views.forward import forward_steps, step_through  # beside backward_steps: the forward pass; both passes
+from .views.stepper import backward_steps  # stdlib-only at import; ipywidgets is imported lazily
 
 __all__ = [
     "GradcheckError",

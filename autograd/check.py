@@ -33,7 +33,7 @@ from . import engine
 from .engine import Value
 from .foreign import MAX_NODES, ForeignGraphError, Mirror, is_foreign_node, mirror, read_node
 from .graph import topological_order
-from .stepper import BackwardSteps, Step
+from .views.stepper import BackwardSteps, Step
 
 if TYPE_CHECKING:  # pragma: no cover
     import graphviz
@@ -139,7 +139,8 @@ class CheckReport:
     def draw(self, rankdir: str = "LR", **kwargs: Any) -> "graphviz.Digraph":
         """The learner's graph (their labels, data and grads), the first wrong node red with expected vs got,
         later differences orange, unchecked nodes grey. Options as ``draw_dot``'s ``depth``, ``max_nodes``, ``fmt``."""
-        from .viz import Scene, _check_options, build_digraph, format_number
+        from .views.drawing import Scene, _check_options, build_digraph
+        from .views.labels import format_number
 
         depth = kwargs.pop("depth", None)
         max_nodes = kwargs.pop("max_nodes", 1000)
@@ -252,7 +253,7 @@ def _close(e: float, got: float, scale: float, rel_tol: float, abs_tol: float) -
 
 def _names(m: Mirror) -> Mapping[Value, str]:
     if m.names is None:
-        from .viz import node_names
+        from .views.labels import node_names
 
         m.names = node_names(topological_order(m.root))
     return m.names
@@ -494,7 +495,7 @@ class ForeignSteps(BackwardSteps):
 
     @staticmethod
     def format(x: float) -> str:
-        from .viz import format_number
+        from .views.labels import format_number
 
         return format_number(x)
 

@@ -33,8 +33,8 @@ from typing import Any, NoReturn, TextIO
 from autograd.engine import Value
 from autograd.expr import FUNCTIONS, ExprError, evaluate, parse_bindings
 from autograd.files import check_writable, write_atomically
-from autograd.layout import LayoutTimeout
-from autograd.viz import GraphvizNotFound
+from autograd.views.drawing import GraphvizNotFound
+from autograd.views.layout import LayoutTimeout
 
 from . import demo
 
@@ -301,7 +301,7 @@ def run_graph(args: argparse.Namespace) -> int:
             f"end the name with {', '.join(FORMATS)} (or write SVG to stdout with -o -)"
         )
     _require(("graphviz",), "viz", "stepgrad graph")
-    from autograd import viz
+    from autograd.views import drawing as viz
 
     root, leaves, root_name = _evaluate(args.expr, args.at)
     root.backward()
@@ -320,7 +320,7 @@ def run_graph(args: argparse.Namespace) -> int:
 
 def run_steps(args: argparse.Namespace) -> int:
     """``stepgrad steps``: evaluate, print the backward pass step by step and the gradients; ``--html`` page."""
-    from autograd import stepper
+    from autograd.views import stepper
 
     output = None if args.html is None else _output_path(args.html, "--html")
     if output is not None:

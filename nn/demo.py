@@ -108,9 +108,9 @@ def run_demo(
     written, and the five files are written as one: all of them or, if a write fails (a full disk), none
     (``autograd.files.write_all_atomically``).
     """
-    from autograd.layout import fit_svg
-    from autograd.stepper import backward_steps
-    from autograd.viz import to_svg
+    from autograd.views.drawing import to_svg
+    from autograd.views.layout import fit_svg
+    from autograd.views.stepper import backward_steps
 
     check_int(steps, "steps", "run_demo")
     check_int(seed, "seed", "run_demo", at_least=None)

@@ -101,21 +101,21 @@ class NamedStep:
 
     def draw_head(self, **options: Any) -> Any:
         """``draw_dot(loss, **head_view)``: the head opened down to its values, the rest of the step as boxes."""
-        from autograd.viz import draw_dot
+        from autograd.views.drawing import draw_dot
 
         return draw_dot(self.loss, **{**self.head_view, **options})
 
     def draw(self, **options: Any) -> Any:
         """``draw_dot(loss, open=["attention", "head h"])``: the step as its parts (each box stacks the
         positions), attention opened into its heads, and the picked head into scores → softmax → Σ a·v."""
-        from autograd.viz import draw_dot
+        from autograd.views.drawing import draw_dot
 
         options.setdefault("open", ["attention", f"head {self.head.head}"])
         return draw_dot(self.loss, **options)
 
     def steps(self) -> Any:
         """``backward_steps(loss)``; draw it (``widget``, ``to_html``, ``save_html``) with ``**self.head_view``."""
-        from autograd.stepper import backward_steps
+        from autograd.views.stepper import backward_steps
 
         return backward_steps(self.loss)
 
@@ -227,8 +227,8 @@ def run_gpt_demo(
     training (``OSError`` for a folder, FIFO or read-only file in its place); the files are written as
     one, all or none (``autograd.files.write_all_atomically``).
     """
-    from autograd.layout import fit_svg
-    from autograd.viz import to_svg
+    from autograd.views.drawing import to_svg
+    from autograd.views.layout import fit_svg
 
     from .demo import check_outputs, output_folder
     from .plots import png_bytes

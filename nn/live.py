@@ -172,7 +172,7 @@ class LiveTraining:
         """The record as one self-contained HTML page (no network): the same view as the widget."""
         import html
 
-        from autograd.player import _json_for_script
+        from autograd.views.player import _json_for_script
 
         name = title or self.title or "stepgrad: training"
         return _PAGE.format(

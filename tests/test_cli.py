@@ -559,8 +559,8 @@ def test_a_value_used_500_times_along_a_chain_is_drawn_fast(tmp_path, op, formul
 
 
 def test_a_layout_timeout_is_one_line_exit_2(capsys, monkeypatch):
-    from autograd import viz
     from autograd.layout import LayoutTimeout
+    from autograd.views import drawing as viz
 
     def too_slow(*args, **kwargs):
         raise LayoutTimeout("Graphviz's dot took more than 60 s to lay out 3 values and was stopped; ...")

@@ -194,6 +194,26 @@ def test_the_installed_wheel_runs_from_an_unrelated_folder(fresh_venv, tmp_path)
     assert float(grads["y"]) == 2.0  # ∂/∂y = x
 
 
+def test_the_player_script_and_style_ship_beside_the_player_that_reads_them(dists, fresh_venv, tmp_path):
+    """``autograd/views/player.py`` reads ``player.js`` and ``player.css`` from its own package: both are in the
+    wheel at that place, and the installed wheel reads them (the stepper's page and widget need them)."""
+    _, wheel, _ = dists
+    with zipfile.ZipFile(wheel) as archive:
+        for asset in ("autograd/views/player.js", "autograd/views/player.css"):
+            assert archive.read(asset) == (REPO / asset).read_bytes(), asset
+    read = run(
+        fresh_venv / "bin" / "python",
+        "-c",
+        "from autograd.views.player import asset; print(len(asset('player.js')), len(asset('player.css')))",
+        cwd=tmp_path,
+    )
+    assert read.returncode == 0, read.stderr
+    sizes = [
+        len((REPO / "autograd" / "views" / name).read_text(encoding="utf-8")) for name in ("player.js", "player.css")
+    ]
+    assert read.stdout.split() == [str(n) for n in sizes]
+
+
 def test_without_extras_graph_and_demo_say_which_extra_to_install(fresh_venv, tmp_path):
     drawn = stepgrad_in(fresh_venv, "graph", "x*y", "--at", "x=1,y=2", "-o", "g.svg", cwd=tmp_path)
     assert (drawn.returncode, drawn.stdout) == (1, "")

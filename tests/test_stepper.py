@@ -313,11 +313,11 @@ def test_bad_arguments_are_named():
 
 @needs_dot
 def test_every_step_is_a_state_of_one_layout_so_nothing_moves(monkeypatch):
-    import autograd.viz
+    import autograd.views.drawing
 
     runs = []
-    real = autograd.viz.run_dot
-    monkeypatch.setattr(autograd.viz, "run_dot", lambda *a, **k: runs.append(1) or real(*a, **k))
+    real = autograd.views.drawing.run_dot
+    monkeypatch.setattr(autograd.views.drawing, "run_dot", lambda *a, **k: runs.append(1) or real(*a, **k))
     v = tanh_neuron()
     steps = backward_steps(v.o)
     frames = [step.to_svg() for step in steps] + [steps[0].to_svg()]
@@ -335,9 +335,9 @@ def test_every_step_is_a_state_of_one_layout_so_nothing_moves(monkeypatch):
 
 @needs_dot
 def test_a_drawing_too_big_is_refused_before_the_pass_runs_or_dot_starts(monkeypatch):
-    import autograd.viz
+    import autograd.views.drawing
 
-    monkeypatch.setattr(autograd.viz, "run_dot", lambda *a, **k: pytest.fail("no layout may start"))
+    monkeypatch.setattr(autograd.views.drawing, "run_dot", lambda *a, **k: pytest.fail("no layout may start"))
     x = Value(0.5, label="x")
     y = x
     for _ in range(2000):

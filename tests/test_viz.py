@@ -220,16 +220,16 @@ def test_max_nodes_refusal_names_the_limit_and_how_to_draw_a_subgraph():
 
 
 def test_a_refusal_never_walks_or_lays_out_the_whole_graph(monkeypatch):
-    import autograd.layout
-    import autograd.viz
+    import autograd.views.drawing
+    import autograd.views.layout
 
     def forbidden(*args, **kwargs):
         raise AssertionError("a refusal must not walk the whole graph or start a layout")
 
     y = chain(200_000)
-    monkeypatch.setattr(autograd.viz, "topological_order", forbidden)
-    monkeypatch.setattr(autograd.viz, "run_dot", forbidden)
-    monkeypatch.setattr(autograd.layout, "run_dot", forbidden)
+    monkeypatch.setattr(autograd.views.drawing, "topological_order", forbidden)
+    monkeypatch.setattr(autograd.views.drawing, "run_dot", forbidden)
+    monkeypatch.setattr(autograd.views.layout, "run_dot", forbidden)
     with pytest.raises(ValueError, match="more than max_nodes=1000 nodes"):
         draw_dot(y)
     with pytest.raises(ValueError, match="more than max_nodes=10 nodes"):
