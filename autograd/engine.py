@@ -554,11 +554,11 @@ def chain_rule(g: Any, local: Sequence[Any], create_graph: bool = False) -> list
         return [g * d if g and d else None for d in local]
     flows = []
     for d in local:
-        gv, dv = _number(g), _number(d)
         if isinstance(g, Value) or isinstance(d, Value):
+            gv, dv = _number(g), _number(d)
             flows.append(None if (gv == 0 and not math.isfinite(dv)) or (dv == 0 and not math.isfinite(gv)) else g * d)
         else:
-            flows.append(g * d if gv and dv else None)
+            flows.append(g * d if g and d else None)
     return flows
 
 
