@@ -2,6 +2,7 @@
 
 - micrograd builds nodes by hand as ``Value(data, _children, _op)`` and gives them a ``_backward``
   closure; microgpt as ``Value(data, children, local_grads)`` (``hand_built``);
+- ``Value(v)`` of a Value is ``v`` itself, so code that wraps its inputs works on Values (``Compat.__new__``);
 - their names for a node's parents, ``_prev`` (a set) and ``_children`` (``Compat``);
 - order by the number, so ``max(values)`` and ``sorted(values)`` work (``Compat``);
 - the error a node built by hand gives where it has no rule to use (``no_backward_rule``, ``_no_rule``).
@@ -13,13 +14,15 @@
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, TypeVar
 
 from . import modes
 from .limits import _real
 
 if TYPE_CHECKING:
     from .engine import Operand, Value
+
+_V = TypeVar("_V", bound="Compat")
 
 
 class Compat:
@@ -28,6 +31,19 @@ class Compat:
     __slots__ = ()
     _data: float
     _parents: tuple[Value, ...]
+
+    def __new__(cls: type[_V], data: Any = 0.0, *args: Any, **kwargs: Any) -> _V:
+        """``Value(v)`` of a Value ``v`` is ``v`` itself (as ``numpy.asarray`` of an array, ``jnp.asarray`` of a
+        tracer): code that wraps its inputs, ``model([Value(a), Value(b)])``, works when they are Values
+        already, and gradients reach them. To copy a number instead: ``Value(v.data)``."""
+        if isinstance(data, Compat):
+            if args or kwargs:
+                raise TypeError(
+                    "Value(v) of a Value v is v itself and takes no other arguments; to make a new node from its "
+                    "number, use Value(v.data, ...)"
+                )
+            return data  # type: ignore[return-value]
+        return object.__new__(cls)
 
     @property
     def _prev(self) -> set[Value]:

@@ -209,6 +209,9 @@ for _name in ("ADD", "MUL", "DIV", "POW", "SUM", "EXP", "LOG", "SQRT", "TANH", "
     globals()[_name]._remake = _name  # pickled by name: unpickling gives this very op
 
 
+# ---- the case splits the partials use: step, sign, where (each on floats, Values and numpy arrays)
+
+
 def step(x: Any) -> Any:
     """1 where x > 0, else 0 (relu's derivative; a constant, so its own derivative is 0)."""
     return 1.0 * (_number(x) > 0)
@@ -315,19 +318,6 @@ class Value(Compat):
     _label = ""  # class defaults: a node stores these only when it has them (in __dict__)
     _scope: Scope | None = None
 
-    def __new__(cls, data: Number | Value = 0.0, *args: Any, **kwargs: Any) -> Value:
-        """``Value(v)`` of a Value ``v`` is ``v`` itself (as ``numpy.asarray`` of an array, ``jnp.asarray`` of a
-        tracer): code that wraps its inputs, ``model([Value(a), Value(b)])``, works when they are Values
-        already, and gradients reach them. To copy a number instead: ``Value(v.data)``."""
-        if isinstance(data, Value):
-            if args or kwargs:
-                raise TypeError(
-                    "Value(v) of a Value v is v itself and takes no other arguments; to make a new node from its "
-                    "number, use Value(v.data, ...)"
-                )
-            return data
-        return object.__new__(cls)
-
     def __init__(
         self,
         data: Number | Value,
@@ -338,7 +328,7 @@ class Value(Compat):
         children: Sequence[Value] | None = None,
         local_grads: Sequence[Any] | None = None,
     ):
-        if data is self:  # Value(v) of a Value: __new__ returned v itself, already made
+        if data is self:  # Value(v) of a Value: Compat.__new__ returned v itself, already made
             return
         self._data = data if type(data) is float else _real(data, "Value()")
         self.grad = 0.0
