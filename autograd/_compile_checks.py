@@ -163,10 +163,10 @@ _NEVER_FAIL = frozenset(map(id, (engine.ADD, engine.MUL, engine.SUM, engine.EXP,
                                  engine.RELU, engine.SOFTPLUS, engine.ABS)))  # fmt: skip
 
 
-def unused_that_can_fail(made: dict[Value, int], reached: dict[Value, Any], rule_backward: Any) -> list[Value]:
+def unused_that_can_fail(made: dict[Value, int], reached: dict[Value, Any]) -> list[Value]:
     """The nodes made inside fn, in eager's order, that nothing returned depends on and whose op can
-    fail, where the program can compute them (their graph was traced, by their ops' rules: ``rule_backward``
-    is the chain rule by an op's rule, no closure of the node's own)."""
+    fail, where the program can compute them (their graph was traced, by their ops' rules: an ``Op``
+    and no ``_backward`` closure of the node's own)."""
     traceable: dict[Value, bool] = {}
     unused = []
     for v in made:
@@ -174,7 +174,7 @@ def unused_that_can_fail(made: dict[Value, int], reached: dict[Value, Any], rule
         if not parents:
             continue
         op = v._op
-        ok = isinstance(op, Op) and getattr(v._backward, "__func__", None) is rule_backward
+        ok = isinstance(op, Op) and engine._own_backward(v) is None
         ok = ok and all(traceable.get(p, False) if p._parents else True for p in parents)
         traceable[v] = ok
         if ok and v not in reached and id(op) not in _NEVER_FAIL and not _leaky(op):

@@ -807,7 +807,7 @@ def _graph_of(returned: list[Value], tracer: _Tracer, values: list[Value]) -> tu
     while stack or unreturned:
         if not stack:  # what the returned Values depend on is done: then the unused nodes that can fail
             unreturned = False
-            stack = list(reversed(_compile_checks.unused_that_can_fail(made, nodes, _RULE_BACKWARD)))
+            stack = list(reversed(_compile_checks.unused_that_can_fail(made, nodes)))
             continue
         v = stack.pop()
         if v is None:  # its parents are done: finish it
@@ -862,16 +862,11 @@ def _check_rule(node: Value) -> None:
             f"compiled: node {node!r} (op {str(node._op)!r}) was built by hand with Value(data, children, ...): "
             "its local derivatives are numbers frozen at trace time; declare the operation with autograd.Op"
         )
-    backward = node._backward
-    if getattr(backward, "__func__", None) is not _RULE_BACKWARD:
+    if engine._own_backward(node) is not None:
         raise TraceError(
             f"compiled: node {node!r} has its own _backward closure (micrograd style): a compiled program needs "
             "the operation declared with autograd.Op (forward and partials), which it evaluates on arrays"
         )
-
-
-# the chain rule at one node by its op's rule (the accelerated class keeps the reference's as _push)
-_RULE_BACKWARD = getattr(engine.Value, "_push", engine.Value._backward)
 
 
 def _positive_zero(x: float) -> bool:

@@ -1,37 +1,15 @@
 """The engine: ``Value``, a scalar that remembers how it was computed, and reverse accumulation.
 
-Every operation on ``Value``s computes a float and returns a new node holding its
-parents, its op and the *local* partial derivatives of the result with respect to each
-parent. Together these nodes are the adjoint graph. ``backward()`` walks it once in
-reverse topological order and applies the chain rule at each node,
+Every operation on ``Value``s returns a new node holding its parents, its op and the local partial
+derivatives ∂node/∂parent; together they are the adjoint graph. ``backward()`` walks it once in
+reverse topological order and applies the chain rule, ``parent.grad += node.grad · ∂node/∂parent``
+— reverse accumulation: ∂root/∂input for every input at about the cost of one more forward pass.
 
-    parent.grad += node.grad * ∂node/∂parent,
-
-which is reverse accumulation (backpropagation): the gradient of one output with
-respect to every input for about the cost of one extra forward pass (Wikipedia,
-"Backpropagation", the sections "Adjoint graph" and "Derivation").
-
-This file is the reference engine, written to be read top to bottom:
-
-1. the rule table: one ``Op`` per primitive, with its forward function and its local
-   partial derivatives, on one screen;
-2. ``Value``: every operation goes through the rule table and one node constructor;
-3. ``backward()``: one topological order, one chain-rule loop.
-
-The partials are written with arithmetic and this module's functions (``exp``, ``log``,
-``sin``, ...), so one rule evaluates on floats (``backward``), on ``Value``s
-(``create_graph=True``, higher derivatives) and on numpy arrays (``autograd.compile``).
-
-Speed: ``autograd/_fast.py`` installs speed-tuned copies of the hot paths over this
-reference when the module is imported (as CPython's ``heapq`` is replaced by ``_heapq``);
-``STEPGRAD_PURE=1`` in the environment runs this reference alone. Both pass one test suite.
-
-Numbers follow IEEE 754 as in PyTorch, with one exception: a result too large for a float
-is ±inf (``exp(1000)``), infinities and nan flow through; but an operation with no value
-at all at its input raises an error naming it — ``log`` of x ≤ 0, ``sqrt`` of x < 0,
-division by zero, 0 to a negative power, a negative base to a fractional power, ``sin``
-and ``cos`` of ±inf. Derivatives never raise: an infinite one is ±inf (the limit), and a
-contribution through a zero factor is 0, never 0·∞ = nan.
+Read in order: the rule table (one ``Op`` per primitive); the public functions made from it; ``Value``;
+``backward`` and the one chain-rule step, and ``create_graph`` beside it. The limit policy (IEEE 754,
+named errors, derivatives never raise) is in ``limits.py``, micrograd/microgpt compatibility in
+``compat.py``. ``_fast.py`` installs speed-tuned copies at import and steps aside for any definition
+here that was edited; ``STEPGRAD_PURE=1`` runs this file alone.
 """
 
 from __future__ import annotations
@@ -50,6 +28,16 @@ from .modes import auto_scope as auto_scope  # noqa: F401 - engine's public name
 from .modes import is_grad_enabled as is_grad_enabled  # noqa: F401
 from .modes import no_grad as no_grad  # noqa: F401
 from .modes import scope as scope  # noqa: F401
+
+# isort: off
+# the forward functions the rules call where floats need care, and the checks of numbers (limits.py: the policy)
+from .limits import _cos, _divide, _exp, _Limit, _log, _pow, _shown, _sigmoid, _sin, _softplus, _sqrt, _undefined  # noqa: F401
+from .limits import _checked_partials as _checked_partials, _real as _real
+
+# micrograd's and microgpt's ways (compat.py); other modules still take these names from here
+from .compat import Compat, _compared, _no_rule, hand_built, no_backward_rule  # noqa: F401
+from .compat import _attributes as _attributes, _own_backward as _own_backward
+# isort: on
 
 Number = Union[int, float]
 Operand = Union["Value", int, float]
@@ -118,6 +106,51 @@ class Op(str):
         return self
 
 
+# ---- helpers the rules use (each works on floats, Values and numpy arrays); the forward functions
+# _divide, _pow, _exp, ... are in limits.py, the public where, step, sign, log, ... below the table
+
+
+def _number(x: Any) -> Any:
+    """The number(s) inside x: a Value's data, or x itself (a float or an array)."""
+    return x._data if isinstance(x, Value) else x
+
+
+def _is_zero(x: Any) -> Any:
+    return _number(x) == 0
+
+
+def _left_sum(xs: Sequence[float]) -> float:
+    total = 0.0
+    for x in xs:
+        total = total + x
+    return total
+
+
+def _max(xs: Sequence[Any]) -> Any:
+    """The largest of x₀, x₁, … (nan if any is nan; the first of equal ones, so max(-0.0, 0.0) = -0.0).
+
+    Written with ``where``, so the same loop gives the float on floats and, element by element, the
+    same numbers on numpy arrays (the compiled replay's forward)."""
+    if not xs:
+        raise TypeError("max() needs at least one input")
+    m = xs[0]
+    for x in xs[1:]:
+        m = where((x > m) | (x != x), x, m)
+    return m
+
+
+def _max_partials(xs_out: Sequence[Any]) -> tuple[Any, ...]:
+    """∂max/∂xᵢ = 1/k where xᵢ is one of the k inputs equal to the max (nan counts as the max), else 0.
+
+    Between the kinks this is the derivative (1 for the largest input); at a tie it splits the one unit
+    evenly, as PyTorch's ``amax`` and ``maximum`` do, so the partials always sum to 1 (max(x, x) = x has
+    derivative 1) and ``max(z)`` shifts every input alike. A constant: max's second derivative is 0."""
+    out = _number(xs_out[-1])
+    hits = [1.0 * ((x == out) | (x != x)) for x in map(_number, xs_out[:-1])]
+    total = _left_sum(hits)
+    return tuple(h / total for h in hits)
+
+
 # THE RULE TABLE. Each primitive: its symbol, its forward function, and its local partial
 # derivatives ∂out/∂input, one per input (``out`` is the result, reused where it helps).
 # fmt: off
@@ -176,122 +209,7 @@ for _name in ("ADD", "MUL", "DIV", "POW", "SUM", "EXP", "LOG", "SQRT", "TANH", "
     globals()[_name]._remake = _name  # pickled by name: unpickling gives this very op
 
 
-# ---- the forward functions: IEEE 754 values, and a named error where there is no value at all
-
-
-def _undefined(limit: float, message: str, error: type[Exception] = ValueError) -> float:
-    """An input where the operation has no value: raise ``error`` — or, while derivatives are
-    evaluated (``modes.limits``), return the limit, so a derivative is ±inf or nan, never an error."""
-    if modes.in_limits():
-        return limit
-    raise error(message)
-
-
-def _divide(a: float, b: float) -> float:
-    if b:
-        return a / b
-    limit = math.nan if a == 0 or a != a else math.copysign(math.inf, a) * math.copysign(1.0, b)
-    return _undefined(limit, f"division by zero: {a} / {b}", ZeroDivisionError)
-
-
-def _pow(x: float, k: float) -> float:
-    if x < 0 and math.isfinite(k) and not float(k).is_integer():
-        return _undefined(math.nan, f"({x}) ** {k} is undefined: a negative base needs an integer exponent")
-    odd = float(k).is_integer() and k % 2 == 1  # x ** odd keeps the sign of x
-    if x == 0 and k < 0:
-        limit = math.copysign(math.inf, x) if odd else math.inf
-        message = f"{x} ** {k} is undefined: zero to a negative power divides by zero"
-        return _undefined(limit, message, ZeroDivisionError)
-    try:
-        return float(x**k)
-    except OverflowError:  # too large for a float: ±inf, as IEEE 754 and PyTorch give
-        return math.copysign(math.inf, x) if odd else math.inf
-
-
-def _exp(x: float) -> float:
-    try:
-        return math.exp(x)
-    except OverflowError:
-        return math.inf
-
-
-def _log(x: float) -> float:
-    if x > 0 or x != x:
-        return math.log(x)
-    return _undefined(-math.inf if x == 0 else math.nan, f"log() of {x} is undefined: log needs a positive input")
-
-
-def _sqrt(x: float) -> float:
-    if x >= 0 or x != x:
-        return math.sqrt(x)
-    return _undefined(math.nan, f"sqrt() of {x} is undefined: sqrt needs a non-negative input")
-
-
-def _sin(x: float) -> float:
-    if math.isinf(x):
-        return _undefined(math.nan, f"sin() of {x} is undefined: sin has no limit at infinity")
-    return math.sin(x)
-
-
-def _cos(x: float) -> float:
-    if math.isinf(x):
-        return _undefined(math.nan, f"cos() of {x} is undefined: cos has no limit at infinity")
-    return math.cos(x)
-
-
-def _sigmoid(x: float) -> float:
-    if x >= 0:  # stable on both sides: never exponentiates a large positive number
-        return 1.0 / (1.0 + math.exp(-x))
-    e = math.exp(x)
-    return e / (1.0 + e)
-
-
-def _softplus(x: float) -> float:
-    return max(x, 0.0) + math.log1p(math.exp(-abs(x)))  # ln(1 + e^x) without overflow
-
-
-def _max(xs: Sequence[Any]) -> Any:
-    """The largest of x₀, x₁, … (nan if any is nan; the first of equal ones, so max(-0.0, 0.0) = -0.0).
-
-    Written with ``where``, so the same loop gives the float on floats and, element by element, the
-    same numbers on numpy arrays (the compiled replay's forward)."""
-    if not xs:
-        raise TypeError("max() needs at least one input")
-    m = xs[0]
-    for x in xs[1:]:
-        m = where((x > m) | (x != x), x, m)
-    return m
-
-
-def _max_partials(xs_out: Sequence[Any]) -> tuple[Any, ...]:
-    """∂max/∂xᵢ = 1/k where xᵢ is one of the k inputs equal to the max (nan counts as the max), else 0.
-
-    Between the kinks this is the derivative (1 for the largest input); at a tie it splits the one unit
-    evenly, as PyTorch's ``amax`` and ``maximum`` do, so the partials always sum to 1 (max(x, x) = x has
-    derivative 1) and ``max(z)`` shifts every input alike. A constant: max's second derivative is 0."""
-    out = _number(xs_out[-1])
-    hits = [1.0 * ((x == out) | (x != x)) for x in map(_number, xs_out[:-1])]
-    total = _left_sum(hits)
-    return tuple(h / total for h in hits)
-
-
-def _left_sum(xs: Sequence[float]) -> float:
-    total = 0.0
-    for x in xs:
-        total = total + x
-    return total
-
-
-# ---- helpers the partials use: each works on floats, Values and numpy arrays
-
-
-def _number(x: Any) -> Any:
-    """The number(s) inside x: a Value's data, or x itself (a float or an array)."""
-    return x._data if isinstance(x, Value) else x
-
-
-def _is_zero(x: Any) -> Any:
-    return _number(x) == 0
+# ---- the case splits the partials use: step, sign, where (each on floats, Values and numpy arrays)
 
 
 def step(x: Any) -> Any:
@@ -374,26 +292,7 @@ def maximum(*xs: Any) -> Any:
 # =========================================================================== 2. Value
 
 
-def _real(x: Any, where: str) -> float:
-    """``x`` as a float, or an error naming ``where`` and the offending value."""
-    if isinstance(x, numbers.Real) and not isinstance(x, Value):
-        try:
-            return float(x)
-        except OverflowError:
-            digits = f" ({len(str(abs(x)))} digits)" if isinstance(x, int) else ""
-            raise OverflowError(f"{where}: the number {_shown(x)}{digits} is too large for a float") from None
-    raise TypeError(f"{where} needs a real number or a Value, got {type(x).__name__} {_shown(x)}")
-
-
-def _shown(x: Any) -> str:
-    if isinstance(x, int) and not isinstance(x, bool) and abs(x) > 10**30:
-        text = str(x)
-        return f"{text[:12]}...{text[-6:]}"
-    text = repr(x)
-    return text if len(text) <= 40 else text[:37] + "..."
-
-
-class Value:
+class Value(Compat):
     """A scalar in a computation graph: ``data`` (a float), ``grad`` (∂root/∂self after backward).
 
     >>> a = Value(2.0, label="a"); b = Value(-3.0, label="b")
@@ -409,23 +308,15 @@ class Value:
 
     # A node holds its float, its gradient, the op that made it, its parents (the values it
     # was computed from, in operand order) and the local derivative ∂self/∂parent for each.
+    _data: float
+    grad: Any
+    _op: Any
+    _parents: tuple[Value, ...]
+    _local_grads: tuple[Any, ...] | None
     __slots__ = ("_data", "grad", "_op", "_parents", "_local_grads", "__dict__")
     __array_ufunc__ = None  # numpy scalars and arrays defer to Value's reflected operators
     _label = ""  # class defaults: a node stores these only when it has them (in __dict__)
     _scope: Scope | None = None
-
-    def __new__(cls, data: Number | Value = 0.0, *args: Any, **kwargs: Any) -> Value:
-        """``Value(v)`` of a Value ``v`` is ``v`` itself (as ``numpy.asarray`` of an array, ``jnp.asarray`` of a
-        tracer): code that wraps its inputs, ``model([Value(a), Value(b)])``, works when they are Values
-        already, and gradients reach them. To copy a number instead: ``Value(v.data)``."""
-        if isinstance(data, Value):
-            if args or kwargs:
-                raise TypeError(
-                    "Value(v) of a Value v is v itself and takes no other arguments; to make a new node from its "
-                    "number, use Value(v.data, ...)"
-                )
-            return data
-        return object.__new__(cls)
 
     def __init__(
         self,
@@ -437,28 +328,12 @@ class Value:
         children: Sequence[Value] | None = None,
         local_grads: Sequence[Any] | None = None,
     ):
-        if data is self:  # Value(v) of a Value: __new__ returned v itself, already made
+        if data is self:  # Value(v) of a Value: Compat.__new__ returned v itself, already made
             return
-        if isinstance(_children, str):  # Value(2.0, "a"): a label given positionally
-            label = _children
-        given = children if children is not None else () if isinstance(_children, str) else _children
-        if local_grads is None and not isinstance(_op, str):  # microgpt: Value(data, children, local_grads)
-            _op, local_grads = "", _op
         self._data = data if type(data) is float else _real(data, "Value()")
-        self.grad: Any = 0.0
-        self._op: Any = _op
-        self._parents: tuple[Value, ...] = tuple(given)
-        if not self._parents:
-            self._local_grads: tuple[Any, ...] | None = ()
-        elif local_grads is None:  # micrograd: its maker assigns a _backward closure
-            self._local_grads = None
-        else:
-            self._local_grads = tuple(local_grads)
-            if len(self._local_grads) != len(self._parents):
-                raise ValueError(f"Value(): {len(self._parents)} children but {len(self._local_grads)} local_grads")
-        for i, parent in enumerate(self._parents):
-            if not isinstance(parent, Value):
-                raise TypeError(f"Value(): children[{i}] must be a Value, got {type(parent).__name__}")
+        self.grad = 0.0
+        # a leaf, or a node built by hand (micrograd's and microgpt's forms: compat.hand_built)
+        self._op, self._parents, self._local_grads, label = hand_built(_children, _op, label, children, local_grads)
         if label != "":
             self.label = label  # checked: a label is a string
         if modes.active:
@@ -520,16 +395,6 @@ class Value:
         """True for a leaf made from a Python number by an operation (the 2 in ``x * 2``)."""
         return self._op is CONSTANT
 
-    @property
-    def _prev(self) -> set[Value]:
-        """The parents as a set (micrograd's name)."""
-        return set(self._parents)
-
-    @property
-    def _children(self) -> tuple[Value, ...]:
-        """The parents (microgpt's name: the values this one was computed from)."""
-        return self._parents
-
     def _make_leaf(self) -> None:
         """Forget how this node was made (``no_grad``): no parents, no op (a constant stays marked)."""
         self._parents = ()
@@ -542,26 +407,6 @@ class Value:
             modes.note_read(self)
         extra = f", label={self.label!r}" if self.label else ""
         return f"Value(data={self._data}, grad={self.grad}{extra})"
-
-    # Order compares the data, so max(values) and sorted(values) work. Equality stays
-    # identity, as in micrograd: Values are graph nodes and live in sets and dicts.
-    def __lt__(self, other: Operand) -> bool:
-        a, b = _compared(self, other)
-        return a < b
-
-    def __le__(self, other: Operand) -> bool:
-        a, b = _compared(self, other)
-        return a <= b
-
-    def __gt__(self, other: Operand) -> bool:
-        a, b = _compared(self, other)
-        return a > b
-
-    def __ge__(self, other: Operand) -> bool:
-        a, b = _compared(self, other)
-        return a >= b
-
-    __hash__ = object.__hash__
 
     # ---- operations: each one is a rule of the table
 
@@ -679,26 +524,81 @@ class Value:
         node (``out._backward = fn``), and ``backward()`` calls it instead.
         """
         if self._local_grads is None:
-            raise RuntimeError(
-                f"node {self!r} (op {self._op!r}) was built with Value(data, children, op) and has no "
-                "derivative rule: assign it a _backward closure (micrograd style), pass local_grads (microgpt "
-                "style), or declare the operation with autograd.Op"
-            )
-        g = self.grad
-        for parent, local in zip(self._parents, self._local_grads):
-            if g and local:  # a zero factor contributes nothing (and 0 · ∞ must not become nan)
-                parent.grad += g * local
+            raise no_backward_rule(self)
+        for parent, flow in zip(self._parents, chain_rule(self.grad, self._local_grads)):
+            if flow is not None:
+                parent.grad += flow
 
 
-def _own_backward(node: Value) -> Callable[[], None] | None:
-    """The ``_backward`` closure assigned to this node (micrograd style), or None."""
-    return _attributes(node).get("_backward")
+# ---- the chain rule at one node: the step backward(), grad(), create_graph and the stepper share
 
 
-def _attributes(node: Value) -> dict[str, Any]:
-    """The node's own attributes (label, scope, user's), without creating an empty ``__dict__``."""
-    state: Any = node.__getstate__()
-    return state[0] or {}
+def chain_rule(g: Any, local: Sequence[Any], create_graph: bool = False) -> list[Any]:
+    """What a node with gradient g = ∂root/∂node sends each parent: g · ∂node/∂parent, in the parents' order.
+
+    None where nothing flows: a zero factor contributes nothing (0 · ∞ is 0 here, never nan). With
+    ``create_graph`` (factors that are Values) a zero still flows, its graph carrying the higher
+    derivatives, unless the other factor is ±inf or nan. (``_fast``'s loops are labelled copies.)
+    """
+    if not create_graph:
+        return [g * d if g and d else None for d in local]
+    flows = []
+    for d in local:
+        if isinstance(g, Value) or isinstance(d, Value):
+            gv, dv = _number(g), _number(d)
+            flows.append(None if (gv == 0 and not math.isfinite(dv)) or (dv == 0 and not math.isfinite(gv)) else g * d)
+        else:
+            flows.append(g * d if g and d else None)
+    return flows
+
+
+# ---- gradients that are graphs themselves (create_graph=True, autograd.grad): the same loop, into a dict
+
+
+def _backward_with_graph(root: Value, gradient: Operand) -> None:
+    """``backward(create_graph=True)``: every gradient becomes a ``Value`` with a graph of its own."""
+    order = topological_order(root)
+    seed = gradient if isinstance(gradient, Value) else Value(_real(gradient, "backward(gradient=...)"))
+    grads = _accumulate(order, seed, create_graph=True)
+    for node in order:
+        if node._parents:
+            node.grad = grads.get(node, 0.0)
+        elif node in grads:
+            node.grad = node.grad + grads[node]
+
+
+def _accumulate(order: list[Value], seed: Any, create_graph: bool) -> dict[Value, Any]:
+    """Reverse accumulation into a dict {node: ∂root/∂node}, touching no ``.grad``.
+
+    ``order`` is the topological order ending at the root. With ``create_graph`` the
+    local derivatives are re-evaluated as ``Value``s from each op's rule (in limit
+    arithmetic, as on floats), so every gradient is itself a differentiable graph.
+    """
+    grads: dict[Value, Any] = {order[-1]: seed}
+    for node in reversed(order):
+        g = grads.get(node)
+        if g is None or not node._parents:
+            continue
+        local = _partials_as_values(node) if create_graph else node._local_grads
+        if local is None:
+            raise _no_rule(node, "grad()")
+        for parent, flow in zip(node._parents, chain_rule(g, local, create_graph)):
+            if flow is not None:
+                before = grads.get(parent)
+                grads[parent] = flow if before is None else before + flow
+    return grads
+
+
+def _partials_as_values(node: Value) -> tuple[Any, ...]:
+    """The node's local derivatives as graphs: its op's rule evaluated on its parents."""
+    op = node._op
+    if not isinstance(op, Op):
+        raise _no_rule(node, "create_graph=True")
+    with modes.limits():
+        local = op.partials(*node._parents, node)
+    if type(local) is not tuple or len(local) != len(node._parents):
+        local = _checked_partials(op, local, len(node._parents))
+    return local
 
 
 # ---- the one node constructor, and the operands it is built from
@@ -741,57 +641,6 @@ def _partials_at(op: Op, xs: Sequence[float], out: float) -> tuple[Any, ...]:
     return local
 
 
-def _checked_partials(op: Op, local: Any, n: int) -> tuple[Any, ...]:
-    """A user's partials as a tuple of n derivatives, or an error naming the op."""
-    if not isinstance(local, (tuple, list)):
-        local = (local,)
-    if len(local) != n:
-        raise ValueError(f"op {str(op)!r}: partials gave {len(local)} derivatives for {n} inputs")
-    return tuple(local)
-
-
-class _Limit(float):
-    """A float whose / and ** give the IEEE 754 limit (±inf, nan) where Python's raise; every
-    operation a rule may use on it (arithmetic, abs, autograd's functions) gives a ``_Limit`` again."""
-
-    def __truediv__(self, other: Any) -> Any:
-        return _Limit(_divide(float(self), float(other)))
-
-    def __rtruediv__(self, other: Any) -> Any:
-        return _Limit(_divide(float(other), float(self)))
-
-    def __pow__(self, other: Any) -> Any:  # type: ignore[override]
-        return _Limit(_pow(float(self), float(other)))
-
-    def __rpow__(self, other: Any) -> Any:  # type: ignore[override]
-        return _Limit(_pow(float(other), float(self)))
-
-    def __add__(self, other: Any) -> Any:
-        return _Limit(float(self) + float(other)) if isinstance(other, numbers.Real) else NotImplemented
-
-    __radd__ = __add__
-
-    def __sub__(self, other: Any) -> Any:
-        return _Limit(float(self) - float(other)) if isinstance(other, numbers.Real) else NotImplemented
-
-    def __rsub__(self, other: Any) -> Any:
-        return _Limit(float(other) - float(self)) if isinstance(other, numbers.Real) else NotImplemented
-
-    def __mul__(self, other: Any) -> Any:
-        return _Limit(float(self) * float(other)) if isinstance(other, numbers.Real) else NotImplemented
-
-    __rmul__ = __mul__
-
-    def __neg__(self) -> Any:
-        return _Limit(-float(self))
-
-    def __pos__(self) -> Any:
-        return self
-
-    def __abs__(self) -> Any:
-        return _Limit(abs(float(self)))
-
-
 def _checked(x: Any, where: str) -> Any:
     """``x`` as an operand of ``where``: a Value as it is, a number as a float (it becomes a constant)."""
     if isinstance(x, Value) or type(x) is float:
@@ -803,16 +652,6 @@ def _constant(x: Any, where: str) -> Value:
     """A number as a leaf node marked constant (micrograd's ``Value(other)``)."""
     node = _node(x if type(x) is float else _real(x, where), (), CONSTANT, ())
     return node
-
-
-def _compared(a: Value, other: Operand) -> tuple[float, float]:
-    """The numbers a comparison orders. A comparison reads them like ``.data``: while a mode is on,
-    the reads are reported (``autograd.compile``'s tracers freeze such numbers, and say so)."""
-    if modes.active:
-        modes.note_read(a)
-        if isinstance(other, Value):
-            modes.note_read(other)
-    return a._data, _number_of(other)
 
 
 def _number_of(x: Operand, where: str = "comparison") -> float:
@@ -861,78 +700,6 @@ def dot(weights: Sequence[Operand], inputs: Sequence[Operand], start: Operand = 
         raise ValueError(f"dot: {len(weights)} weights but {len(inputs)} inputs")
     products = [MUL(_checked(w, "*"), _checked(x, "*")) for w, x in zip(weights, inputs)]
     return sum_values(products, start)
-
-
-# ---- gradients that are graphs themselves (create_graph=True, autograd.grad)
-
-
-def _backward_with_graph(root: Value, gradient: Operand) -> None:
-    """``backward(create_graph=True)``: every gradient becomes a ``Value`` with a graph of its own."""
-    order = topological_order(root)
-    seed = gradient if isinstance(gradient, Value) else Value(_real(gradient, "backward(gradient=...)"))
-    grads = _accumulate(order, seed, create_graph=True)
-    for node in order:
-        if node._parents:
-            node.grad = grads.get(node, 0.0)
-        elif node in grads:
-            node.grad = node.grad + grads[node]
-
-
-def _accumulate(order: list[Value], seed: Any, create_graph: bool) -> dict[Value, Any]:
-    """Reverse accumulation into a dict {node: ∂root/∂node}, touching no ``.grad``.
-
-    ``order`` is the topological order ending at the root. With ``create_graph`` the
-    local derivatives are re-evaluated as ``Value``s from each op's rule (in limit
-    arithmetic, as on floats), so every gradient is itself a differentiable graph.
-    """
-    grads: dict[Value, Any] = {order[-1]: seed}
-    for node in reversed(order):
-        g = grads.get(node)
-        if g is None:
-            continue
-        parents = node._parents
-        if not parents:
-            continue
-        local = _partials_as_values(node) if create_graph else node._local_grads
-        if local is None:
-            raise _no_rule(node, "grad()")
-        for parent, d in zip(parents, local):
-            if not (_contributes(g, d) if create_graph else g and d):  # a zero factor contributes nothing
-                continue
-            contribution = g * d
-            before = grads.get(parent)
-            grads[parent] = contribution if before is None else before + contribution
-    return grads
-
-
-def _contributes(g: Any, d: Any) -> bool:
-    """Whether g · d flows: not when a factor is 0 and the other ±inf or nan (0 · ∞ = 0 here).
-
-    On floats a zero factor never contributes. On Values a zero is kept unless the other
-    factor is not finite: its graph still carries the higher derivatives."""
-    gv, dv = _number(g), _number(d)
-    if isinstance(g, Value) or isinstance(d, Value):
-        return not ((gv == 0 and not math.isfinite(dv)) or (dv == 0 and not math.isfinite(gv)))
-    return bool(gv and dv)
-
-
-def _partials_as_values(node: Value) -> tuple[Any, ...]:
-    """The node's local derivatives as graphs: its op's rule evaluated on its parents."""
-    op = node._op
-    if not isinstance(op, Op):
-        raise _no_rule(node, "create_graph=True")
-    with modes.limits():
-        local = op.partials(*node._parents, node)
-    if type(local) is not tuple or len(local) != len(node._parents):
-        local = _checked_partials(op, local, len(node._parents))
-    return local
-
-
-def _no_rule(node: Value, where: str) -> RuntimeError:
-    return RuntimeError(
-        f"node {node!r} (op {node._op!r}) was built by hand and has no derivative rule to differentiate "
-        f"again: backward() can use it, but {where} needs the operation declared with autograd.Op"
-    )
 
 
 # ---- copying and pickling (copy.copy, copy.deepcopy, pickle) live in autograd/_copying.py: not needed to

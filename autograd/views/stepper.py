@@ -45,7 +45,7 @@ from dataclasses import dataclass, field
 from functools import cached_property
 from typing import Any, overload
 
-from ..engine import Value, _own_backward
+from ..engine import Value, _own_backward, chain_rule
 from ..files import write_atomically
 from ..graph import topological_order
 from .labels import (
@@ -246,14 +246,11 @@ class BackwardSteps(Sequence[Step]):
             for parent, b in zip(node._parents, before):
                 updates.append(Update(parent, None, parent.grad - b, b, parent.grad, names))
         else:
-            for parent, d in zip(node._parents, local):
+            for parent, d, flow in zip(node._parents, local, chain_rule(g, local)):  # backward()'s step
                 before = parent.grad
-                if g and d:  # backward()'s rule: parent.grad += g · d, a zero factor contributing nothing
-                    contribution = g * d
-                    parent.grad += contribution
-                else:
-                    contribution = 0.0
-                updates.append(Update(parent, d, contribution, before, parent.grad, names))
+                if flow is not None:  # None: a zero factor contributes nothing
+                    parent.grad += flow
+                updates.append(Update(parent, d, 0.0 if flow is None else flow, before, parent.grad, names))
         step = Step(self, index, node, g, tuple(updates))
         self._done.append(step)
         return step
