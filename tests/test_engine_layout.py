@@ -14,7 +14,7 @@ from oracles import partial_difference
 
 from autograd import Value, grad
 from autograd import engine as engine_module
-from autograd import stepper as stepper_module
+from autograd.views import stepper as stepper_module
 from autograd.engine import ADD, CONSTANT, MUL, TANH, leaky_relu_op, power
 from autograd.stepper import backward_steps
 
