@@ -136,6 +136,7 @@ def leaky_relu_op(alpha: float = 0.01) -> Op:
 
 _powers: dict[tuple[type, Number], Op] = {}
 _leaky: dict[float, Op] = {}
+
 # The registry. TABLE: every op of the table, by its name here (pickled by that name: unpickling gives this
 # very op); PRIMITIVES: the ones with a public name, by that name. Both in table order.
 TABLE: dict[str, Op] = {}

@@ -234,7 +234,9 @@ _NEG = Op("neg", lambda a: -a, lambda a, out: (-1.0,))  # −a: stepgrad's a·(�
 _UNARY_OPS: list[Op] = [op for op in engine.PRIMITIVES.values() if op.arity == 1] + [_NEG]
 _UNARY: dict[str, Op] = {key: op for op in _UNARY_OPS for key in (str(op).lower(), op.name) if key}
 _UNARY["-"] = _NEG
-_BINARY: dict[str, Op] = {"+": engine.ADD, "*": engine.MUL, "/": engine.DIV, "**": engine.POW, "-": _SUB}
+# the rule table's two-input ops by symbol (+ * / **), and subtraction
+_BINARY_OPS: list[Op] = [op for op in engine.TABLE.values() if op.arity == 2] + [_SUB]
+_BINARY: dict[str, Op] = {str(op): op for op in _BINARY_OPS}
 _COMMUTATIVE = ("+", "*")
 
 
@@ -332,7 +334,7 @@ def _infer(node: Node, xs: list[float]) -> Reading:
     parents = node.parents
     n = len(parents)
     if n == 2:
-        ops = [engine.ADD, engine.MUL, engine.DIV, _SUB, engine.POW]
+        ops = list(_BINARY_OPS)
     elif n == 1:
         ops = list(_UNARY_OPS)
         if node.local_grads and len(node.local_grads) == 1 and node.data and xs[0]:

@@ -180,6 +180,8 @@ def test_the_command_line_and_the_check_tool_take_their_names_from_the_registry(
     for name in unary:
         assert foreign.op_for_symbol(name, 1) is engine.PRIMITIVES[name]
     assert foreign.op_for_symbol("ReLU", 1) is engine.RELU and foreign.op_for_symbol("max", 1) is None
+    for op in (engine.ADD, engine.MUL, engine.DIV, engine.POW):  # the table's two-input ops, by symbol
+        assert foreign.op_for_symbol(str(op), 2) is op
 
 
 def test_op_fields_are_checked_and_kept_by_pickle():
