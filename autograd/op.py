@@ -107,11 +107,10 @@ class Op(str):
     def __reduce__(self) -> str | tuple[Any, ...]:
         if self._remake is not None:
             return self._remake
-        fields = {key: value for key, value in self._fields().items() if value}
-        return (Op, (str(self), self.forward, self.partials), *([fields] if fields else []))
-
-    def _fields(self) -> dict[str, Any]:
-        return {"name": self.name, "array": self.array, "total": self.total}
+        args = (str(self), self.forward, self.partials)
+        fields = {"name": self.name, "array": self.array, "total": self.total}
+        given = {key: value for key, value in fields.items() if value}  # none: as earlier versions pickled it
+        return (Op, args, given) if given else (Op, args)
 
     def __copy__(self) -> Op:
         return self
