@@ -5,9 +5,12 @@
 27.0
 """
 
+import builtins as _builtins
+
 from .check import check_backward
 from .compile import TraceError, TracerWarning, compiled  # numpy is imported lazily, by compiled()
-from .engine import (
+from .engine import FUNCTIONS as _FUNCTIONS
+from .engine import (  # the rule table's functions are named here for type checkers; _FUNCTIONS has them all
     Op,
     Value,
     cos,
@@ -69,3 +72,11 @@ __all__ = [
     "trace",
     "where",
 ]
+
+# The public functions of the rule table's named ops (a primitive added to the table is public with no edit
+# here), except a name Python already has: abs(x) is Python's own, which calls Value.__abs__.
+for _name, _function in _FUNCTIONS.items():
+    if not hasattr(_builtins, _name):
+        globals()[_name] = _function
+        if _name not in __all__:
+            __all__.append(_name)

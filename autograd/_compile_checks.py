@@ -158,9 +158,10 @@ def swapped(result: Any, originals: dict[int, Value], max_depth: int, depth: int
     return result
 
 
-# the built-in ops whose forward has a value at every input (±inf and nan included)
-_NEVER_FAIL = frozenset(map(id, (engine.ADD, engine.MUL, engine.SUM, engine.EXP, engine.TANH, engine.SIGMOID,
-                                 engine.RELU, engine.SOFTPLUS, engine.ABS)))  # fmt: skip
+def _total(op: Op) -> bool:
+    """The op's forward has a value at every input, ±inf and nan included: its ``total`` field (and +, ADD,
+    which the replay computes as a sum of two terms: SUM, which is total)."""
+    return op.total or op is engine.ADD
 
 
 def unused_that_can_fail(made: dict[Value, int], reached: dict[Value, Any]) -> list[Value]:
@@ -177,14 +178,9 @@ def unused_that_can_fail(made: dict[Value, int], reached: dict[Value, Any]) -> l
         ok = isinstance(op, Op) and engine._own_backward(v) is None
         ok = ok and all(traceable.get(p, False) if p._parents else True for p in parents)
         traceable[v] = ok
-        if ok and v not in reached and id(op) not in _NEVER_FAIL and not _leaky(op):
+        if ok and v not in reached and not _total(op):
             unused.append(v)
     return unused
-
-
-def _leaky(op: Op) -> bool:
-    remake = op._remake
-    return isinstance(remake, tuple) and remake[0] is engine.leaky_relu_op
 
 
 def check_params(params: Sequence[Value], where: str) -> None:

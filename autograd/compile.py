@@ -141,7 +141,7 @@ def _arrays_only(f: Callable[..., Any], op: Any) -> Callable[..., Any]:
     the engine's own error naming the function."""
     if op == "where":
         return f
-    name = {"ReLU": "relu()", "max": "maximum()"}.get(op, f"{op}()")
+    name = f"{op.name}()"
 
     def on_arrays(*xs: Any) -> Any:
         for x in xs:
@@ -153,52 +153,22 @@ def _arrays_only(f: Callable[..., Any], op: Any) -> Callable[..., Any]:
 
 
 def _array_functions(np: Any) -> dict[Any, Callable[..., Any]]:
-    """The primitives behind ``autograd.exp``, ``log``, … on arrays, and ``where``: the registry the
-    engine's dispatching functions (and so every rule's partials) use for numpy arrays. Each gives
-    the engine's float for every input, signed zeros and nan included, without a boolean mask
-    (selection by mask is slow in numpy)."""
-
-    def sigmoid(x: Any) -> Any:  # engine._sigmoid: 1/(1 + e^-x) for x ≥ 0, e^x/(1 + e^x) below 0
-        e = np.exp(-np.abs(x))
-        positive = 1.0 * (x >= 0)
-        return (positive + (1.0 - positive) * e) / (1.0 + e)
-
-    def relu(x: Any) -> Any:  # 0.0 if x < 0 else x: relu(-0.0) = -0.0, relu(nan) = nan
-        return np.maximum(0.0, x)
-
-    def softplus(x: Any) -> Any:  # engine._softplus: max(x, 0) + ln(1 + e^-|x|)
-        return np.maximum(x, 0.0) + np.log1p(np.exp(-np.abs(x)))
-
-    def maximum(*xs: Any) -> Any:  # engine._max: the first largest input, nan if any is (argmax: the first)
-        if len(xs) == 1:
-            return xs[0]
-        stack = np.stack(np.broadcast_arrays(*xs))
-        return np.take_along_axis(stack, np.argmax(stack, axis=0)[None], axis=0)[0]
-
-    return {
-        engine.EXP: np.exp,
-        engine.LOG: np.log,
-        engine.SQRT: np.sqrt,
-        engine.TANH: np.tanh,
-        engine.SIGMOID: sigmoid,
-        engine.RELU: relu,
-        engine.SOFTPLUS: softplus,
-        engine.SIN: np.sin,
-        engine.COS: np.cos,
-        engine.ABS: np.abs,
-        engine.MAX: maximum,
-        "where": np.where,
-    }
+    """The primitives behind ``autograd.exp``, ``log``, … on arrays (each named op's ``array``, from the rule
+    table), and ``where``: the registry the engine's dispatching functions (and so every rule's partials)
+    use for numpy arrays."""
+    functions: dict[Any, Callable[..., Any]] = {op: op.array(np) for op in engine.PRIMITIVES.values() if op.array}
+    functions["where"] = np.where
+    return functions
 
 
-# Forwards of the built-in primitives on arrays (filled with numpy's functions on first use). These
+# Forwards of the rule table's ops on arrays (filled from each op's ``array`` on first use). These
 # are forwards only: every derivative comes from the rule table.
 ARRAY_FORWARDS: dict[Any, Callable[..., Any]] = {}
 
 
 def _array_forwards(np: Any, functions: dict[Any, Callable[..., Any]]) -> dict[Any, Callable[..., Any]]:
     forwards = {op: f for op, f in functions.items() if isinstance(op, Op)}
-    forwards.update({engine.ADD: np.add, engine.MUL: np.multiply, engine.DIV: np.divide, engine.POW: np.power})
+    forwards.update({op: op.array(np) for op in engine.TABLE.values() if op.array and op not in forwards})
     return forwards
 
 
@@ -211,25 +181,12 @@ def _max_partials(*xs_out: Any) -> tuple[Any, ...]:
 
 
 def _array_forward(op: Op) -> Callable[..., Any] | None:
-    """The numpy forward of a built-in op, including the families ``power(k)`` and ``leaky_relu_op(α)``."""
+    """The numpy forward of an op with an ``array`` field: the table's, the families ``power(k)`` and
+    ``leaky_relu_op(α)``, a user's that gives one."""
     forward = ARRAY_FORWARDS.get(op)
     if forward is not None:
         return forward
-    remake = op._remake
-    if isinstance(remake, tuple) and remake[0] is engine.power:
-        k = float(remake[1][0])
-        if k == 0.5:  # numpy takes x ** 0.5 as sqrt(x): sqrt(-0.0) = -0.0, but (-0.0) ** 0.5 = 0.0 (IEEE 754)
-            return lambda x: np.power(x, k) + 0.0
-        return lambda x: np.power(x, k)
-    if isinstance(remake, tuple) and remake[0] is engine.leaky_relu_op:
-        alpha = float(remake[1][0])
-
-        def leaky_relu(x: Any) -> Any:  # x if x > 0 else αx
-            positive = 1.0 * (x > 0)
-            return x * (positive + alpha * (1.0 - positive))
-
-        return leaky_relu if math.isfinite(alpha) else lambda x: np.where(x > 0, x, alpha * x)
-    return None
+    return op.array(np) if op.array is not None else None
 
 
 # =========================================================================== arguments
@@ -1026,7 +983,7 @@ def _plan(group: list[_Node]) -> _Plan:
     arity = len(group[0].parents)
     xs = [np.array([node.parents[i].data for node in group], dtype=float) for i in range(arity)]
     out = np.array([node.data for node in group], dtype=float)
-    user = op._remake is None  # the rule table's ops (and power(k), leaky_relu_op(α)) are pickled by name
+    user = op.array is None  # an op with an array forward (the table's, power(k), leaky_relu_op(α)) is trusted
     # a user's rule runs on arrays only where it gives eager's numbers there, at the traced points and at
     # probes of both signs (never frozen: a Python `if` on an array of several numbers raises)
     forward_ok, partials_ok = _compile_checks.rule_on_arrays(op, xs) if user else (False, True)

@@ -21,13 +21,15 @@ import sys
 from collections.abc import Callable, Sequence
 from typing import Any, Union
 
-from . import modes
+from . import arrays, modes
+from . import op as _op
 from .graph import topological_order
 from .modes import Scope
 from .modes import auto_scope as auto_scope  # noqa: F401 - engine's public names, defined in modes
 from .modes import is_grad_enabled as is_grad_enabled  # noqa: F401
 from .modes import no_grad as no_grad  # noqa: F401
 from .modes import scope as scope  # noqa: F401
+from .op import Op as Op  # the class of the rules below (autograd/op.py): symbol, forward, partials, name, array, total
 
 # isort: off
 # the forward functions the rules call where floats need care, and the checks of numbers (limits.py: the policy)
@@ -44,66 +46,6 @@ Operand = Union["Value", int, float]
 
 
 # =========================================================================== 1. the rules
-
-
-class Op(str):
-    """A scalar primitive: its symbol (the string itself), forward function and local partials.
-
-    ``forward(*xs)`` computes the result from the inputs' numbers; ``partials(*xs, out)``
-    gives ∂out/∂xᵢ for each input. Written with arithmetic and ``autograd``'s functions
-    (``exp``, ``log``, ``where``, ...), one rule evaluates on floats (``backward()``), on
-    ``Value``s (``create_graph=True``) and on numpy arrays (compiled replay), so a
-    user-defined op differentiates twice, compiles, draws and steps like a built-in one:
-
-    >>> softsign = Op("softsign", lambda x: x / (1 + abs(x)), lambda x, out: (1 / (1 + abs(x)) ** 2,))
-    >>> x = Value(1.0); y = softsign(x); y.backward()
-    >>> y.data, x.grad                              # x/(1+|x|) = 1/2, 1/(1+|x|)² = 1/4
-    (0.5, 0.25)
-
-    A partial with a case split uses ``where(condition, a, b)`` (both sides are evaluated, as
-    numpy's), never a Python ``if``, so it holds element by element on arrays too:
-
-    >>> ramp = Op("ramp", lambda x: max(x, 0.0), lambda x, out: (where(x > 0, 1.0, 0.0),))
-    >>> x = Value(-2.0); ramp(x).backward(); x.grad
-    0.0
-
-    Ops are equal only to themselves (``ADD != SUM``, though both draw as ``+``); against a
-    plain string an op compares its symbol, so micrograd's ``node._op == "+"`` still works.
-    """
-
-    forward: Callable[..., Any]
-    partials: Callable[..., Sequence[Any]]
-    _remake: str | tuple[Any, ...] | None  # how pickle re-creates the op: built-in ops by name
-
-    def __new__(cls, symbol: str, forward: Callable[..., Any], partials: Callable[..., Sequence[Any]]) -> Op:
-        if not isinstance(symbol, str) or not symbol:
-            raise TypeError(f"Op needs a non-empty symbol string, got {symbol!r}")
-        if not callable(forward) or not callable(partials):
-            raise TypeError(f"Op {symbol!r}: forward and partials must be callables")
-        self = super().__new__(cls, symbol)
-        self.forward, self.partials, self._remake = forward, partials, None
-        return self
-
-    def __call__(self, *args: Operand) -> Value:
-        """Apply the op: a new node holding its forward value and its local derivatives."""
-        return _apply(self, args)
-
-    def __eq__(self, other: object) -> bool:
-        return self is other if isinstance(other, Op) else str.__eq__(self, other)
-
-    def __ne__(self, other: object) -> bool:
-        return not self == other
-
-    __hash__ = str.__hash__
-
-    def __reduce__(self) -> str | tuple[Any, ...]:
-        return self._remake if self._remake is not None else (Op, (str(self), self.forward, self.partials))
-
-    def __copy__(self) -> Op:
-        return self
-
-    def __deepcopy__(self, memo: dict[int, Any]) -> Op:
-        return self
 
 
 # ---- helpers the rules use (each works on floats, Values and numpy arrays); the forward functions
@@ -152,26 +94,43 @@ def _max_partials(xs_out: Sequence[Any]) -> tuple[Any, ...]:
 
 
 # THE RULE TABLE. Each primitive: its symbol, its forward function, and its local partial
-# derivatives ∂out/∂input, one per input (``out`` is the result, reused where it helps).
+# derivatives ∂out/∂input, one per input (``out`` is the result, reused where it helps); below it, its
+# public function's name (``autograd.exp``, ``exp(x)`` on the command line), ``total=True`` if it has a
+# value at every input, and its forward on numpy arrays (given numpy). A new primitive is one more line.
 # fmt: off
 ADD      = Op("+",        lambda a, b: a + b,          lambda a, b, out: (1.0, 1.0))
-MUL      = Op("*",        lambda a, b: a * b,          lambda a, b, out: (b, a))
-DIV      = Op("/",        lambda a, b: _divide(a, b),  lambda a, b, out: (1 / b, -out / b))
+MUL      = Op("*",        lambda a, b: a * b,          lambda a, b, out: (b, a),
+                          total=True, array=lambda np: np.multiply)
+DIV      = Op("/",        lambda a, b: _divide(a, b),  lambda a, b, out: (1 / b, -out / b),
+                          array=lambda np: np.divide)
 POW      = Op("**",       lambda x, y: _pow(x, y),     lambda x, y, out: (
     where(_is_zero(x) & _is_zero(y), 0.0, y * x ** (y - 1)),       # y·x^(y−1)  (0 at 0⁰, as PyTorch)
-    where(_is_zero(x) & (_number(y) >= 0), 0.0, out * log(x))))    # x^y·ln x   (0 at x = 0, as PyTorch)
-SUM      = Op("+",        lambda *xs: _left_sum(xs),   lambda *xs_out: (1.0,) * (len(xs_out) - 1))  # x₀ + x₁ + …
-EXP      = Op("exp",      lambda x: _exp(x),           lambda x, out: (out,))
-LOG      = Op("log",      lambda x: _log(x),           lambda x, out: (1 / x,))
-SQRT     = Op("sqrt",     lambda x: _sqrt(x),          lambda x, out: (0.5 / out,))
-TANH     = Op("tanh",     math.tanh,                   lambda x, out: (1 - out * out,))
-SIGMOID  = Op("sigmoid",  lambda x: _sigmoid(x),       lambda x, out: (out * (1 - out),))
-RELU     = Op("ReLU",     lambda x: 0.0 if x < 0 else x,  lambda x, out: (step(x),))  # 0 at the kink, as PyTorch
-SOFTPLUS = Op("softplus", lambda x: _softplus(x),      lambda x, out: (sigmoid(x),))
-SIN      = Op("sin",      lambda x: _sin(x),           lambda x, out: (cos(x),))
-COS      = Op("cos",      lambda x: _cos(x),           lambda x, out: (-sin(x),))
-ABS      = Op("abs",      abs,                         lambda x, out: (sign(x),))
-MAX      = Op("max",      lambda *xs: _max(xs),        lambda *xs_out: _max_partials(xs_out))  # 1 to the largest xᵢ
+    where(_is_zero(x) & (_number(y) >= 0), 0.0, out * log(x))),    # x^y·ln x   (0 at x = 0, as PyTorch)
+                          array=lambda np: np.power)
+SUM      = Op("+",        lambda *xs: _left_sum(xs),   lambda *xs_out: (1.0,) * (len(xs_out) - 1),  # x₀ + x₁ + …
+                          total=True)
+EXP      = Op("exp",      lambda x: _exp(x),           lambda x, out: (out,),
+                          name="exp", total=True, array=lambda np: np.exp)
+LOG      = Op("log",      lambda x: _log(x),           lambda x, out: (1 / x,),
+                          name="log", array=lambda np: np.log)
+SQRT     = Op("sqrt",     lambda x: _sqrt(x),          lambda x, out: (0.5 / out,),
+                          name="sqrt", array=lambda np: np.sqrt)
+TANH     = Op("tanh",     math.tanh,                   lambda x, out: (1 - out * out,),
+                          name="tanh", total=True, array=lambda np: np.tanh)
+SIGMOID  = Op("sigmoid",  lambda x: _sigmoid(x),       lambda x, out: (out * (1 - out),),
+                          name="sigmoid", total=True, array=arrays.sigmoid)
+RELU     = Op("ReLU",     lambda x: 0.0 if x < 0 else x,  lambda x, out: (step(x),),  # 0 at the kink, as PyTorch
+                          name="relu", total=True, array=arrays.relu)
+SOFTPLUS = Op("softplus", lambda x: _softplus(x),      lambda x, out: (sigmoid(x),),
+                          name="softplus", total=True, array=arrays.softplus)
+SIN      = Op("sin",      lambda x: _sin(x),           lambda x, out: (cos(x),),
+                          name="sin", array=lambda np: np.sin)
+COS      = Op("cos",      lambda x: _cos(x),           lambda x, out: (-sin(x),),
+                          name="cos", array=lambda np: np.cos)
+ABS      = Op("abs",      abs,                         lambda x, out: (sign(x),),
+                          name="abs", total=True, array=lambda np: np.abs)
+MAX      = Op("max",      lambda *xs: _max(xs),        lambda *xs_out: _max_partials(xs_out),  # 1 to the largest xᵢ
+                          name="maximum", array=arrays.maximum)
 # fmt: on
 
 
@@ -182,7 +141,7 @@ def power(k: Number) -> Op:
     if op is None:
         kf = _real(k, "**")
         partials = (lambda x, out: (0.0,)) if kf == 0 else (lambda x, out: (kf * x ** (kf - 1),))
-        op = Op(f"**{k}", lambda x: _pow(x, kf), partials)
+        op = Op(f"**{k}", lambda x: _pow(x, kf), partials, array=arrays.power(kf))
         op._remake = (power, (k,))
         if len(_powers) < 4096:
             _powers[key] = op
@@ -195,7 +154,13 @@ def leaky_relu_op(alpha: float = 0.01) -> Op:
     op = _leaky.get(alpha)
     if op is None:
         name = "leaky_relu" if alpha == 0.01 else f"leaky_relu({alpha})"
-        op = Op(name, lambda x: x if x > 0 else alpha * x, lambda x, out: (where(_number(x) > 0, 1.0, alpha),))
+        op = Op(
+            name,
+            lambda x: x if x > 0 else alpha * x,
+            lambda x, out: (where(_number(x) > 0, 1.0, alpha),),
+            total=True,
+            array=arrays.leaky_relu(alpha),
+        )
         op._remake = (leaky_relu_op, (alpha,))
         if len(_leaky) < 256:
             _leaky[alpha] = op
@@ -204,9 +169,17 @@ def leaky_relu_op(alpha: float = 0.01) -> Op:
 
 _powers: dict[tuple[type, Number], Op] = {}
 _leaky: dict[float, Op] = {}
-for _name in ("ADD", "MUL", "DIV", "POW", "SUM", "EXP", "LOG", "SQRT", "TANH", "SIGMOID", "RELU", "SOFTPLUS",
-              "SIN", "COS", "ABS", "MAX"):  # fmt: skip
-    globals()[_name]._remake = _name  # pickled by name: unpickling gives this very op
+
+# The registry. TABLE: every op of the table, by its name here (pickled by that name: unpickling gives this
+# very op); PRIMITIVES: the ones with a public name, by that name. Both in table order.
+TABLE: dict[str, Op] = {}
+PRIMITIVES: dict[str, Op] = {}
+for _name, _rule in list(globals().items()):
+    if isinstance(_rule, Op):
+        _rule._remake, _rule.__module__ = _name, __name__  # pickle finds it as autograd.engine.<name>
+        TABLE[_name] = _rule
+        if _rule.name is not None:
+            PRIMITIVES[_rule.name] = _rule
 
 
 # ---- the case splits the partials use: step, sign, where (each on floats, Values and numpy arrays)
@@ -257,17 +230,6 @@ def _function(op: Op, name: str) -> Callable[[Any], Any]:
     return function
 
 
-exp: Callable[[Any], Any] = _function(EXP, "exp")
-log: Callable[[Any], Any] = _function(LOG, "log")
-sqrt: Callable[[Any], Any] = _function(SQRT, "sqrt")
-tanh: Callable[[Any], Any] = _function(TANH, "tanh")
-sigmoid: Callable[[Any], Any] = _function(SIGMOID, "sigmoid")
-relu: Callable[[Any], Any] = _function(RELU, "relu")
-softplus: Callable[[Any], Any] = _function(SOFTPLUS, "softplus")
-sin: Callable[[Any], Any] = _function(SIN, "sin")
-cos: Callable[[Any], Any] = _function(COS, "cos")
-
-
 def maximum(*xs: Any) -> Any:
     """max(x₀, x₁, …) as one node if any xᵢ is a Value (∂/∂xᵢ = 1 for the largest, 1/k each for k tied),
     a float for numbers, element by element for numpy arrays.
@@ -287,6 +249,22 @@ def maximum(*xs: Any) -> Any:
         for x in xs:
             _real(x, "maximum()")  # raises: names the function and the type
     return array_function(*xs)  # type: ignore[misc]
+
+
+# The public functions, one per named op of the table, by name: a one-input op's is made by _function, an
+# op of several inputs has its own written above (maximum). autograd exports them; the command line calls them.
+FUNCTIONS: dict[str, Callable[..., Any]] = {
+    name: _function(op, name) if op.arity == 1 else globals()[name] for name, op in PRIMITIVES.items()
+}
+exp: Callable[[Any], Any] = FUNCTIONS["exp"]
+log: Callable[[Any], Any] = FUNCTIONS["log"]
+sqrt: Callable[[Any], Any] = FUNCTIONS["sqrt"]
+tanh: Callable[[Any], Any] = FUNCTIONS["tanh"]
+sigmoid: Callable[[Any], Any] = FUNCTIONS["sigmoid"]
+relu: Callable[[Any], Any] = FUNCTIONS["relu"]
+softplus: Callable[[Any], Any] = FUNCTIONS["softplus"]
+sin: Callable[[Any], Any] = FUNCTIONS["sin"]
+cos: Callable[[Any], Any] = FUNCTIONS["cos"]
 
 
 # =========================================================================== 2. Value
@@ -625,6 +603,9 @@ def _apply(op: Op, args: Sequence[Operand]) -> Value:
     if type(out) is not float:
         out = _real(out, f"op {str(op)!r}: forward")
     return _node(out, parents, op, _partials_at(op, xs, out))
+
+
+_op._apply_op = _apply  # Op.__call__ (autograd/op.py) applies an op with this
 
 
 def _partials_at(op: Op, xs: Sequence[float], out: float) -> tuple[Any, ...]:

@@ -31,7 +31,8 @@ import warnings
 from collections.abc import Callable, Mapping, Sequence
 from typing import Any, Union
 
-from .engine import Value, cos, exp, log, maximum, relu, sigmoid, sin, softplus, sqrt, tanh
+from .engine import FUNCTIONS as _ENGINE_FUNCTIONS
+from .engine import PRIMITIVES, Value, maximum
 
 MAX_LENGTH = 10_000  # characters of EXPR; also of all --at texts together
 MAX_VARIABLES = 1_000  # names bound by --at
@@ -39,10 +40,10 @@ MAX_BRACKET_DEPTH = 100  # nested ( [ { at any point
 MAX_OPERATORS = 1_000  # + - * / ** , tokens: bounds the parser's recursion depth
 MAX_NODES = 5_000  # syntax-tree nodes
 
-# What the language may call, by plain name: the engine's functions (each takes a float or a Value),
-# abs, leaky_relu with an optional numeric slope alpha, and max of one or more arguments.
+# What the language may call, by plain name: the functions of the rule table's one-input ops (each takes a
+# float or a Value: exp, log, ..., abs), leaky_relu with an optional numeric slope alpha, and max of one or more.
 _UNARY: dict[str, Callable[[Any], Any]] = {
-    f.__name__: f for f in (exp, log, sqrt, tanh, sigmoid, relu, softplus, sin, cos, abs)
+    name: _ENGINE_FUNCTIONS[name] for name, op in PRIMITIVES.items() if op.arity == 1
 }
 FUNCTIONS: tuple[str, ...] = tuple(sorted([*_UNARY, "leaky_relu", "max"]))
 _OPERATORS: dict[type, tuple[str, Callable[..., Any]]] = {

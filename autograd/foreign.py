@@ -230,12 +230,13 @@ def is_foreign_node(obj: Any) -> bool:
 _SUB = Op("-", lambda a, b: a - b, lambda a, b, out: (1.0, -1.0))  # a − b: stepgrad's a + b·(−1), as one node
 _NEG = Op("neg", lambda a: -a, lambda a, out: (-1.0,))  # −a: stepgrad's a·(−1)
 
-_UNARY: dict[str, Op] = {
-    "exp": engine.EXP, "log": engine.LOG, "sqrt": engine.SQRT, "tanh": engine.TANH, "sigmoid": engine.SIGMOID,
-    "relu": engine.RELU, "sin": engine.SIN, "cos": engine.COS, "abs": engine.ABS, "softplus": engine.SOFTPLUS,
-    "neg": _NEG, "-": _NEG,
-}  # fmt: skip
-_BINARY: dict[str, Op] = {"+": engine.ADD, "*": engine.MUL, "/": engine.DIV, "**": engine.POW, "-": _SUB}
+# the rule table's one-input ops, in table order, then negation; looked up by lower-case symbol or public name
+_UNARY_OPS: list[Op] = [op for op in engine.PRIMITIVES.values() if op.arity == 1] + [_NEG]
+_UNARY: dict[str, Op] = {key: op for op in _UNARY_OPS for key in (str(op).lower(), op.name) if key}
+_UNARY["-"] = _NEG
+# the rule table's two-input ops by symbol (+ * / **), and subtraction
+_BINARY_OPS: list[Op] = [op for op in engine.TABLE.values() if op.arity == 2] + [_SUB]
+_BINARY: dict[str, Op] = {str(op): op for op in _BINARY_OPS}
 _COMMUTATIVE = ("+", "*")
 
 
@@ -333,10 +334,9 @@ def _infer(node: Node, xs: list[float]) -> Reading:
     parents = node.parents
     n = len(parents)
     if n == 2:
-        ops = [engine.ADD, engine.MUL, engine.DIV, _SUB, engine.POW]
+        ops = list(_BINARY_OPS)
     elif n == 1:
-        ops = [engine.EXP, engine.LOG, engine.TANH, engine.RELU, engine.SIGMOID, engine.SQRT, engine.SIN, engine.COS,
-               engine.ABS, engine.SOFTPLUS, _NEG]  # fmt: skip
+        ops = list(_UNARY_OPS)
         if node.local_grads and len(node.local_grads) == 1 and node.data and xs[0]:
             k = node.local_grads[0] * xs[0] / node.data  # d(x^k)/dx = k·x^(k−1) = k·out/x
             if math.isfinite(k) and abs(k - round(k)) < 1e-9:
