@@ -24,11 +24,11 @@ _TABLE = re.compile(
 
 
 def table(engine_source: bytes) -> str:
-    """The fingerprint table of ``engine_source`` (and ``op.py`` beside this module) as source for ``_fast.py``."""
+    """The fingerprint table of ``engine_source`` and ``_fast.OTHER_FILES`` beside it, as source for ``_fast.py``."""
     from . import _fast
 
     names = _fast.watched()
-    engine_source = _fast.with_other_files(engine_source, str(HERE))  # and op.py (Op.__call__)
+    engine_source = _fast.with_other_files(engine_source, str(HERE))  # and OTHER_FILES (op.py, limits.py, cases.py)
     now = _fast.fingerprints(engine_source, names)
     lines = [f'ENGINE_SHA256 = "{hashlib.sha256(engine_source).hexdigest()}"', "FINGERPRINTS = {"]
     lines += [f'    "{name}": "{now.get(name, "missing")}",' for name in names]

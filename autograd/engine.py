@@ -15,7 +15,6 @@ here that was edited; ``STEPGRAD_PURE=1`` runs this file alone.
 from __future__ import annotations
 
 import math
-import numbers
 import os
 import sys
 from collections.abc import Callable, Sequence
@@ -24,7 +23,6 @@ from typing import Any, Union
 from . import arrays, modes
 from . import op as _op
 from .graph import topological_order
-from .modes import Scope
 from .modes import auto_scope as auto_scope  # noqa: F401 - engine's public names, defined in modes
 from .modes import is_grad_enabled as is_grad_enabled  # noqa: F401
 from .modes import no_grad as no_grad  # noqa: F401
@@ -32,9 +30,19 @@ from .modes import scope as scope  # noqa: F401
 from .op import Op as Op  # the class of the rules below (autograd/op.py): symbol, forward, partials, name, array, total
 
 # isort: off
-# the forward functions the rules call where floats need care, and the checks of numbers (limits.py: the policy)
-from .limits import _cos, _divide, _exp, _Limit, _log, _pow, _shown, _sigmoid, _sin, _softplus, _sqrt, _undefined  # noqa: F401
-from .limits import _checked_partials as _checked_partials, _real as _real
+# the forward functions that need care with floats, and the checks of numbers (limits.py: the limit policy)
+from .limits import _cos, _divide, _exp, _log, _pow, _sigmoid, _sin, _softplus, _sqrt  # noqa: F401
+from .limits import _Limit, _number_of, _shown, _undefined  # noqa: F401
+from .limits import _checked as _checked, _checked_partials as _checked_partials, _partials_at as _partials_at
+from .limits import _real as _real
+
+# what the partials are written with, on floats, Values and arrays (cases.py): case splits, max, sums
+from .cases import _function, _is_zero, _left_sum, _max, _max_partials, _number  # noqa: F401
+from .cases import _ARRAY_FUNCTIONS as _ARRAY_FUNCTIONS
+from .cases import sign as sign, step as step, where as where
+
+# what a node shows: data, label, parents, op, local_grads, scope, is_constant, repr (node.py)
+from .node import CONSTANT as CONSTANT, Node
 
 # micrograd's and microgpt's ways (compat.py); other modules still take these names from here
 from .compat import Compat, _compared, _no_rule, hand_built, no_backward_rule  # noqa: F401
@@ -46,51 +54,6 @@ Operand = Union["Value", int, float]
 
 
 # =========================================================================== 1. the rules
-
-
-# ---- helpers the rules use (each works on floats, Values and numpy arrays); the forward functions
-# _divide, _pow, _exp, ... are in limits.py, the public where, step, sign, log, ... below the table
-
-
-def _number(x: Any) -> Any:
-    """The number(s) inside x: a Value's data, or x itself (a float or an array)."""
-    return x._data if isinstance(x, Value) else x
-
-
-def _is_zero(x: Any) -> Any:
-    return _number(x) == 0
-
-
-def _left_sum(xs: Sequence[float]) -> float:
-    total = 0.0
-    for x in xs:
-        total = total + x
-    return total
-
-
-def _max(xs: Sequence[Any]) -> Any:
-    """The largest of x₀, x₁, … (nan if any is nan; the first of equal ones, so max(-0.0, 0.0) = -0.0).
-
-    Written with ``where``, so the same loop gives the float on floats and, element by element, the
-    same numbers on numpy arrays (the compiled replay's forward)."""
-    if not xs:
-        raise TypeError("max() needs at least one input")
-    m = xs[0]
-    for x in xs[1:]:
-        m = where((x > m) | (x != x), x, m)
-    return m
-
-
-def _max_partials(xs_out: Sequence[Any]) -> tuple[Any, ...]:
-    """∂max/∂xᵢ = 1/k where xᵢ is one of the k inputs equal to the max (nan counts as the max), else 0.
-
-    Between the kinks this is the derivative (1 for the largest input); at a tie it splits the one unit
-    evenly, as PyTorch's ``amax`` and ``maximum`` do, so the partials always sum to 1 (max(x, x) = x has
-    derivative 1) and ``max(z)`` shifts every input alike. A constant: max's second derivative is 0."""
-    out = _number(xs_out[-1])
-    hits = [1.0 * ((x == out) | (x != x)) for x in map(_number, xs_out[:-1])]
-    total = _left_sum(hits)
-    return tuple(h / total for h in hits)
 
 
 # THE RULE TABLE. Each primitive: its symbol, its forward function, and its local partial
@@ -182,80 +145,9 @@ for _name, _rule in list(globals().items()):
             PRIMITIVES[_rule.name] = _rule
 
 
-# ---- the case splits the partials use: step, sign, where (each on floats, Values and numpy arrays)
-
-
-def step(x: Any) -> Any:
-    """1 where x > 0, else 0 (relu's derivative; a constant, so its own derivative is 0)."""
-    return 1.0 * (_number(x) > 0)
-
-
-def sign(x: Any) -> Any:
-    """1 where x > 0, -1 where x < 0, 0 at 0 (the derivative of |x|)."""
-    x = _number(x)
-    return 1.0 * (x > 0) - 1.0 * (x < 0)
-
-
-def where(condition: Any, a: Any, b: Any) -> Any:
-    """a where the condition holds, else b (numpy's ``where``: both sides are evaluated)."""
-    if isinstance(condition, (bool, int)):
-        return a if condition else b
-    return _ARRAY_FUNCTIONS["where"](condition, a, b)
-
-
-# ---- the ops as functions of a number, a Value or an array: exp(x), log(x), ...
-
-# Implementations of the primitives on numpy arrays, registered by the compiled replay (the
-# engine itself never imports numpy): {EXP: numpy.exp, ..., "where": numpy.where}.
-_ARRAY_FUNCTIONS: dict[Any, Callable[..., Any]] = {}
-
-
-def _function(op: Op, name: str) -> Callable[[Any], Any]:
-    """The op as a function of a number (a float back), a Value (a node back) or an array."""
-
-    def function(x: Any) -> Any:
-        if isinstance(x, Value):
-            return op(x)
-        if isinstance(x, _Limit):  # inside a rule re-evaluated in limit arithmetic: stay in it
-            return _Limit(op.forward(float(x)))
-        if isinstance(x, numbers.Real):
-            return op.forward(_real(x, f"{name}()"))
-        array_function = _ARRAY_FUNCTIONS.get(op)
-        if array_function is None:
-            _real(x, f"{name}()")  # raises: names the function and the type
-        return array_function(x)  # type: ignore[misc]
-
-    function.__name__ = function.__qualname__ = name
-    function.__doc__ = f"{name}(x) for a number x (a float), a Value x (a graph node) or a numpy array."
-    return function
-
-
-def maximum(*xs: Any) -> Any:
-    """max(x₀, x₁, …) as one node if any xᵢ is a Value (∂/∂xᵢ = 1 for the largest, 1/k each for k tied),
-    a float for numbers, element by element for numpy arrays.
-
-    >>> a, b = Value(2.0), Value(5.0)
-    >>> m = maximum(a, b); m.backward(); (m.data, a.grad, b.grad)
-    (5.0, 0.0, 1.0)
-    """
-    if not xs:
-        raise TypeError("maximum() needs at least one input")
-    if any(isinstance(x, Value) for x in xs):
-        return MAX(*xs)
-    if all(isinstance(x, numbers.Real) for x in xs):
-        return MAX.forward(*[_real(x, "maximum()") for x in xs])
-    array_function = _ARRAY_FUNCTIONS.get(MAX)
-    if array_function is None:
-        for x in xs:
-            _real(x, "maximum()")  # raises: names the function and the type
-    return array_function(*xs)  # type: ignore[misc]
-
-
-# The public functions, one per named op of the table, by name: a one-input op's is made by _function, an
-# op of several inputs has its own written above (maximum). autograd exports them; the command line calls them.
-FUNCTIONS: dict[str, Callable[..., Any]] = {
-    name: _function(op, name) if op.arity == 1 else globals()[name] for name, op in PRIMITIVES.items()
-}
+# The public functions, one per named op of the table, by name (cases._function makes them). autograd exports
+# them; the command line calls them. The names below are for type checkers.
+FUNCTIONS: dict[str, Callable[..., Any]] = {name: _function(op, name) for name, op in PRIMITIVES.items()}
 exp: Callable[[Any], Any] = FUNCTIONS["exp"]
 log: Callable[[Any], Any] = FUNCTIONS["log"]
 sqrt: Callable[[Any], Any] = FUNCTIONS["sqrt"]
@@ -265,12 +157,20 @@ relu: Callable[[Any], Any] = FUNCTIONS["relu"]
 softplus: Callable[[Any], Any] = FUNCTIONS["softplus"]
 sin: Callable[[Any], Any] = FUNCTIONS["sin"]
 cos: Callable[[Any], Any] = FUNCTIONS["cos"]
+maximum: Callable[..., Any] = FUNCTIONS["maximum"]
+maximum.__doc__ = """max(x₀, x₁, …) as one node if any xᵢ is a Value (∂/∂xᵢ = 1 for the largest, 1/k each for k tied),
+    a float for numbers, element by element for numpy arrays.
+
+    >>> a, b = Value(2.0), Value(5.0)
+    >>> m = maximum(a, b); m.backward(); (m.data, a.grad, b.grad)
+    (5.0, 0.0, 1.0)
+    """
 
 
 # =========================================================================== 2. Value
 
 
-class Value(Compat):
+class Value(Node):
     """A scalar in a computation graph: ``data`` (a float), ``grad`` (∂root/∂self after backward).
 
     >>> a = Value(2.0, label="a"); b = Value(-3.0, label="b")
@@ -286,15 +186,8 @@ class Value(Compat):
 
     # A node holds its float, its gradient, the op that made it, its parents (the values it
     # was computed from, in operand order) and the local derivative ∂self/∂parent for each.
-    _data: float
-    grad: Any
-    _op: Any
-    _parents: tuple[Value, ...]
-    _local_grads: tuple[Any, ...] | None
     __slots__ = ("_data", "grad", "_op", "_parents", "_local_grads", "__dict__")
     __array_ufunc__ = None  # numpy scalars and arrays defer to Value's reflected operators
-    _label = ""  # class defaults: a node stores these only when it has them (in __dict__)
-    _scope: Scope | None = None
 
     def __init__(
         self,
@@ -317,61 +210,7 @@ class Value(Compat):
         if modes.active:
             modes.record(self)
 
-    # ---- what a node is
-
-    @property
-    def data(self) -> float:
-        """The number this node holds."""
-        if modes.active:
-            modes.note_read(self)
-        return self._data
-
-    @data.setter
-    def data(self, value: Number) -> None:
-        if isinstance(value, Value):
-            raise TypeError(
-                "Value.data must be a number, got a Value (after backward(create_graph=True) every .grad is a "
-                "Value: use its number, p.data -= lr * p.grad.data)"
-            )
-        self._data = value if type(value) is float else _real(value, "Value.data")
-
-    @property
-    def label(self) -> str:
-        """A name for drawings and the stepper ('' unless given: nodes made by operations have none)."""
-        return self._label
-
-    @label.setter
-    def label(self, label: str) -> None:
-        if not isinstance(label, str):
-            raise TypeError(f"a Value's label must be a string, got {type(label).__name__} {_shown(label)}")
-        self._label = label
-
-    @property
-    def parents(self) -> tuple[Value, ...]:
-        """The nodes this value was computed from, in operand order (``a * a`` has ``(a, a)``)."""
-        return self._parents
-
-    @property
-    def op(self) -> Any:
-        """The ``Op`` that produced this value ('' for a leaf; micrograd's string for a hand-built node)."""
-        return self._op
-
-    @property
-    def local_grads(self) -> tuple[Any, ...]:
-        """∂self/∂parent for each parent, evaluated at the forward values."""
-        if modes.active and self._parents:
-            modes.note_read(self)  # numbers of the forward pass, as .data is
-        return self._local_grads if self._local_grads is not None else ()
-
-    @property
-    def scope(self) -> Scope | None:
-        """The innermost ``Scope`` this node was made in, or None."""
-        return self._scope
-
-    @property
-    def is_constant(self) -> bool:
-        """True for a leaf made from a Python number by an operation (the 2 in ``x * 2``)."""
-        return self._op is CONSTANT
+    # ---- what a node is: data, label, parents, op, local_grads, scope, is_constant (node.py), and
 
     def _make_leaf(self) -> None:
         """Forget how this node was made (``no_grad``): no parents, no op (a constant stays marked)."""
@@ -379,12 +218,6 @@ class Value(Compat):
         self._local_grads = ()
         if self._op is not CONSTANT:
             self._op = ""
-
-    def __repr__(self) -> str:  # also str(), format() and f-strings: they show the number, so they read it
-        if modes.active:
-            modes.note_read(self)
-        extra = f", label={self.label!r}" if self.label else ""
-        return f"Value(data={self._data}, grad={self.grad}{extra})"
 
     # ---- operations: each one is a rule of the table
 
@@ -608,85 +441,18 @@ def _apply(op: Op, args: Sequence[Operand]) -> Value:
 _op._apply_op = _apply  # Op.__call__ (autograd/op.py) applies an op with this
 
 
-def _partials_at(op: Op, xs: Sequence[float], out: float) -> tuple[Any, ...]:
-    """``op.partials`` at the numbers ``xs``. At a singular point (1/0, log 0, 0**-1) Python's
-    float arithmetic raises; there the rule is evaluated again in limit arithmetic (±inf, nan)."""
-    try:
-        local = op.partials(*xs, out)
-    except (ZeroDivisionError, OverflowError, ValueError):
-        with modes.limits():
-            local = op.partials(*[_Limit(x) for x in xs], _Limit(out))
-        local = tuple(float(d) if isinstance(d, _Limit) else d for d in _checked_partials(op, local, len(xs)))
-    if type(local) is not tuple or len(local) != len(xs):
-        local = _checked_partials(op, local, len(xs))
-    return local
-
-
-def _checked(x: Any, where: str) -> Any:
-    """``x`` as an operand of ``where``: a Value as it is, a number as a float (it becomes a constant)."""
-    if isinstance(x, Value) or type(x) is float:
-        return x
-    return _real(x, where)
-
-
 def _constant(x: Any, where: str) -> Value:
     """A number as a leaf node marked constant (micrograd's ``Value(other)``)."""
     node = _node(x if type(x) is float else _real(x, where), (), CONSTANT, ())
     return node
 
 
-def _number_of(x: Operand, where: str = "comparison") -> float:
-    """The float inside ``x`` (a Value or a number)."""
-    if isinstance(x, Value):
-        return x._data
-    return _real(x, where)
-
-
-class _ConstantMark(str):
-    """The op of a constant: an empty symbol (so ``if node._op:`` treats it as a leaf), but marked."""
-
-    def __reduce__(self) -> str:
-        return "CONSTANT"  # pickled by name: unpickling gives this very marker
-
-
-CONSTANT = _ConstantMark("")
-
-
-# ---- sums and dot products as one n-ary node
-
-
-def sum_values(values: Sequence[Operand], start: Operand = 0.0) -> Value:
-    """start + v₀ + v₁ + … as one n-ary ``+`` node; ∂/∂vᵢ = 1 for every term.
-
-    The sum is accumulated left to right, so ``.data`` is what Python's
-    ``sum(values, start)`` gives, but the graph has one node instead of a chain of
-    len(values) binary ``+`` nodes. A ``start`` of 0 adds no term.
-    """
-    terms = [v if isinstance(v, Value) else _constant(v, "sum_values") for v in values]
-    if isinstance(start, Value) or _real(start, "sum_values(start=...)") != 0:
-        terms.insert(0, start if isinstance(start, Value) else _constant(start, "sum_values(start=...)"))
-    if not terms:
-        return _constant(0.0, "sum_values")
-    return SUM(*terms)
-
-
-def dot(weights: Sequence[Operand], inputs: Sequence[Operand], start: Operand = 0.0) -> Value:
-    """start + w₀·x₀ + w₁·x₁ + … (a neuron's pre-activation Σ wᵢxᵢ + b).
-
-    One ``*`` node per product and one n-ary ``+`` node for the sum (``sum_values``):
-    the same floats as ``sum((w * x for w, x in zip(weights, inputs)), start)``, and
-    the same gradients, from a graph about half the size of that chain of binary ``+``.
-    """
-    if len(weights) != len(inputs):
-        raise ValueError(f"dot: {len(weights)} weights but {len(inputs)} inputs")
-    products = [MUL(_checked(w, "*"), _checked(x, "*")) for w, x in zip(weights, inputs)]
-    return sum_values(products, start)
-
-
-# ---- copying and pickling (copy.copy, copy.deepcopy, pickle) live in autograd/_copying.py: not needed to
-# read the engine, installed on Value here (before the accelerator, which copies Value's methods)
+# ---- sums and dot products as one n-ary node (sums.py: built from SUM and MUL); copying and pickling
+# (copy.copy, copy.deepcopy, pickle: _copying.py), installed on Value here, before the accelerator
 
 from . import _copying  # noqa: E402
+from .sums import dot as dot  # noqa: E402
+from .sums import sum_values as sum_values  # noqa: E402
 
 _copying.install(Value)
 _unpickle = _copying.unpickle  # pickles made by earlier versions name it here

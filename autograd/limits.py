@@ -18,12 +18,14 @@ from __future__ import annotations
 
 import math
 import numbers
+from collections.abc import Sequence
 from typing import TYPE_CHECKING, Any
 
 from . import modes
 
 if TYPE_CHECKING:
-    from .engine import Op
+    from .engine import Operand
+    from .op import Op
 
 # ---- the forward functions: IEEE 754 values, and a named error where there is no value at all
 
@@ -121,7 +123,35 @@ def _shown(x: Any) -> str:
     return text if len(text) <= 40 else text[:37] + "..."
 
 
+def _checked(x: Any, where: str) -> Any:
+    """``x`` as an operand of ``where``: a Value as it is, a number as a float (it becomes a constant)."""
+    if isinstance(x, Compat) or type(x) is float:  # a Value (Compat is its base) or a float
+        return x
+    return _real(x, where)
+
+
+def _number_of(x: Operand, where: str = "comparison") -> float:
+    """The float inside ``x`` (a Value or a number)."""
+    if isinstance(x, Compat):  # a Value
+        return x._data
+    return _real(x, where)
+
+
 # ---- derivatives at a singular point: the limit, never an error
+
+
+def _partials_at(op: Op, xs: Sequence[float], out: float) -> tuple[Any, ...]:
+    """``op.partials`` at the numbers ``xs``. At a singular point (1/0, log 0, 0**-1) Python's
+    float arithmetic raises; there the rule is evaluated again in limit arithmetic (±inf, nan)."""
+    try:
+        local = op.partials(*xs, out)
+    except (ZeroDivisionError, OverflowError, ValueError):
+        with modes.limits():
+            local = op.partials(*[_Limit(x) for x in xs], _Limit(out))
+        local = tuple(float(d) if isinstance(d, _Limit) else d for d in _checked_partials(op, local, len(xs)))
+    if type(local) is not tuple or len(local) != len(xs):
+        local = _checked_partials(op, local, len(xs))
+    return local
 
 
 def _checked_partials(op: Op, local: Any, n: int) -> tuple[Any, ...]:
@@ -173,3 +203,7 @@ class _Limit(float):
 
     def __abs__(self) -> Any:
         return _Limit(abs(float(self)))
+
+
+# last: compat.py imports _real from here (a Value's base class, for the operand checks above)
+from .compat import Compat  # noqa: E402
