@@ -8,7 +8,7 @@ edge set.
 from __future__ import annotations
 
 from collections.abc import Callable
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, NamedTuple
 
 from .. import engine
 from ..engine import Op
@@ -23,6 +23,43 @@ np: Any = _numpy()  # this module is imported by compiled(), after numpy
 # Where the local derivative of an edge set comes from, and how its contributions reach the parents.
 _TERM, _PRODUCT, _MATMUL, _CONSTANT, _INPUT, _OUTPUT, _COMPUTED = range(7)
 _ASSIGN, _ADD, _SEGMENTS = range(3)
+
+
+class _EdgeSet(NamedTuple):
+    """Edges of one kernel that its backward needs (the loss depends on the node, and the parent's
+    gradient is needed), as the kernel is built: one operand position of an element-wise kernel, a sum's
+    terms, or one side of a block of its products.
+
+    ``kind`` says where the local derivative comes from and ``source`` which one: _TERM (1: None),
+    _CONSTANT (the number), _INPUT (the operand's index), _OUTPUT (0), _COMPUTED (the partial's index);
+    _PRODUCT and _MATMUL (block, factor): the block's number among the kernel's product blocks, and the
+    factor that is the derivative, 1 (b) for the edges into the a's, 0 (a) for the edges into the b's.
+    ``rows``: each edge's node, whose upstream gradient it takes (None: the kernel's nodes in order; a
+    matmul: its _MatMul). ``pick``: a dot's edges' products, or the nodes of an element-wise kernel whose
+    edge is needed (None: all; a matmul: its place in ``blocks``). ``parents``: each edge's parent slot.
+    """
+
+    kind: int
+    source: Any
+    rows: Any
+    pick: Any
+    parents: Any  # an array of slots
+
+
+class _Scatter(NamedTuple):
+    """An edge set as the backward runs it (planned by ``schedule._plan_scatters``): ``kind``, ``source``,
+    ``rows`` and ``pick`` as in ``_EdgeSet``; the contributions go to the slots ``targets``, ``how``:
+    _ASSIGN (each parent's only edge in the whole backward), _ADD (each parent once in the set) or
+    _SEGMENTS (summed per parent first: ``inverse`` maps each edge to one of the ``distinct`` parents)."""
+
+    kind: int
+    source: Any
+    rows: Any
+    pick: Any
+    targets: Any
+    how: int
+    inverse: Any
+    distinct: int  # how many distinct parents (_SEGMENTS)
 
 
 class _MatMul:
@@ -50,7 +87,8 @@ def _read(buf: Any, index: Any) -> Any:
 
 
 class _Kernel:
-    """The nodes of one op at one level, computed at once into one slice of the buffer.
+    """The nodes of one op at one level, computed at once into one slice of the buffer: an element-wise
+    kernel (``_ElementWiseKernel``) or an n-ary sum (``_SumKernel``); ``run`` is each kind's own.
 
     An element-wise op gathers its operands, runs the op's forward on arrays and the partials its
     backward needs. An n-ary sum adds its terms left to right from 0.0 (``bincount`` adds in array
@@ -58,12 +96,13 @@ class _Kernel:
     Its ``blocks`` are (slots, None) for terms, (left slots, right slots) for products and (a _MatMul,
     True) for products that form a matrix product, laid out so that each node's terms come in its own
     order: its first run of terms, its first run of products, ...
-    ``edges``: per set of edges, (kind, source, rows, pick, targets, how, inverse, count) — see
-    ``_kernel`` and ``_plan_scatters``.
+    ``edge_sets``: the edges its backward needs (``_EdgeSet``s, found by ``_sum_kernel`` and
+    ``_element_wise_kernel``); ``scatters``: the same as the backward runs them (``_Scatter``s, planned
+    by ``schedule._plan_scatters``).
     """
 
     __slots__ = ("op", "level", "count", "covers", "start", "operands", "segments", "blocks", "forward", "ufunc",
-                 "partials", "edges", "per_row", "order")  # fmt: skip
+                 "partials", "edge_sets", "scatters", "per_row", "order")  # fmt: skip
 
     def __init__(self, group: list[_Node]) -> None:
         self.op: Op = group[0].op
@@ -77,40 +116,14 @@ class _Kernel:
         self.forward: Any = None
         self.ufunc = False  # the forward takes out=
         self.partials: Callable[..., Any] | None = None  # evaluated when some local derivative is computed
-        self.edges: list[Any] = []
+        self.edge_sets: list[_EdgeSet] = []
+        self.scatters: list[_Scatter] = []
         self.per_row = False  # a user's op evaluated element by element (its forward or its partials)
         self.order: Any = None  # each node's place in eager's order (which error a failing replay raises)
 
     def run(self, buf: Any, failures: list[Any] | None = None) -> tuple[Any, Any]:
-        """Compute the kernel's slice of ``buf``; returns what its backward needs (operands, partials).
-        With ``failures`` (a list), carefully: see ``checks.careful_forward``."""
-        start, stop = self.start, self.start + self.count
-        if self.segments is not None:  # a sum: blocks of terms and of products, added in the engine's order
-            pieces = []
-            factors = []
-            for left, right in self.blocks:
-                if right is None:
-                    pieces.append(_read(buf, left))
-                elif type(left) is _MatMul:  # the products' sums at once: one matmul
-                    a, b = buf.take(left.left), buf.take(left.right)
-                    factors.append((a, b))
-                    pieces.append((b @ a.T).ravel().take(left.flat))
-                else:
-                    a, b = _read(buf, left), _read(buf, right)
-                    factors.append((a, b))
-                    pieces.append(a * b)
-            weights = pieces[0] if len(pieces) == 1 else np.concatenate(pieces)
-            buf[start:stop] = np.bincount(self.segments, weights=weights, minlength=self.count)
-            return factors, None
-        args = tuple([buf[index] if type(index) is slice else buf.take(index) for index in self.operands])
-        out = buf[start:stop]
-        if failures is not None:
-            return args, checks.careful_forward(self, args, out, failures)
-        if self.ufunc:
-            self.forward(*args, out=out)
-        else:
-            out[...] = self.forward(*args)
-        return args, (self.partials(*args, out) if self.partials is not None else None)
+        """Compute the kernel's slice of ``buf``; returns what its backward needs (operands, partials)."""
+        raise NotImplementedError  # pragma: no cover - each kind of kernel runs its own way
 
     @staticmethod
     def _careful_matmul(grad: Any, g: Any, buf: Any, matmul: _MatMul, into_left: int) -> None:
@@ -126,27 +139,29 @@ class _Kernel:
         first, second = saved
         gathered: Any = None  # the rows whose upstream gradients were last gathered, and those gradients
         upstream: Any = None
-        for kind, source, rows, pick, targets, how, inverse, count in self.edges:
+        for kind, source, rows, pick, targets, how, inverse, distinct in self.scatters:
             # rows: each edge's node (None: the kernel's nodes in order); pick: for a dot, each edge's
             # product; for an element-wise kernel, the nodes whose edge is needed
             if kind == _TERM:  # ∂sum/∂term = 1
                 contribution = g if rows is None else g.take(rows)
-            elif kind == _MATMUL:  # ∂/∂A = Gᵀ·B (source 1), ∂/∂B = G·A (source 0)
+            elif kind == _MATMUL:  # ∂/∂A = Gᵀ·B (factor 1), ∂/∂B = G·A (factor 0)
                 matmul = self.blocks[pick][0]
-                a, b = first[source >> 1]
+                block, factor = source
+                a, b = first[block]
                 if careful:
-                    self._careful_matmul(grad, g, buf, matmul, source & 1)
+                    self._careful_matmul(grad, g, buf, matmul, factor)
                     continue
                 if rows is not gathered:
                     upstream, gathered = np.zeros(matmul.shape), rows
                     upstream.ravel()[matmul.flat] = g if matmul.nodes is None else g.take(matmul.nodes)
-                contribution = (upstream.T @ b if source & 1 else upstream @ a).ravel()
+                contribution = (upstream.T @ b if factor else upstream @ a).ravel()
             else:
                 # the rules of MUL and SUM in engine.py, written out for whole blocks (test_compile checks the table)
-                if kind == _PRODUCT:  # ∂(a·b)/∂a = b, ∂(a·b)/∂b = a: source = 2·block + (1 for b, 0 for a)
+                if kind == _PRODUCT:  # ∂(a·b)/∂a = b, ∂(a·b)/∂b = a: source = (block, 1 for b / 0 for a)
                     if rows is not gathered:
                         upstream, gathered = g.take(rows), rows
-                    d = first[source >> 1][source & 1]
+                    block, factor = source
+                    d = first[block][factor]
                     if pick is not None:
                         d = d.take(pick)
                 else:
@@ -172,7 +187,54 @@ class _Kernel:
             elif how == _ADD:  # each parent once in this set
                 grad[targets] += contribution
             else:  # a parent several times in this set: a segment sum first
-                grad[targets] += np.bincount(inverse, weights=contribution, minlength=count)
+                grad[targets] += np.bincount(inverse, weights=contribution, minlength=distinct)
+
+
+class _SumKernel(_Kernel):
+    """An n-ary sum's kernel: its terms, and the products it computes inside (a dot, a matrix product)."""
+
+    __slots__ = ()
+
+    def run(self, buf: Any, failures: list[Any] | None = None) -> tuple[Any, Any]:
+        """Compute the sums into ``buf`` (blocks of terms and of products, added in the engine's order);
+        returns the products' factors, which its backward needs. A sum cannot fail (``failures`` unused)."""
+        start, stop = self.start, self.start + self.count
+        pieces = []
+        factors = []
+        for left, right in self.blocks:
+            if right is None:
+                pieces.append(_read(buf, left))
+            elif type(left) is _MatMul:  # the products' sums at once: one matmul
+                a, b = buf.take(left.left), buf.take(left.right)
+                factors.append((a, b))
+                pieces.append((b @ a.T).ravel().take(left.flat))
+            else:
+                a, b = _read(buf, left), _read(buf, right)
+                factors.append((a, b))
+                pieces.append(a * b)
+        weights = pieces[0] if len(pieces) == 1 else np.concatenate(pieces)
+        buf[start:stop] = np.bincount(self.segments, weights=weights, minlength=self.count)
+        return factors, None
+
+
+class _ElementWiseKernel(_Kernel):
+    """An element-wise op's kernel: its forward on arrays, and the partials its backward computes."""
+
+    __slots__ = ()
+
+    def run(self, buf: Any, failures: list[Any] | None = None) -> tuple[Any, Any]:
+        """Compute the kernel's slice of ``buf``; returns what its backward needs (operands, partials).
+        With ``failures`` (a list), carefully: see ``checks.careful_forward``."""
+        start, stop = self.start, self.start + self.count
+        args = tuple([buf[index] if type(index) is slice else buf.take(index) for index in self.operands])
+        out = buf[start:stop]
+        if failures is not None:
+            return args, checks.careful_forward(self, args, out, failures)
+        if self.ufunc:
+            self.forward(*args, out=out)
+        else:
+            out[...] = self.forward(*args)
+        return args, (self.partials(*args, out) if self.partials is not None else None)
 
 
 def _name(kernel: _Kernel) -> str:
@@ -255,57 +317,63 @@ def _index(slots: Any) -> Any:
     return slots
 
 
-def _kernel(group: list[_Node], plan: _Plan | None) -> _Kernel:
-    """The kernel of one group, with its backward's edge sets (kind, source, rows, pick, parents): per
-    operand position (or a sum's terms, a dot's left and right factors), the edges the backward needs —
-    the loss depends on the node and the parent's gradient is needed. ``rows`` picks each edge's node
-    (its upstream gradient) where that is not simply the kernel's nodes in order; ``pick`` keeps the
-    needed ones of an element-wise kernel's nodes."""
-    kernel = _Kernel(group)
-    edges = kernel.edges
-    if kernel.op is engine.SUM:
-        runs = [node.runs or [node.parents] for node in group]
-        blocks: list[tuple[Any, Any]] = []
-        segments: list[int] = []
-        for r in range(max(len(node_runs) for node_runs in runs)):
-            block = [(j, x) for j, node_runs in enumerate(runs) if r < len(node_runs) for x in node_runs[r]]
-            if not block:
-                continue
-            matmul = _as_matmul(block, len(group)) if r % 2 else None
-            if matmul is not None:  # products that form a matrix product: one sum per node, by a matmul
-                number = sum(1 for left, right in blocks if right is not None)
-                segments += matmul.nodes.tolist() if matmul.nodes is not None else list(range(len(group)))
-                blocks.append((matmul, True))
-                for side in (0, 1):  # into the left factors (∂/∂A = Gᵀ·B), then into the right ones
-                    if any(group[j].live and pair[side].need for j, pair in block):
-                        slots = (matmul.left if side == 0 else matmul.right).ravel()
-                        edges.append([_MATMUL, 2 * number + (1 - side), matmul, len(blocks) - 1, slots.tolist()])
-                continue
-            segments += [j for j, _ in block]
-            if r % 2 == 0:  # terms: ∂sum/∂term = 1
-                blocks.append((_index([t.slot for _, t in block]), None))
-                keep = [group[j].live and t.need for j, t in block]
-                if any(keep):
-                    rows = [j for (j, _), k in zip(block, keep) if k]
-                    parents = [t.slot for (_, t), k in zip(block, keep) if k]
-                    edges.append([_TERM, None, _rows(rows, len(group)), None, parents])
-                continue
-            blocks.append((_index([a.slot for _, (a, _) in block]), _index([b.slot for _, (_, b) in block])))
-            number = sum(1 for left, right in blocks if right is not None) - 1
-            shared: tuple[list[int], Any] = ([], None)  # both sides of the same products: one gather of g
-            for side in (0, 1):  # into the left factors (∂/∂a = b), then into the right ones (∂/∂b = a)
-                keep = [group[j].live and pair[side].need for j, pair in block]
-                if any(keep):
-                    chosen = [i for i, k in enumerate(keep) if k]
-                    if chosen != shared[0]:
-                        shared = (chosen, np.array([block[i][0] for i in chosen], dtype=np.intp))
-                    parents = [block[i][1][side].slot for i in chosen]
-                    pick = None if len(chosen) == len(block) else np.array(chosen, dtype=np.intp)
-                    edges.append([_PRODUCT, 2 * number + (1 - side), shared[1], pick, parents])
-        kernel.blocks = blocks
-        kernel.segments = np.array(segments, dtype=np.intp)
-        return kernel
-    assert plan is not None
+def _sum_kernel(group: list[_Node]) -> _SumKernel:
+    """The kernel of a group of n-ary sums, with its backward's edge sets (``_EdgeSet``): the sums' terms,
+    and each block of products' left and right factors — the edges the backward needs (the loss depends
+    on the node and the parent's gradient is needed). ``rows`` picks each edge's node (its upstream
+    gradient) where that is not simply the kernel's nodes in order."""
+    kernel = _SumKernel(group)
+    edges = kernel.edge_sets
+    runs = [node.runs or [node.parents] for node in group]
+    blocks: list[tuple[Any, Any]] = []
+    segments: list[int] = []
+    for r in range(max(len(node_runs) for node_runs in runs)):
+        block = [(j, x) for j, node_runs in enumerate(runs) if r < len(node_runs) for x in node_runs[r]]
+        if not block:
+            continue
+        matmul = _as_matmul(block, len(group)) if r % 2 else None
+        if matmul is not None:  # products that form a matrix product: one sum per node, by a matmul
+            number = sum(1 for left, right in blocks if right is not None)
+            segments += matmul.nodes.tolist() if matmul.nodes is not None else list(range(len(group)))
+            blocks.append((matmul, True))
+            for side in (0, 1):  # into the left factors (∂/∂A = Gᵀ·B), then into the right ones
+                if any(group[j].live and pair[side].need for j, pair in block):
+                    slots = (matmul.left if side == 0 else matmul.right).ravel()
+                    edges.append(_EdgeSet(_MATMUL, (number, 1 - side), matmul, len(blocks) - 1, _slots(slots)))
+            continue
+        segments += [j for j, _ in block]
+        if r % 2 == 0:  # terms: ∂sum/∂term = 1
+            blocks.append((_index([t.slot for _, t in block]), None))
+            keep = [group[j].live and t.need for j, t in block]
+            if any(keep):
+                rows = [j for (j, _), k in zip(block, keep) if k]
+                parents = [t.slot for (_, t), k in zip(block, keep) if k]
+                edges.append(_EdgeSet(_TERM, None, _rows(rows, len(group)), None, _slots(parents)))
+            continue
+        blocks.append((_index([a.slot for _, (a, _) in block]), _index([b.slot for _, (_, b) in block])))
+        number = sum(1 for left, right in blocks if right is not None) - 1
+        shared: tuple[list[int], Any] = ([], None)  # both sides of the same products: one gather of g
+        for side in (0, 1):  # into the left factors (∂/∂a = b), then into the right ones (∂/∂b = a)
+            keep = [group[j].live and pair[side].need for j, pair in block]
+            if any(keep):
+                chosen = [i for i, k in enumerate(keep) if k]
+                if chosen != shared[0]:
+                    shared = (chosen, np.array([block[i][0] for i in chosen], dtype=np.intp))
+                parents = [block[i][1][side].slot for i in chosen]
+                pick = None if len(chosen) == len(block) else np.array(chosen, dtype=np.intp)
+                edges.append(_EdgeSet(_PRODUCT, (number, 1 - side), shared[1], pick, _slots(parents)))
+    kernel.blocks = blocks
+    kernel.segments = np.array(segments, dtype=np.intp)
+    return kernel
+
+
+def _element_wise_kernel(group: list[_Node], plan: _Plan) -> _ElementWiseKernel:
+    """The kernel of a group of one element-wise op, with its backward's edge sets (``_EdgeSet``): per
+    operand position, the edges the backward needs (the loss depends on the node and the parent's
+    gradient is needed); ``pick`` keeps the needed ones of the kernel's nodes. Where each local
+    derivative comes from is the plan's (``_plan``)."""
+    kernel = _ElementWiseKernel(group)
+    edges = kernel.edge_sets
     arity = len(group[0].parents)
     kernel.operands = [_index([node.parents[i].slot for node in group]) for i in range(arity)]
     kernel.forward = plan.forward
@@ -320,7 +388,8 @@ def _kernel(group: list[_Node], plan: _Plan | None) -> _Kernel:
         code = {"constant": _CONSTANT, "input": _INPUT, "output": _OUTPUT, "computed": _COMPUTED}[kind]
         computed = computed or code == _COMPUTED
         pick = None if all(keep) else np.flatnonzero(keep)
-        edges.append([code, source, None, pick, [node.parents[i].slot for node, k in zip(group, keep) if k]])
+        parents = [node.parents[i].slot for node, k in zip(group, keep) if k]
+        edges.append(_EdgeSet(code, source, None, pick, _slots(parents)))
     if computed:
         kernel.partials = plan.partials
     return kernel
@@ -369,6 +438,11 @@ def _as_matmul(block: list[tuple[int, tuple[_Node, _Node]]], count: int) -> _Mat
         None if in_order else np.array(nodes, dtype=np.intp),
         per_product,
     )
+
+
+def _slots(slots: Any) -> Any:
+    """An edge set's parents: their slots as an index array."""
+    return np.array(slots, dtype=np.intp)
 
 
 def _rows(rows: list[int], count: int) -> Any:

@@ -121,7 +121,7 @@ class Program:
         grad = np.zeros(self.size)
         grad[self.loss_slot] = 1.0
         for kernel, state in zip(reversed(self.kernel_list), reversed(saved)):
-            if kernel.edges:
+            if kernel.scatters:
                 kernel.backward(buf, grad, state, careful)
         return grad
 

@@ -13,7 +13,20 @@ from .. import engine
 from ..engine import Op, Value
 from . import checks
 from .arrays import _numpy
-from .kernels import _ADD, _ASSIGN, _MATMUL, _PRODUCT, _SEGMENTS, _TERM, _index, _Kernel, _kernel, _plan
+from .kernels import (
+    _ADD,
+    _ASSIGN,
+    _MATMUL,
+    _PRODUCT,
+    _SEGMENTS,
+    _TERM,
+    _element_wise_kernel,
+    _index,
+    _Kernel,
+    _plan,
+    _Scatter,
+    _sum_kernel,
+)
 from .program import Program, ProgramStats
 from .trace import TraceError, _describe, _Tracer
 
@@ -238,7 +251,9 @@ def _schedule(returned: list[Value], loss: Value, tracer: _Tracer, number_count:
             node.slot = slot
             slot += 1
     program.size = slot
-    program.kernel_list = [_kernel(group, plan) for group, plan in zip(kernels, plans)]
+    program.kernel_list = [
+        _sum_kernel(group) if plan is None else _element_wise_kernel(group, plan) for group, plan in zip(kernels, plans)
+    ]
     edges = _plan_scatters(program.kernel_list, program.size)
     program.loss_slot = loss_node.slot
     program.outputs = np.array([node.slot for node in outputs], dtype=np.intp)
@@ -271,17 +286,17 @@ def _plan_scatters(kernels: list[_Kernel], size: int) -> int:
     """How each edge set adds into its parents. Where a parent has this one edge in the whole backward,
     its gradient *is* the contribution: assigned. Where each parent occurs once in the set: added in
     place. Otherwise a segment sum over the set's distinct parents first. A set mixing the first kind
-    with the others is split in two. Returns the number of edges."""
+    with the others is split in two. Sets each kernel's ``scatters`` (``_Scatter``s) from its ``edge_sets``;
+    returns the number of edges."""
     edges_into = np.zeros(size, dtype=np.intp)
     edges = 0
     for kernel in kernels:
-        for edge_set in kernel.edges:
-            edge_set[4] = np.array(edge_set[4], dtype=np.intp)
-            edges_into += np.bincount(edge_set[4], minlength=size)
-            edges += len(edge_set[2].per_product[0]) if edge_set[0] == _MATMUL else len(edge_set[4])
+        for edge_set in kernel.edge_sets:
+            edges_into += np.bincount(edge_set.parents, minlength=size)
+            edges += len(edge_set.rows.per_product[0]) if edge_set.kind == _MATMUL else len(edge_set.parents)
     for kernel in kernels:
         planned = []
-        for kind, source, rows, pick, parents in kernel.edges:
+        for kind, source, rows, pick, parents in kernel.edge_sets:
             alone = edges_into[parents] == 1
             if kind == _MATMUL and not alone.all():  # a matmul's contributions are not split
                 alone[:] = False
@@ -293,15 +308,15 @@ def _plan_scatters(kernels: list[_Kernel], size: int) -> int:
                          for part, single in ((alone, True), (~alone, False))]  # fmt: skip
             for part_rows, part_pick, targets, single in parts:
                 if single:
-                    planned.append((kind, source, part_rows, part_pick, _index(targets), _ASSIGN, None, 0))
+                    planned.append(_Scatter(kind, source, part_rows, part_pick, _index(targets), _ASSIGN, None, 0))
                     continue
                 distinct, inverse = np.unique(targets, return_inverse=True)
                 if len(distinct) == len(targets):
-                    planned.append((kind, source, part_rows, part_pick, _index(targets), _ADD, None, 0))
+                    planned.append(_Scatter(kind, source, part_rows, part_pick, _index(targets), _ADD, None, 0))
                 else:
-                    planned.append((kind, source, part_rows, part_pick, _index(distinct), _SEGMENTS, inverse.ravel(),
-                                    len(distinct)))  # fmt: skip
-        kernel.edges = planned
+                    planned.append(_Scatter(kind, source, part_rows, part_pick, _index(distinct), _SEGMENTS,
+                                            inverse.ravel(), len(distinct)))  # fmt: skip
+        kernel.scatters = planned
     return edges
 
 
