@@ -14,6 +14,7 @@ from typing import TYPE_CHECKING, Any
 from .. import engine, modes
 from ..engine import Value
 from . import checks
+from .checks import _a  # an argument named in an error: its type and its repr, cut at 40
 
 if TYPE_CHECKING:  # pragma: no cover
     from .function import Compiled
@@ -110,12 +111,6 @@ def _number(x: Any, where: str) -> float:
             "mark an argument that is not data with static_argnums"
         )
     return engine._real(x, f"compiled: {where}")
-
-
-def _a(x: Any) -> str:
-    text = repr(x)
-    text = text if len(text) <= 40 else text[:37] + "..."
-    return f"{type(x).__name__} {text}"
 
 
 def _describe(node: Value) -> str:
