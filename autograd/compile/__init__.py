@@ -75,7 +75,7 @@ A replay keeps its numbers in arrays of its own, so a compiled function may run 
 numpy is imported when ``compiled`` is first called (``pip install 'stepgrad[compile]'``); the engine
 itself never imports it.
 
-**The stages**, a module each, in the order a first call runs them: ``arrays`` (numpy, and the ops on
+**The stages**, a module each, in the order of the pipeline: ``arrays`` (numpy, and the ops on
 arrays), ``trace`` (the arguments, and the traced call watched), ``schedule`` (the traced graph → a
 program: simplified, levelled, grouped into kernels, the backward's scatters planned), ``kernels`` (one op
 at one level, forward and backward on arrays), ``program`` (a program's replay; ``drawing``: its picture),
@@ -107,12 +107,17 @@ _STAGES = ("arrays", "trace", "checks", "kernels", "schedule", "program", "drawi
 
 def __getattr__(name: str) -> Any:
     """``Compiled``, ``Program``, ``ProgramStats`` (and the private names compile.py had) from their stage,
-    imported on first use: those stages import numpy."""
-    stages = (_LAZY[name],) if name in _LAZY else () if name.startswith("__") else _STAGES
-    for stage in stages:
-        module = importlib.import_module(f"{__name__}.{stage}")
-        if name in vars(module):
-            return vars(module)[name]
+    imported on first use: those stages import numpy (without it, ``Compiled`` & co. say so)."""
+    if name in _LAZY:
+        return getattr(importlib.import_module(f"{__name__}.{_LAZY[name]}"), name)
+    if not name.startswith("__"):
+        try:
+            for stage in _STAGES:
+                module = importlib.import_module(f"{__name__}.{stage}")
+                if name in vars(module):
+                    return vars(module)[name]
+        except ImportError:  # no numpy: a name the numpy-free stages do not have is not there
+            pass
     raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
 
 
