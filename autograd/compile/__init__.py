@@ -90,7 +90,8 @@ from collections.abc import Callable, Sequence
 from typing import TYPE_CHECKING, Any
 
 from .arrays import _numpy
-from .trace import TraceError, TracerWarning, _a
+from .checks import _a
+from .trace import TraceError, TracerWarning
 
 if TYPE_CHECKING:  # pragma: no cover
     from .function import Compiled

@@ -97,8 +97,8 @@ class _Kernel:
     True) for products that form a matrix product, laid out so that each node's terms come in its own
     order: its first run of terms, its first run of products, ...
     ``edge_sets``: the edges its backward needs (``_EdgeSet``s, found by ``_sum_kernel`` and
-    ``_element_wise_kernel``); ``scatters``: the same as the backward runs them (``_Scatter``s, planned
-    by ``schedule._plan_scatters``).
+    ``_element_wise_kernel``); ``scatters``: the same as the backward runs them (``_Scatter``'s fields,
+    planned by ``schedule._plan_scatters``; stored as plain tuples, which a ``for`` unpacks fastest).
     """
 
     __slots__ = ("op", "level", "count", "covers", "start", "operands", "segments", "blocks", "forward", "ufunc",
@@ -117,7 +117,7 @@ class _Kernel:
         self.ufunc = False  # the forward takes out=
         self.partials: Callable[..., Any] | None = None  # evaluated when some local derivative is computed
         self.edge_sets: list[_EdgeSet] = []
-        self.scatters: list[_Scatter] = []
+        self.scatters: list[tuple[Any, ...]] = []  # _Scatter's fields, as exact tuples
         self.per_row = False  # a user's op evaluated element by element (its forward or its partials)
         self.order: Any = None  # each node's place in eager's order (which error a failing replay raises)
 
