@@ -158,7 +158,7 @@ class Adam(Optimizer):
         """
         import numpy as np  # lazily: the arrays are numpy's
 
-        from autograd._compile_checks import numbers_array
+        from autograd.compile.checks import numbers_array
 
         name, n = type(self).__name__, len(self.params)
         data = numbers_array(data, f"{name}.step_arrays: data")

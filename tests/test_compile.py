@@ -997,3 +997,38 @@ def test_gradients_refuses_data_that_is_not_numbers_by_name(data, said):
         with pytest.raises(TypeError, match=r"compiled: gradients\(params, data, \.\.\.\): " + said):
             step.gradients([a, b], data, 1.0)
         step.gradients([a, b], [2.0, 3.0], 1.0)
+
+
+# --------------------------------------------------------------------------- the package's modules
+
+
+def test_the_compile_package_keeps_the_names_compile_py_had_and_each_stage_is_short():
+    """autograd.compile is a package of its stages: every name importers use from the module it was
+    (public, and the private ones tests and nn read) still resolves, from the stage that defines it."""
+    import autograd._compile_checks as old_checks
+    import autograd.compile as package
+    from autograd.compile import (
+        ARRAY_FORWARDS,
+        Compiled,
+        Program,
+        ProgramStats,
+        _max_partials,
+        _numpy,
+        checks,
+        function,
+        program,
+        schedule,
+    )
+    from autograd.compile.checks import numbers_array
+
+    assert (Compiled, Program, ProgramStats) == (function.Compiled, program.Program, program.ProgramStats)
+    assert isinstance(compiled(lambda x: x), Compiled)
+    assert _numpy() is np and callable(ARRAY_FORWARDS[autograd.engine.MAX]) and callable(_max_partials)
+    assert old_checks.numbers_array is numbers_array is checks.numbers_array
+    assert not hasattr(schedule, "_RULE_BACKWARD")  # it reads no chain rule of the engine (engine._own_backward)
+    with pytest.raises(AttributeError, match="has no attribute 'nothing'"):
+        package.nothing  # noqa: B018
+    folder = Path(package.__file__).parent
+    lines = {path.name: len(path.read_text(encoding="utf-8").splitlines()) for path in folder.glob("*.py")}
+    assert set(lines) >= {"__init__.py", "trace.py", "schedule.py", "kernels.py", "program.py", "drawing.py"}
+    assert max(lines.values()) <= 700, lines

@@ -14,9 +14,9 @@ from oracles import partial_difference
 
 from autograd import Value, grad
 from autograd import engine as engine_module
-from autograd.views import stepper as stepper_module
 from autograd.engine import ADD, CONSTANT, MUL, TANH, leaky_relu_op, power
 from autograd.stepper import backward_steps
+from autograd.views import stepper as stepper_module
 
 AUTOGRAD = pathlib.Path(engine_module.__file__).resolve().parent
 
