@@ -1,15 +1,15 @@
 """The engine: ``Value``, a scalar that remembers how it was computed, and reverse accumulation.
 
-Every operation on ``Value``s returns a new node holding its parents, its op and the local partial
-derivatives ∂node/∂parent; together they are the adjoint graph. ``backward()`` walks it once in
-reverse topological order and applies the chain rule, ``parent.grad += node.grad · ∂node/∂parent``
-— reverse accumulation: ∂root/∂input for every input at about the cost of one more forward pass.
+Every operation on ``Value``s returns a new node holding its parents, its op and the local partials
+∂node/∂parent: together, the adjoint graph. ``backward()`` walks it once in reverse topological order,
+applying the chain rule ``parent.grad += node.grad · ∂node/∂parent`` (reverse accumulation: ∂root/∂x
+for every input x at about the cost of one more forward pass).
 
-Read in order: the rule table (one ``Op`` per primitive); the public functions made from it; ``Value``;
-``backward`` and the one chain-rule step, and ``create_graph`` beside it. The limit policy (IEEE 754,
-named errors, derivatives never raise) is in ``limits.py``, micrograd/microgpt compatibility in
-``compat.py``. ``_fast.py`` installs speed-tuned copies at import and steps aside for any definition
-here that was edited; ``STEPGRAD_PURE=1`` runs this file alone.
+Read in order: 1. the rule table, and the public functions made from it; 2. ``Value``; 3. ``backward``,
+the one chain-rule step, and ``create_graph`` beside it. The modules imported below hold the rest: the
+limit policy (IEEE 754, named errors, derivatives never raise), the case splits the partials are written
+with, what a node shows, sums, micrograd/microgpt compatibility. ``_fast.py`` installs speed-tuned copies
+at import and steps aside for any definition that was edited; ``STEPGRAD_PURE=1`` runs the reference alone.
 """
 
 from __future__ import annotations
@@ -23,30 +23,26 @@ from typing import Any, Union
 from . import arrays, modes
 from . import op as _op
 from .graph import topological_order
-from .modes import auto_scope as auto_scope  # noqa: F401 - engine's public names, defined in modes
-from .modes import is_grad_enabled as is_grad_enabled  # noqa: F401
-from .modes import no_grad as no_grad  # noqa: F401
-from .modes import scope as scope  # noqa: F401
-from .op import Op as Op  # the class of the rules below (autograd/op.py): symbol, forward, partials, name, array, total
+from .op import Op as Op  # the class of the rules below: symbol, forward, partials; name, array, total
 
 # isort: off
-# the forward functions that need care with floats, and the checks of numbers (limits.py: the limit policy)
-from .limits import _cos, _divide, _exp, _log, _pow, _sigmoid, _sin, _softplus, _sqrt  # noqa: F401
-from .limits import _Limit, _number_of, _shown, _undefined  # noqa: F401
+from .modes import auto_scope as auto_scope, is_grad_enabled as is_grad_enabled, no_grad as no_grad, scope as scope
+
+# limits.py: the forward functions that need care with floats, the checks of numbers, derivatives at a limit
+from .limits import _cos, _divide, _exp, _log, _pow, _sigmoid, _sin, _softplus, _sqrt, _number_of  # noqa: F401
 from .limits import _checked as _checked, _checked_partials as _checked_partials, _partials_at as _partials_at
 from .limits import _real as _real
 
-# what the partials are written with, on floats, Values and arrays (cases.py): case splits, max, sums
+# cases.py: what the partials are written with, on floats, Values and arrays: case splits, max, sums
 from .cases import _function, _is_zero, _left_sum, _max, _max_partials, _number  # noqa: F401
-from .cases import _ARRAY_FUNCTIONS as _ARRAY_FUNCTIONS
-from .cases import sign as sign, step as step, where as where
+from .cases import _ARRAY_FUNCTIONS as _ARRAY_FUNCTIONS, sign as sign, step as step, where as where
 
-# what a node shows: data, label, parents, op, local_grads, scope, is_constant, repr (node.py)
+# node.py: what a node shows (data, label, parents, op, local_grads, scope, is_constant, repr)
 from .node import CONSTANT as CONSTANT, Node
 
-# micrograd's and microgpt's ways (compat.py); other modules still take these names from here
-from .compat import Compat, _compared, _no_rule, hand_built, no_backward_rule  # noqa: F401
+# compat.py: micrograd's and microgpt's ways
 from .compat import _attributes as _attributes, _own_backward as _own_backward
+from .compat import _no_rule, hand_built, no_backward_rule
 # isort: on
 
 Number = Union[int, float]
@@ -158,13 +154,8 @@ softplus: Callable[[Any], Any] = FUNCTIONS["softplus"]
 sin: Callable[[Any], Any] = FUNCTIONS["sin"]
 cos: Callable[[Any], Any] = FUNCTIONS["cos"]
 maximum: Callable[..., Any] = FUNCTIONS["maximum"]
-maximum.__doc__ = """max(x₀, x₁, …) as one node if any xᵢ is a Value (∂/∂xᵢ = 1 for the largest, 1/k each for k tied),
-    a float for numbers, element by element for numpy arrays.
-
-    >>> a, b = Value(2.0), Value(5.0)
-    >>> m = maximum(a, b); m.backward(); (m.data, a.grad, b.grad)
-    (5.0, 0.0, 1.0)
-    """
+maximum.__doc__ = """max(x₀, x₁, …): one node if any xᵢ is a Value (∂/∂xᵢ = 1 for the largest, 1/k each for k tied),
+    a float for numbers, element by element for numpy arrays: ``maximum(Value(2.0), 5.0).data`` is 5.0."""
 
 
 # =========================================================================== 2. Value
@@ -443,8 +434,7 @@ _op._apply_op = _apply  # Op.__call__ (autograd/op.py) applies an op with this
 
 def _constant(x: Any, where: str) -> Value:
     """A number as a leaf node marked constant (micrograd's ``Value(other)``)."""
-    node = _node(x if type(x) is float else _real(x, where), (), CONSTANT, ())
-    return node
+    return _node(x if type(x) is float else _real(x, where), (), CONSTANT, ())
 
 
 # ---- sums and dot products as one n-ary node (sums.py: built from SUM and MUL); copying and pickling

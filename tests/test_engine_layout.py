@@ -144,6 +144,6 @@ def test_the_engines_own_modules_use_the_standard_library_and_each_other_only():
 
 def test_moved_names_still_import_from_the_engine():
     for name in ("_divide", "_pow", "_exp", "_log", "_sqrt", "_sin", "_cos", "_sigmoid", "_softplus", "_real",
-                 "_shown", "_Limit", "_checked_partials", "_undefined", "_own_backward", "_attributes",
-                 "_compared", "_no_rule", "_unpickle", "_number", "_is_zero", "_max", "_max_partials"):  # fmt: skip
+                 "_checked_partials", "_own_backward", "_attributes", "_no_rule", "_unpickle", "_number",
+                 "_is_zero", "_max", "_max_partials"):  # fmt: skip
         assert hasattr(engine_module, name), name

@@ -269,3 +269,24 @@ def test_every_builtin_forward_on_arrays_is_its_float_forward(op):
             got = np.asarray(on_arrays(*columns), dtype=float)
         bad = [(xs, y, g) for (xs, y), g in zip(picked, got.tolist()) if not same_float(g, y)]
         assert not bad, (str(op), width, bad[:5])
+
+
+def test_a_users_op_with_an_array_forward_still_has_its_partials_checked_on_arrays() -> None:
+    # The user vouches for the forward on arrays (array=), not for the partials: written with a Python `if`,
+    # they give no array (an `if` on several numbers raises), so the replay evaluates them element by
+    # element and agrees with eager instead of failing. Oracle: the piecewise derivative written out by hand.
+    from autograd import compiled, sum_values
+
+    def partials(x: float, out: float) -> tuple[float]:
+        return (2.0,) if x > 0 else (3.0,)  # d/dx of 2x for x > 0, 3x below: a kink the user wrote with `if`
+
+    kinked = Op(
+        "kinked",
+        lambda x: 2.0 * x if x > 0 else 3.0 * x,
+        partials,
+        array=lambda np: lambda x: np.where(x > 0, 2 * x, 3 * x),
+    )
+    xs = [Value(v) for v in (1.5, -0.5, 2.0, -4.0)]
+    loss = compiled(lambda *vs: sum_values([kinked(v) for v in vs]))(*xs)
+    assert loss.data == 2 * 1.5 + 3 * -0.5 + 2 * 2.0 + 3 * -4.0
+    assert [v.grad for v in xs] == [2.0, 3.0, 2.0, 3.0]

@@ -265,7 +265,9 @@ def _plan(group: list[_Node]) -> _Plan:
     arity = len(group[0].parents)
     xs = [np.array([node.parents[i].data for node in group], dtype=float) for i in range(arity)]
     out = np.array([node.data for node in group], dtype=float)
-    user = op.array is None  # an op with an array forward (the table's, power(k), leaky_relu_op(α)) is trusted
+    # trusted on arrays: the table's ops that give an array forward, and the families power(k), leaky_relu_op(α);
+    # a table op without one, and any user's op (even with an array forward of its own), is checked
+    user = op.array is None or op._remake is None
     # a user's rule runs on arrays only where it gives eager's numbers there, at the traced points and at
     # probes of both signs (never frozen: a Python `if` on an array of several numbers raises)
     forward_ok, partials_ok = checks.rule_on_arrays(op, xs) if user else (False, True)
