@@ -15,13 +15,17 @@ of the shared machine falls on both alike. Workloads, as those scripts define th
   GPT eager     microgpt's loss and gradients, and a training step with Adam (bench_compile.py)
   W1 compiled   the demo step replayed by autograd.compiled (bench_compile.py)
   GPT compiled  the GPT replayed: loss and gradients, and a training step on arrays (bench_compile.py)
-Each worker reports its median step (CPU time, time.process_time); per side the script takes the fastest
-worker of the rounds, as the other benchmarks do: on a shared machine other load only ever adds time, so
-the minimum is the least disturbed measurement. The table also shows each side's spread over the rounds
-and the median of the per-round ratios (each head worker against the base worker next to it), a second
-estimate that uses the pairing (where it disagrees the verdict says so). Exit status 1 when a workload's
-head/base ratio of the fastest workers exceeds 1.05, 2 when a worker failed. A full run takes 20 s a round
-(3-4 minutes) on a busy 2-core machine; an A/A run (BASE = HEAD, the same code twice) stayed within 1.04×.
+Each worker reports its median step (CPU time, time.process_time). Two estimates of head/base per workload:
+  fastest     the fastest head worker over the fastest base worker, as the other benchmarks report: other
+              load only ever adds time, so the minimum is the least disturbed measurement; but one lucky
+              quiet moment on one side moves it;
+  per round   the median of the rounds' ratios, each head worker over the base worker beside it: robust to
+              load that drifts during the run, and to a single lucky or unlucky worker.
+A workload is slower when either estimate exceeds 1.05 (the check errs toward flagging; more --rounds settle
+a borderline row); the table also shows each side's spread over the rounds. Exit status 1 when one is, 2
+when a worker failed. A full run takes about 20 s a round, 3-4 minutes, on the busy 2-core machine this was
+written on; there, an A/A run (BASE = HEAD: the same code twice) stayed within 1.04× (fastest) and 1.02×
+(per round), and a 6 % slowdown of W1 put in on purpose read 1.045× and 1.062×.
 Not part of the test suite: timings are never asserted in tests.
 """
 
@@ -113,7 +117,7 @@ def measure(name: str, tree: Path, quick: bool) -> dict:
     out = subprocess.run(cmd, capture_output=True, text=True, check=False, env=env, cwd=tree)
     if out.returncode != 0:
         return {"error": (out.stderr.strip().splitlines() or [f"exit status {out.returncode}"])[-1]}
-    return json.loads(out.stdout)
+    return json.loads(out.stdout.splitlines()[-1])  # the worker prints its result last
 
 
 def ms(seconds: float) -> str:
@@ -141,7 +145,7 @@ def compare(base_tree: Path, head_tree: Path, names: list[str], rounds: int, qui
 
 def report(results: dict, names: list[str]) -> int:
     """Print the table and the verdict; the exit status (0 within 5 %, 1 slower, 2 a worker failed)."""
-    print("| workload | base | head | head/base | spread base · head | per-round head/base: median [range] |")
+    print("| workload | base | head | head/base, fastest | per round: median [range] | spread base · head |")
     print("| --- | --- | --- | --- | --- | --- |")
     slower, failed = [], []
     for name, key, title in ROWS:
@@ -157,13 +161,12 @@ def report(results: dict, names: list[str]) -> int:
         head = [r[key] for r in runs["head"]]
         ratio = min(head) / min(base)
         paired = [h / b for b, h in zip(base, head)]
-        if ratio > LIMIT:
-            confirmed = statistics.median(paired) > LIMIT
-            unconfirmed = "" if confirmed else ", not the per-round median: noise? more --rounds"
-            slower.append(f"{title} ({ratio:.2f}×{unconfirmed})")
+        per_round = statistics.median(paired)
+        if max(ratio, per_round) > LIMIT:
+            slower.append(f"{title} (fastest {ratio:.3f}×, per round {per_round:.3f}×)")
         print(
-            f"| {title} | {ms(min(base))} | {ms(min(head))} | {ratio:.3f}× | {spread(base)} · {spread(head)} "
-            f"| {statistics.median(paired):.3f}× [{min(paired):.2f}–{max(paired):.2f}] |"
+            f"| {title} | {ms(min(base))} | {ms(min(head))} | {ratio:.3f}× "
+            f"| {per_round:.3f}× [{min(paired):.2f}–{max(paired):.2f}] | {spread(base)} · {spread(head)} |"
         )
     print()
     for text in dict.fromkeys(failed):
