@@ -2,7 +2,7 @@
 
     .venv/bin/python tests/benchmarks/compare.py BASE               # BASE: a git ref (default HEAD~1); 3-4 minutes
     .venv/bin/python tests/benchmarks/compare.py BASE --rounds 20   # more rounds, a steadier verdict
-    .venv/bin/python tests/benchmarks/compare.py BASE --quick       # tiny settings (2 rounds): checks the script runs
+    .venv/bin/python tests/benchmarks/compare.py BASE --quick       # 2 short rounds: checks it runs, no verdict
 
 BASE is checked out into a temporary git worktree (removed at the end); the other side is this working
 tree, uncommitted edits included. Both run the same workload code, this tree's bench_engine.py and
@@ -139,11 +139,13 @@ def compare(base_tree: Path, head_tree: Path, names: list[str], rounds: int, qui
         for name in names:
             for side in order:
                 results[name, side].append(measure(name, trees[side], quick))
-        print(f"round {k + 1}/{rounds}: {time.monotonic() - started:.0f} s", file=sys.stderr, flush=True)
+        took = time.monotonic() - started
+        left = f", about {took * (rounds - k - 1) / 60:.0f} min left" if k + 1 < rounds else ""
+        print(f"round {k + 1}/{rounds}: {took:.0f} s{left}", file=sys.stderr, flush=True)
     return results
 
 
-def report(results: dict, names: list[str]) -> int:
+def report(results: dict, names: list[str], quick: bool) -> int:
     """Print the table and the verdict; the exit status (0 within 5 %, 1 slower, 2 a worker failed)."""
     print("| workload | base | head | head/base, fastest | per round: median [range] | spread base · head |")
     print("| --- | --- | --- | --- | --- | --- |")
@@ -171,9 +173,12 @@ def report(results: dict, names: list[str]) -> int:
     print()
     for text in dict.fromkeys(failed):
         print(f"FAILED: {text}")
-    if slower:
-        print(f"SLOWER by more than {(LIMIT - 1) * 100:.0f} %: " + "; ".join(slower))
-    elif not failed:
+    if quick:
+        print("--quick: too few rounds and steps for a verdict")
+        return 2 if failed else 0
+    for text in slower:
+        print(f"SLOWER by more than {(LIMIT - 1) * 100:.0f} %: {text}")
+    if not slower and not failed:
         print(f"no workload slower by more than {(LIMIT - 1) * 100:.0f} %")
     return 2 if failed else 1 if slower else 0
 
@@ -230,7 +235,7 @@ def main() -> int:
         shutil.rmtree(folder, ignore_errors=True)
         if removed.returncode != 0:  # its folder gone or never made: drop git's record of it
             subprocess.run(["git", "worktree", "prune"], cwd=REPO, capture_output=True, check=False)
-    status = report(results, names)
+    status = report(results, names, args.quick)
     print(f"({time.monotonic() - started:.0f} s)")
     return status
 
