@@ -25,7 +25,7 @@ A workload is slower when either estimate exceeds 1.05 (the check errs toward fl
 a borderline row); the table also shows each side's spread over the rounds. Exit status 1 when one is, 2
 when a worker failed. A full run takes about 20 s a round, 3-4 minutes, on the busy 2-core machine this was
 written on; there, an A/A run (BASE = HEAD: the same code twice) stayed within 1.04× (fastest) and 1.02×
-(per round), and a 6 % slowdown of W1 put in on purpose read 1.045× and 1.062×.
+(per round), and a slowdown of W1 by about 6 % put in on purpose read 1.045× and 1.062×.
 Not part of the test suite: timings are never asserted in tests.
 """
 
