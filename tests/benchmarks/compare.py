@@ -1,6 +1,6 @@
 """The engine's and the compiler's speed against an earlier commit, in one run, taking turns.
 
-    .venv/bin/python tests/benchmarks/compare.py BASE               # BASE: a git ref (default HEAD~1); 3-4 minutes
+    .venv/bin/python tests/benchmarks/compare.py BASE               # BASE: a git ref (default HEAD~1); 2-4 minutes
     .venv/bin/python tests/benchmarks/compare.py BASE --rounds 20   # more rounds, a steadier verdict
     .venv/bin/python tests/benchmarks/compare.py BASE --quick       # 2 short rounds: checks it runs, no verdict
 
@@ -15,17 +15,18 @@ of the shared machine falls on both alike. Workloads, as those scripts define th
   GPT eager     microgpt's loss and gradients, and a training step with Adam (bench_compile.py)
   W1 compiled   the demo step replayed by autograd.compiled (bench_compile.py)
   GPT compiled  the GPT replayed: loss and gradients, and a training step on arrays (bench_compile.py)
-Each worker reports its median step (CPU time, time.process_time). Two estimates of head/base per workload:
-  fastest     the fastest head worker over the fastest base worker, as the other benchmarks report: other
-              load only ever adds time, so the minimum is the least disturbed measurement; but one lucky
-              quiet moment on one side moves it;
-  per round   the median of the rounds' ratios, each head worker over the base worker beside it: robust to
-              load that drifts during the run, and to a single lucky or unlucky worker.
-A workload is slower when either estimate exceeds 1.05 (the check errs toward flagging; more --rounds settle
-a borderline row); the table also shows each side's spread over the rounds. Exit status 1 when one is, 2
-when a worker failed. A full run takes about 20 s a round, 3-4 minutes, on the busy 2-core machine this was
-written on; there, an A/A run (BASE = HEAD: the same code twice) stayed within 1.04× (fastest) and 1.02×
-(per round), and a slowdown of W1 by about 6 % put in on purpose read 1.045× and 1.062×.
+Each worker reports its median step (CPU time, time.process_time). The verdict uses the median of the
+rounds' ratios, each head worker over the base worker beside it, not the ratio of each side's fastest
+worker (which the other benchmarks report, and the table shows too): on a shared virtual machine the speed
+jumps, and one worker that ran in a fast spell moves a minimum. Comparing main with its parent (the same
+code twice) on the 2-core machine this was written on, the head's fastest worker was 18 % faster than any
+of the base's in two rows, while the median of the rounds' ratios stayed within 0.98-1.02× in every row;
+a slowdown of W1 by about 6 % put in on purpose read 1.062× there (the fastest: 1.045×). The pairing
+cancels load that drifts during the run (both workers of a pair run back to back, in alternating order),
+and the median ignores a single lucky or unlucky pair. The table also shows the range of the ratios and
+each side's spread over the rounds: a median near 1.05 with a wide range wants more --rounds.
+Exit status 1 when a workload's median ratio exceeds 1.05, 2 when a worker failed. A full run takes 15-20 s
+a round, 2-4 minutes.
 Not part of the test suite: timings are never asserted in tests.
 """
 
@@ -147,7 +148,8 @@ def compare(base_tree: Path, head_tree: Path, names: list[str], rounds: int, qui
 
 def report(results: dict, names: list[str], quick: bool) -> int:
     """Print the table and the verdict; the exit status (0 within 5 %, 1 slower, 2 a worker failed)."""
-    print("| workload | base | head | head/base, fastest | per round: median [range] | spread base · head |")
+    print("| workload | base, fastest | head, fastest | head/base: median of the rounds [range] | of the fastest "
+          "| spread base · head |")  # fmt: skip
     print("| --- | --- | --- | --- | --- | --- |")
     slower, failed = [], []
     for name, key, title in ROWS:
@@ -164,11 +166,11 @@ def report(results: dict, names: list[str], quick: bool) -> int:
         ratio = min(head) / min(base)
         paired = [h / b for b, h in zip(base, head)]
         per_round = statistics.median(paired)
-        if max(ratio, per_round) > LIMIT:
-            slower.append(f"{title} (fastest {ratio:.3f}×, per round {per_round:.3f}×)")
+        if per_round > LIMIT:
+            slower.append(f"{title}: {per_round:.3f}× [{min(paired):.2f}–{max(paired):.2f}]")
         print(
-            f"| {title} | {ms(min(base))} | {ms(min(head))} | {ratio:.3f}× "
-            f"| {per_round:.3f}× [{min(paired):.2f}–{max(paired):.2f}] | {spread(base)} · {spread(head)} |"
+            f"| {title} | {ms(min(base))} | {ms(min(head))} | {per_round:.3f}× [{min(paired):.2f}–{max(paired):.2f}] "
+            f"| {ratio:.3f}× | {spread(base)} · {spread(head)} |"
         )
     print()
     for text in dict.fromkeys(failed):
