@@ -20,8 +20,9 @@ rounds' ratios, each head worker over the base worker beside it, not the ratio o
 worker (which the other benchmarks report, and the table shows too): on a shared virtual machine the speed
 jumps, and one worker that ran in a fast spell moves a minimum. Comparing main with its parent (the same
 code twice) on the 2-core machine this was written on, the head's fastest worker was 18 % faster than any
-of the base's in two rows, while the median of the rounds' ratios stayed within 0.98-1.02× in every row;
-a slowdown of W1 by about 6 % put in on purpose read 1.062× there (the fastest: 1.045×). The pairing
+of the base's in two rows, while the median of the rounds' ratios stayed within 0.98-1.03× in every row
+of two runs; a slowdown of W1 by about 6 % put in on purpose read 1.062× and 1.070× in two runs (the
+fastest: 1.045× and 1.086×). The pairing
 cancels load that drifts during the run (both workers of a pair run back to back, in alternating order),
 and the median ignores a single lucky or unlucky pair. The table also shows the range of the ratios and
 each side's spread over the rounds: a median near 1.05 with a wide range wants more --rounds.
