@@ -147,3 +147,32 @@ def test_moved_names_still_import_from_the_engine():
                  "_checked_partials", "_own_backward", "_attributes", "_no_rule", "_unpickle", "_number",
                  "_is_zero", "_max", "_max_partials"):  # fmt: skip
         assert hasattr(engine_module, name), name
+
+
+def test_every_rule_of_the_table_is_at_most_one_hop_from_its_row() -> None:
+    # A reader at a row of the table finds every function the row calls either in engine.py itself or in
+    # the module an import at engine.py's top names (limits, cases, arrays): one hop, then the definition.
+    import inspect
+
+    homes = {"autograd.engine", "autograd.limits", "autograd.cases", "autograd.arrays", "math", "builtins"}
+    for name, op in engine_module.TABLE.items():
+        for f in (op.forward, op.partials):
+            code = getattr(f, "__code__", None)  # a lambda of the row (math.tanh and abs have none)
+            for used in code.co_names if code is not None else ():
+                target = getattr(engine_module, used, None)
+                if callable(target) and not isinstance(target, type):
+                    module = getattr(target, "__module__", None) or "builtins"
+                    assert module in homes, (name, used, module)
+                    if module.startswith("autograd."):  # its source is there, under that name
+                        assert inspect.getsourcefile(target).endswith(module.split(".")[1] + ".py"), (name, used)
+
+
+def test_no_module_is_over_700_lines_and_the_engine_reads_in_one_sitting() -> None:
+    root = AUTOGRAD.parent
+    lines = {
+        str(path.relative_to(root)): len(path.read_text(encoding="utf-8").splitlines())
+        for package in ("autograd", "nn")
+        for path in (root / package).rglob("*.py")
+    }
+    assert max(lines.values()) <= 700, sorted(lines.items(), key=lambda item: -item[1])[:3]
+    assert lines["autograd/engine.py"] <= 470
