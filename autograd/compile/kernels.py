@@ -127,7 +127,7 @@ class _Kernel:
 
     @staticmethod
     def _careful_matmul(grad: Any, g: Any, buf: Any, matmul: _MatMul, into_left: int) -> None:
-        """A matmul's edges one product at a time, with the engine's zero-factor rule."""
+        """A matmul's edges one product at a time, with the zero-factor rule of ``engine.chain_rule``."""
         nodes, left, right = matmul.per_product
         upstream = g.take(nodes)
         d = buf.take(right if into_left else left)
@@ -174,7 +174,7 @@ class _Kernel:
                         d = buf[self.start : self.start + self.count]
                     else:
                         d = second[source]
-                if careful:  # the engine's rule: nothing flows through a zero factor (0 · ∞ is 0, not nan)
+                if careful:  # engine.chain_rule on arrays: nothing flows through a zero factor (0 · ∞ is 0, not nan)
                     contribution = np.where((upstream != 0) & (d != 0), upstream * d, 0.0)
                 elif kind == _CONSTANT and d == 1.0:
                     contribution = upstream

@@ -116,8 +116,8 @@ class Program:
 
     def _backward(self, buf: Any, saved: list[tuple[Any, Any]], careful: bool) -> Any:
         """∂loss/∂slot for every slot: kernel by kernel from the last, upstream gradient × local derivative
-        summed into the parents. ``careful`` applies the engine's zero-factor rule, needed only where a
-        gradient came out ±inf or nan."""
+        summed into the parents. ``careful`` applies the zero-factor rule of ``engine.chain_rule``, needed only
+        where a gradient came out ±inf or nan."""
         grad = np.zeros(self.size)
         grad[self.loss_slot] = 1.0
         for kernel, state in zip(reversed(self.kernel_list), reversed(saved)):
