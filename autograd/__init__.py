@@ -7,6 +7,7 @@
 
 import builtins as _builtins
 
+from . import forward, groups, layout, stepper, viz  # noqa: F401 - the views' old paths, attributes as before
 from .check import check_backward
 from .compile import TraceError, TracerWarning, compiled  # numpy is imported lazily, by compiled()
 from .engine import FUNCTIONS as _FUNCTIONS

@@ -16,6 +16,8 @@ import pathlib
 import re
 import sys
 
+from ._watch import fingerprints, with_other_files
+
 HERE = pathlib.Path(__file__).resolve().parent
 _TABLE = re.compile(
     r"# ---- fingerprints \(generated[^\n]*\n# fmt: off\n(?P<table>.*?)# fmt: on\n# ---- end of fingerprints",
@@ -24,12 +26,12 @@ _TABLE = re.compile(
 
 
 def table(engine_source: bytes) -> str:
-    """The fingerprint table of ``engine_source`` and ``_fast.OTHER_FILES`` beside it, as source for ``_fast.py``."""
+    """The fingerprint table of ``engine_source`` and ``OTHER_FILES`` beside it, as source for ``_fast.py``."""
     from . import _fast
 
     names = _fast.watched()
-    engine_source = _fast.with_other_files(engine_source, str(HERE))  # and OTHER_FILES (op.py, limits.py, cases.py)
-    now = _fast.fingerprints(engine_source, names)
+    engine_source = with_other_files(engine_source, str(HERE))  # and OTHER_FILES (op.py, limits.py, cases.py, ...)
+    now = fingerprints(engine_source, names)
     lines = [f'ENGINE_SHA256 = "{hashlib.sha256(engine_source).hexdigest()}"', "FINGERPRINTS = {"]
     lines += [f'    "{name}": "{now.get(name, "missing")}",' for name in names]
     return "\n".join(lines) + "\n}\n"

@@ -4,6 +4,9 @@ The code lives in ``autograd.views.forward`` (the forward steps) and ``autograd.
 A new view goes in ``autograd/views/`` (see ``autograd.views``); new code imports from there.
 """
 
+from typing import Any
+
+from . import views
 from .views.forward import INFIX as INFIX
 from .views.forward import MAX_OPERANDS as MAX_OPERANDS
 from .views.forward import ForwardDrawing as ForwardDrawing
@@ -16,3 +19,8 @@ from .views.forward import step_through as step_through
 from .views.stepper import operation_text as operation_text
 
 __all__ = ["ForwardStep", "ForwardSteps", "WholeStep", "forward_steps", "operation_text", "step_through"]
+
+
+def __getattr__(name: str) -> Any:
+    """Any other name ``autograd.forward`` had, from its new home (a pickle of steps names private classes here)."""
+    return views.moved(__name__, name, ("forward", "stepper", "step_drawing", "labels", "drawing", "layout", "groups"))

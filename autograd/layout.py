@@ -4,6 +4,9 @@ The code lives in ``autograd.views.layout``.
 A new view goes in ``autograd/views/`` (see ``autograd.views``); new code imports from there.
 """
 
+from typing import Any
+
+from . import views
 from .views.layout import BOUNDS as BOUNDS
 from .views.layout import INSTALL_HINT as INSTALL_HINT
 from .views.layout import LAYOUT_TIMEOUT as LAYOUT_TIMEOUT
@@ -32,3 +35,8 @@ __all__ = [
     "run_dot",
     "strip_prolog",
 ]
+
+
+def __getattr__(name: str) -> Any:
+    """Any other name ``autograd.layout`` had, from its new home (a pickle of steps names private classes here)."""
+    return views.moved(__name__, name, ("layout",))

@@ -4,6 +4,9 @@ The code lives in ``autograd.views.player``.
 A new view goes in ``autograd/views/`` (see ``autograd.views``); new code imports from there.
 """
 
+from typing import Any
+
+from . import views
 from .views.player import LEGEND as LEGEND
 from .views.player import WIDGET_HEIGHT as WIDGET_HEIGHT
 from .views.player import _json_for_script as _json_for_script
@@ -14,3 +17,8 @@ from .views.player import player_data as player_data
 from .views.player import widget_class as widget_class
 
 __all__ = ["page", "player_data", "widget_class"]
+
+
+def __getattr__(name: str) -> Any:
+    """Any other name ``autograd.player`` had, from its new home (a pickle of steps names private classes here)."""
+    return views.moved(__name__, name, ("player", "labels"))

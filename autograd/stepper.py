@@ -4,6 +4,9 @@ The code lives in ``autograd.views.stepper`` (the steps) and ``autograd.views.st
 A new view goes in ``autograd/views/`` (see ``autograd.views``); new code imports from there.
 """
 
+from typing import Any
+
+from . import views
 from .views.step_drawing import MAX_LINES as MAX_LINES
 from .views.step_drawing import Drawing as Drawing
 from .views.step_drawing import Frame as Frame
@@ -18,3 +21,8 @@ from .views.stepper import operation_text as operation_text
 from .views.stepper import step_index as step_index
 
 __all__ = ["BackwardSteps", "Drawing", "Picture", "Step", "Update", "backward_steps"]
+
+
+def __getattr__(name: str) -> Any:
+    """Any other name ``autograd.stepper`` had, from its new home (a pickle of steps names private classes here)."""
+    return views.moved(__name__, name, ("stepper", "step_drawing", "labels", "drawing", "layout", "groups"))

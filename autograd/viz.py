@@ -5,6 +5,9 @@ and ``autograd.views.layout`` (the dot run).
 A new view goes in ``autograd/views/`` (see ``autograd.views``); new code imports from there.
 """
 
+from typing import Any
+
+from . import views
 from .views.drawing import Scene as Scene
 from .views.drawing import build_digraph as build_digraph
 from .views.drawing import draw_dot as draw_dot
@@ -36,3 +39,8 @@ from .views.layout import GraphvizNotFound as GraphvizNotFound
 from .views.layout import LayoutTimeout as LayoutTimeout
 
 __all__ = ["GraphvizNotFound", "LayoutTimeout", "draw_dot", "node_names", "save_svg", "to_svg"]
+
+
+def __getattr__(name: str) -> Any:
+    """Any other name ``autograd.viz`` had, from its new home (a pickle of steps names private classes here)."""
+    return views.moved(__name__, name, ("drawing", "labels", "layout", "groups"))

@@ -24,12 +24,12 @@ PACKAGE = pathlib.Path(autograd.__file__).parent
 NOTICE = "stepgrad: autograd/engine.py's "
 
 
-def run_copy(tmp_path, edits, code, pure=False):
+def run_copy(tmp_path, edits, code, pure=False, file="engine.py"):
     """Copy the package to ``tmp_path``, apply ``edits`` ([(old, new)], each old text found once)
-    to its engine.py, run ``code`` there in a fresh interpreter; returns (stdout, stderr)."""
+    to its ``file`` (engine.py), run ``code`` there in a fresh interpreter; returns (stdout, stderr)."""
     copy = tmp_path / "autograd"
     shutil.copytree(PACKAGE, copy, ignore=shutil.ignore_patterns("__pycache__"))
-    engine = copy / "engine.py"
+    engine = copy / file
     source = engine.read_text(encoding="utf-8")
     for old, new in edits:
         assert source.count(old) == 1, old
@@ -223,3 +223,43 @@ def test_fingerprints_are_the_same_on_every_python_here():
         there = subprocess.run([path, "-c", code, root], capture_output=True, text=True, timeout=120, env=env)
         assert there.returncode == 0, (version, there.stderr)
         assert there.stdout == here.stdout, version
+
+
+def test_an_edit_to_a_helper_a_copy_inlines_runs_too(tmp_path):
+    # RELU's partial is cases.step(x); the accelerated relu inlines it. The learner makes relu's slope 2.
+    old = "    return 1.0 * (_number(x) > 0)\n"
+    out, err = run_copy(
+        tmp_path,
+        [(old, "    return 2.0 * (_number(x) > 0)\n")],
+        "from autograd import Value\nx = Value(3.0); x.relu().backward(); print(x.grad)\n",
+        file="cases.py",
+    )
+    assert out.split() == ["2.0"]  # the edited slope, for x = 3 > 0
+    assert err.startswith("stepgrad: autograd/cases.py's step was edited;") and "Value.relu" in err, err
+
+
+def test_an_edit_to_the_topological_order_runs_in_backward(tmp_path):
+    # backward()'s walk is graph.topological_order; the accelerated backward has its own walk, set aside.
+    old = "def topological_order(root: Any, leaves: bool = True) -> list[Any]:\n"
+    doc_end = '    """Every node ``root`` depends on, parents before children, ``root`` last.\n'
+    out, err = run_copy(
+        tmp_path,
+        [(old + doc_end, old + doc_end.replace("last.\n", 'last."""\n    print("my order")\n    """'))],
+        "from autograd import Value\nx = Value(2.0); y = x * x; y.backward(); print(x.grad)\n",
+        file="graph.py",
+    )
+    assert out.splitlines() == ["my order", "4.0"]  # d(x²)/dx = 2x = 4
+    assert "autograd/graph.py's topological_order was edited" in err and "Value.backward" in err, err
+
+
+def test_the_source_shown_for_an_accelerated_method_is_the_reference():
+    # inspect.getsource (and Jupyter's ??) follow __wrapped__ to the definition a learner reads and edits.
+    import inspect
+
+    from autograd import Value, engine, sum_values
+
+    if not engine.ACCELERATED:
+        pytest.skip("the reference alone: there is no copy to see through")
+    for shown in (Value.backward, Value.__add__, Value.relu, sum_values):
+        assert inspect.getsourcefile(inspect.unwrap(shown)) != inspect.getsourcefile(_fast), shown
+        assert inspect.getsource(shown) == inspect.getsource(inspect.unwrap(shown))

@@ -16,3 +16,18 @@ A new view goes in ``autograd/views/<name>.py``: it reads nodes in ``graph.topol
 The old paths (``autograd.viz``, ``autograd.stepper``, ``autograd.layout``, ``autograd.groups``,
 ``autograd.player``, ``autograd.forward``) re-export these modules' names, so earlier code keeps working.
 """
+
+from __future__ import annotations
+
+import importlib
+from typing import Any
+
+
+def moved(old: str, name: str, homes: tuple[str, ...]) -> Any:
+    """``name`` of the old module path ``old`` (``autograd.viz``, ...), from the views modules it moved to:
+    every name the old module had still resolves there, private ones too (pickles of steps name them)."""
+    for home in homes:
+        module = importlib.import_module(f"{__name__}.{home}")
+        if name in vars(module):
+            return vars(module)[name]
+    raise AttributeError(f"module {old!r} has no attribute {name!r}")
