@@ -17,7 +17,6 @@ from collections.abc import Callable, Sequence
 from typing import TYPE_CHECKING, Any, TypeVar
 
 from . import modes
-from .limits import _real
 
 if TYPE_CHECKING:
     from .engine import Operand, Value
@@ -83,7 +82,11 @@ def _compared(a: Compat, other: Operand) -> tuple[float, float]:
         modes.note_read(a)
         if isinstance(other, Compat):
             modes.note_read(other)
-    return a._data, other._data if isinstance(other, Compat) else _real(other, "comparison")
+    if isinstance(other, Compat):
+        return a._data, other._data
+    from .limits import _real  # here, not at the top: limits.py imports Compat from this module
+
+    return a._data, _real(other, "comparison")
 
 
 def hand_built(

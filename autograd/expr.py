@@ -32,7 +32,7 @@ from collections.abc import Callable, Mapping, Sequence
 from typing import Any, Union
 
 from .engine import FUNCTIONS as _ENGINE_FUNCTIONS
-from .engine import PRIMITIVES, Value, maximum
+from .engine import PRIMITIVES, Value
 
 MAX_LENGTH = 10_000  # characters of EXPR; also of all --at texts together
 MAX_VARIABLES = 1_000  # names bound by --at
@@ -40,12 +40,14 @@ MAX_BRACKET_DEPTH = 100  # nested ( [ { at any point
 MAX_OPERATORS = 1_000  # + - * / ** , tokens: bounds the parser's recursion depth
 MAX_NODES = 5_000  # syntax-tree nodes
 
-# What the language may call, by plain name: the functions of the rule table's one-input ops (each takes a
-# float or a Value: exp, log, ..., abs), leaky_relu with an optional numeric slope alpha, and max of one or more.
-_UNARY: dict[str, Callable[[Any], Any]] = {
-    name: _ENGINE_FUNCTIONS[name] for name, op in PRIMITIVES.items() if op.arity == 1
+# What the language may call, by plain name: the function of every named op of the rule table (each takes
+# floats or Values: exp, log, ..., abs; maximum is written max, as in Python), with the op's number of inputs
+# (None: one or more), and leaky_relu with an optional numeric slope alpha.
+_WRITTEN = {"maximum": "max"}
+_CALLS: dict[str, tuple[Callable[..., Any], int | None]] = {
+    _WRITTEN.get(name, name): (_ENGINE_FUNCTIONS[name], op.arity) for name, op in PRIMITIVES.items()
 }
-FUNCTIONS: tuple[str, ...] = tuple(sorted([*_UNARY, "leaky_relu", "max"]))
+FUNCTIONS: tuple[str, ...] = tuple(sorted([*_CALLS, "leaky_relu"]))
 _OPERATORS: dict[type, tuple[str, Callable[..., Any]]] = {
     ast.USub: ("-", operator.neg),
     ast.Add: ("+", operator.add),
@@ -269,14 +271,14 @@ def _value(text: str, node: ast.expr, operands: list[Operand], leaves: Mapping[s
         raise ExprError(f"keyword arguments ({named} in {shown!r}) are not allowed")
     if len(operands) < len(node.args):
         raise ExprError(f"starred arguments are not allowed in {shown!r}")
-    if callee.id == "max":
-        if not operands:
-            raise ExprError("max() takes one or more arguments, got none")
-        return _apply(shown, "max", maximum, operands)
-    if callee.id != "leaky_relu":
-        if len(operands) != 1:
-            raise ExprError(f"{callee.id}() takes exactly one argument, got {len(operands)}")
-        return _apply(shown, callee.id, _UNARY[callee.id], operands)
+    if callee.id in _CALLS:
+        function, arity = _CALLS[callee.id]
+        if arity is None and not operands:
+            raise ExprError(f"{callee.id}() takes one or more arguments, got none")
+        if arity is not None and len(operands) != arity:
+            wanted = "one argument" if arity == 1 else f"{arity} arguments"
+            raise ExprError(f"{callee.id}() takes exactly {wanted}, got {len(operands)}")
+        return _apply(shown, callee.id, function, operands)
     if len(operands) not in (1, 2):
         raise ExprError(f"leaky_relu takes x and an optional slope alpha, got {len(operands)} arguments")
     alpha = operands[1] if len(operands) == 2 else 0.01

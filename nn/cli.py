@@ -8,7 +8,7 @@
 This is the one command-line module: the console script ``stepgrad`` and ``python -m nn`` run
 ``main``. It lives in ``nn`` because the demo trains an ``nn.MLP`` (``autograd`` never imports
 ``nn``); ``graph`` and ``steps`` use only ``autograd``: the expression parser ``autograd.expr``
-(a whitelist over Python's syntax tree, never ``eval``), ``autograd.viz`` and ``autograd.stepper``.
+(a whitelist over Python's syntax tree, never ``eval``), ``autograd.views`` (drawing, stepper).
 
 Every error is one line on stderr (``stepgrad: error: ...``) and no traceback: exit status 2 for bad
 input, 1 for what the machine lacks (a Python package, Graphviz's ``dot``) or refuses (a write).

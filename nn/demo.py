@@ -6,8 +6,8 @@ max-margin loss plus 1e-4·Σp² and SGD whose learning rate decays linearly fro
 
 - ``decision_boundary.png``  the classifier's two regions with the training points (``nn.plots``);
 - ``loss_curve.png``         loss and training accuracy per step (``nn.plots``);
-- ``neuron_graph.svg``       the tanh neuron (``autograd.examples``) drawn after ``backward()`` (``autograd.viz``);
-- ``backprop_steps.html``    that neuron's backward pass, one chain-rule step per frame (``autograd.stepper``);
+- ``neuron_graph.svg``       the tanh neuron (``autograd.examples``) drawn after ``backward()`` (``autograd.views``);
+- ``backprop_steps.html``    that neuron's backward pass, one chain-rule step per frame (``autograd.views.stepper``);
 - ``training.html``          the training watched: boundary snapshots, loss and accuracy, a slider (``nn.live``).
 
 It needs the demo extra (``pip install 'stepgrad[demo]'``: matplotlib, numpy, graphviz, tqdm) and

@@ -751,7 +751,7 @@ def test_gradients_needs_every_leaf_it_reads_and_one_number_per_parameter():
 
 def test_the_fused_kernels_assumptions_are_the_rule_tables():
     """compile's fused sum, dot and matmul kernels write ∂Σ/∂xᵢ = 1 and ∂(a·b) = (b, a) themselves
-    (compile.py, _Kernel.backward); the rule table must say the same, on floats and on arrays."""
+    (autograd/compile/kernels.py, _Kernel.backward); the rule table must say the same, on floats and on arrays."""
     np = pytest.importorskip("numpy")
     from autograd.engine import ADD, MUL, SUM
 
@@ -1032,3 +1032,14 @@ def test_the_compile_package_keeps_the_names_compile_py_had_and_each_stage_is_sh
     lines = {path.name: len(path.read_text(encoding="utf-8").splitlines()) for path in folder.glob("*.py")}
     assert set(lines) >= {"__init__.py", "trace.py", "schedule.py", "kernels.py", "program.py", "drawing.py"}
     assert max(lines.values()) <= 700, lines
+
+
+def test_asking_the_compile_package_for_a_name_it_lacks_imports_no_numpy():
+    # "numpy only when compiled": an unknown attribute is refused from the stages' sources, not by importing them
+    code = (
+        "import sys, autograd, autograd.compile as c\n"
+        "print(getattr(c, 'nothing', None), hasattr(c, '_max_partials'), 'numpy' in sys.modules)\n"
+    )
+    result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120)
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.split() == ["None", "True", "False"]

@@ -228,8 +228,8 @@ def test_the_expression_language_calls_max():
 
 
 def test_the_kernel_form_of_the_rule_is_the_rule():
-    """compile.py writes MAX's partials out for a whole kernel (a few array operations whatever the arity):
-    the same numbers as the rule in engine.py evaluated on the same arrays."""
+    """autograd/compile/arrays.py writes MAX's partials out for a whole kernel (a few array operations whatever
+    the arity): the same numbers as the rule in engine.py evaluated on the same arrays."""
     np = pytest.importorskip("numpy")
     from autograd import compile as compile_module
     from autograd.engine import _max_partials

@@ -72,15 +72,15 @@ print(json.dumps(out))
 """
 
 
-def copy_with_row(tmp_path: pathlib.Path) -> pathlib.Path:
-    """The package (autograd and nn) copied to ``tmp_path`` with ``ROW`` added as the table's last line."""
+def copy_with_row(tmp_path: pathlib.Path, row: str = ROW) -> pathlib.Path:
+    """The package (autograd and nn) copied to ``tmp_path`` with ``row`` added as the table's last line."""
     shutil.copytree(PACKAGE, tmp_path / "autograd", ignore=shutil.ignore_patterns("__pycache__"))
     shutil.copytree(NN, tmp_path / "nn", ignore=shutil.ignore_patterns("__pycache__"))
     engine_py = tmp_path / "autograd" / "engine.py"
     source = engine_py.read_text(encoding="utf-8")
     end_of_table = "# fmt: on\n"
     assert source.count(end_of_table) == 1
-    engine_py.write_text(source.replace(end_of_table, ROW + end_of_table), encoding="utf-8")
+    engine_py.write_text(source.replace(end_of_table, row + end_of_table), encoding="utf-8")
     return tmp_path
 
 
@@ -141,6 +141,17 @@ def test_the_table_line_is_needed(tmp_path):
     shutil.copytree(NN, tmp_path / "nn", ignore=shutil.ignore_patterns("__pycache__"))
     result = run_in(tmp_path, "-m", "nn", "steps", "softsign(x)", "--at", "x=0.5")
     assert result.returncode != 0 and "calling 'softsign' is not allowed" in result.stderr
+
+
+def test_a_primitive_of_two_inputs_added_in_one_line_reaches_the_command_line(tmp_path):
+    # hypot(x, y) = √(x² + y²); ∂/∂x = x/hypot, ∂/∂y = y/hypot: at (3, 4) hypot = 5, so 3/5 and 4/5.
+    row = 'HYPOT = Op("hypot", lambda x, y: math.hypot(x, y), lambda x, y, out: (x / out, y / out), name="hypot")\n'
+    folder = copy_with_row(tmp_path, row)
+    result = run_in(folder, "-m", "nn", "steps", "hypot(x, y)", "--at", "x=3,y=4")
+    assert result.returncode == 0, result.stderr
+    assert "∂f/∂x = 0.6" in result.stdout and "∂f/∂y = 0.8" in result.stdout, result.stdout
+    wrong = run_in(folder, "-m", "nn", "steps", "hypot(x)", "--at", "x=3")
+    assert wrong.returncode != 0 and "hypot() takes exactly 2 arguments, got 1" in wrong.stderr
 
 
 # --------------------------------------------------------------------------- the registry itself

@@ -108,18 +108,38 @@ _STAGES = ("arrays", "trace", "checks", "kernels", "schedule", "program", "drawi
 
 def __getattr__(name: str) -> Any:
     """``Compiled``, ``Program``, ``ProgramStats`` (and the private names compile.py had) from their stage,
-    imported on first use: those stages import numpy (without it, ``Compiled`` & co. say so)."""
+    imported on first use: those stages import numpy (without it, ``Compiled`` & co. say so). A name no stage
+    defines is an ``AttributeError`` at once, without importing numpy (``getattr(compile, "x", None)``)."""
     if name in _LAZY:
         return getattr(importlib.import_module(f"{__name__}.{_LAZY[name]}"), name)
-    if not name.startswith("__"):
-        try:
-            for stage in _STAGES:
-                module = importlib.import_module(f"{__name__}.{stage}")
-                if name in vars(module):
-                    return vars(module)[name]
-        except ImportError:  # no numpy: a name the numpy-free stages do not have is not there
-            pass
+    for stage in _STAGES:
+        if not name.startswith("__") and name in _defined_in(stage):
+            return getattr(importlib.import_module(f"{__name__}.{stage}"), name)
     raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+
+
+def _defined_in(stage: str) -> frozenset[str]:
+    """The module-level names a stage defines (or imports), read from its source: no import, so no numpy."""
+    names = _STAGE_NAMES.get(stage)
+    if names is None:
+        import ast
+        import pathlib
+
+        tree = ast.parse((pathlib.Path(__file__).parent / f"{stage}.py").read_text(encoding="utf-8"))
+        found: set[str] = set()
+        for node in tree.body:
+            if isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef)):
+                found.add(node.name)
+            elif isinstance(node, (ast.Assign, ast.AnnAssign)):
+                targets = node.targets if isinstance(node, ast.Assign) else [node.target]
+                found.update(t.id for t in targets if isinstance(t, ast.Name))
+            elif isinstance(node, (ast.Import, ast.ImportFrom)):
+                found.update((alias.asname or alias.name).split(".")[0] for alias in node.names)
+        names = _STAGE_NAMES[stage] = frozenset(found)
+    return names
+
+
+_STAGE_NAMES: dict[str, frozenset[str]] = {}
 
 
 def compiled(

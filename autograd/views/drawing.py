@@ -7,13 +7,13 @@ values are named ``v1``, ``v2``, … in the order they are computed (``NodeNames
 byte-identical SVG on every run. Constants lifted from Python numbers
 (the ``2`` in ``x*2``) are drawn as their value, and ``x * -1`` reads as ``-x``.
 
-A drawing is one ``dot`` run (``autograd.layout.run_dot``: bounded, with a time limit,
+A drawing is one ``dot`` run (``views.layout.run_dot``: bounded, with a time limit,
 never left running). Graphs too big to read are not laid out at all: ``draw_dot``
 refuses them at once, before any layout, and says how to draw a part (``depth=``) or
 group the graph (``autograd.scope``/``auto_scope``).
 
 >>> from autograd import Value
->>> from autograd.viz import draw_dot, to_svg
+>>> from autograd.views.drawing import draw_dot, to_svg
 >>> a = Value(2.0, label="a"); b = Value(-3.0, label="b"); c = a * b; c.label = "c"
 >>> c.backward()
 >>> print(draw_dot(c).source)          # the DOT text; needs no Graphviz program  # doctest: +SKIP
@@ -75,7 +75,7 @@ def _stepgrad_digraph_class() -> Any:
         import graphviz
 
         class StepgradDigraph(graphviz.Digraph):  # type: ignore[misc]  # graphviz ships no type hints
-            """A ``graphviz.Digraph`` rendered by ``autograd.layout.run_dot``; shown in Jupyter at the cell's width."""
+            """A ``graphviz.Digraph`` rendered by ``views.layout.run_dot``; shown in Jupyter at the cell's width."""
 
             layout_timeout: float | None = LAYOUT_TIMEOUT
             what: str = "the graph"
@@ -169,7 +169,7 @@ def _call_names(calls: list[Group]) -> dict[Group, str]:
 class Scene:
     """What one drawing shows, before any layout: the values drawn (in topological order), their
     names and DOT identifiers, op nodes, ``…`` stubs for operands outside ``depth``, and in a grouped
-    view the boxes (``autograd.groups``) that stand for the nodes of closed scopes.
+    view the boxes (``views.groups``) that stand for the nodes of closed scopes.
 
     A graph over ``max_nodes`` values is drawn grouped when its nodes carry scopes, else refused;
     the refusal is decided in O(max_nodes), without walking or laying out the whole graph.

@@ -7,7 +7,7 @@ Leaves (inputs, parameters, constants) hold their data from the start; every oth
 steps replay that computation for the eye, reading each node's recorded ``data`` (nothing is recomputed).
 
 Drawing: the same one-layout drawing, widget, HTML page and terminal text as the backward stepper
-(``autograd.stepper``, ``autograd.player``): the current node yellow, the inputs it read green. In a
+(``views.stepper``, ``views.player``): the current node yellow, the inputs it read green. In a
 grouped drawing a frame is every step through one box ("forward through Layer 1 ×100"). Steps are
 ordered box by box where the boxes allow it (a topological order of the boxes, each box's own steps in
 the graph's order); where two boxes feed each other, a box's frame is split into parts instead, so no

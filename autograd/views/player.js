@@ -1,6 +1,6 @@
 // The stepper's player: one drawing laid out once by Graphviz, and each step of the backward
 // pass applied to it as a change of state (fills, border widths, gradient texts).
-// Used by the HTML page (autograd.stepper.BackwardSteps.to_html) and the notebook widget
+// Used by the HTML page (autograd.views.stepper.BackwardSteps.to_html) and the notebook widget
 // (BackwardSteps.widget, an anywidget); Python computes every state, this file only applies them.
 //
 // data = {

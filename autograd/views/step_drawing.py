@@ -107,7 +107,7 @@ def _count(n: int, noun: str) -> str:
 class Drawing:
     """The graph of a backward pass laid out once (one ``dot`` run); each frame is a state of it.
 
-    A frame is one step, or, in a grouped drawing (``autograd.groups``), the steps that go through one
+    A frame is one step, or, in a grouped drawing (``views.groups``), the steps that go through one
     box ("backward through softmax"), split into parts where needed so that a drawn gradient changes only
     in the frame that computes it. A state gives each drawn value a fill (yellow:
     the frame's node or box, green: what it just updated), a border width and a gradient text
@@ -119,7 +119,7 @@ class Drawing:
     pass runs.
     """
 
-    data_slots = False  # True: each value's data text changes from frame to frame too (autograd.forward)
+    data_slots = False  # True: each value's data text changes from frame to frame too (views.forward)
 
     def __init__(
         self,

@@ -16,7 +16,7 @@ from it; its gradient is complete once the steps that feed it have run (their up
 show it).
 
 >>> from autograd import Value
->>> from autograd.stepper import backward_steps
+>>> from autograd.views.stepper import backward_steps
 >>> a = Value(2.0, label="a"); b = Value(-3.0, label="b"); c = a * b; c.label = "c"
 >>> steps = backward_steps(c)
 >>> print(steps[0].explain())
@@ -32,7 +32,7 @@ Drawing: the graph is laid out once (one ``dot`` run per set of drawing options,
 ``Drawing``), with every gradient field as wide as the widest text it will show; a step
 is a state of that one drawing (the current node, the parents it just updated, the
 gradients known so far), so nodes never move from one step to the next. The notebook
-widget and the HTML page (``autograd.player``) apply those states in the browser.
+widget and the HTML page (``views.player``) apply those states in the browser.
 """
 
 from __future__ import annotations
@@ -102,7 +102,7 @@ def step_index(index: object, count: int, direction: str) -> int:
 
 
 class NodeStep:
-    """What a step of either pass has (``Step`` backward, ``autograd.forward.ForwardStep`` forward): its
+    """What a step of either pass has (``Step`` backward, ``views.forward.ForwardStep`` forward): its
     position in the pass and the node it processes."""
 
     def __init__(self, steps: Any, index: int, node: Value):

@@ -4,7 +4,7 @@
 
 Rows (issues 10 and 11):
   layout x^80 / x+..+x  ``to_svg`` of x*x*…*x and x+x+…+x with 80 factors (minutes before the
-                        network-simplex bound; the bound is in autograd/layout.py)
+                        network-simplex bound; the bound is in autograd/views/layout.py)
   refuse 10^6           ``draw_dot`` of a 1,000,000-node chain: the refusal, and with depth=3
   save_html refusal     ``save_html`` of that chain (refused before the backward pass)
   page 1,000 nodes      ``save_html`` of a 952-value graph (744 steps), its size, and how long
@@ -25,8 +25,8 @@ TESTS = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(TESTS))
 
 from autograd import Value  # noqa: E402
-from autograd.stepper import backward_steps  # noqa: E402
-from autograd.viz import draw_dot, to_svg  # noqa: E402
+from autograd.views.drawing import draw_dot, to_svg  # noqa: E402
+from autograd.views.stepper import backward_steps  # noqa: E402
 
 
 def timed(fn):
