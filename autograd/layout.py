@@ -25,16 +25,7 @@ from .views.layout import run_dot as run_dot
 from .views.layout import strip_prolog as strip_prolog
 from .views.layout import svg_transform as svg_transform
 
-__all__ = [
-    "LAYOUT_TIMEOUT",
-    "GraphvizNotFound",
-    "LayoutTimeout",
-    "fit_svg",
-    "node_boxes",
-    "repeated_uses",
-    "run_dot",
-    "strip_prolog",
-]
+__all__ = views.layout.__all__  # the same public names
 
 
 def __getattr__(name: str) -> Any:
