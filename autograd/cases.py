@@ -63,10 +63,7 @@ def _function(op: Op, name: str) -> Callable[..., Any]:
             return _Limit(op.forward(float(x)))
         if isinstance(x, numbers.Real):
             return op.forward(_real(x, f"{name}()"))
-        array_function = _ARRAY_FUNCTIONS.get(op)
-        if array_function is None:
-            _real(x, f"{name}()")  # raises: names the function and the type
-        return array_function(x)  # type: ignore[misc]
+        return _on_arrays(op, name, x)
 
     function.__name__ = function.__qualname__ = name
     function.__doc__ = f"{name}(x) for a number x (a float), a Value x (a graph node) or a numpy array."
@@ -83,15 +80,21 @@ def _function_of_several(op: Op, name: str) -> Callable[..., Any]:
             return op(*xs)
         if all(isinstance(x, numbers.Real) for x in xs):
             return op.forward(*[_real(x, f"{name}()") for x in xs])
-        array_function = _ARRAY_FUNCTIONS.get(op)
-        if array_function is None:
-            for x in xs:
-                _real(x, f"{name}()")  # raises: names the function and the type
-        return array_function(*xs)  # type: ignore[misc]
+        return _on_arrays(op, name, *xs)
 
     function.__name__ = function.__qualname__ = name
     function.__doc__ = f"{name}(x₀, x₁, …) of numbers (a float), Values (one graph node) or numpy arrays."
     return function
+
+
+def _on_arrays(op: Op, name: str, *xs: Any) -> Any:
+    """The op's numpy forward on ``xs`` (registered by the compiled replay), or the error naming the function
+    and what it got (a string, a list, or an array before numpy was registered)."""
+    array_function = _ARRAY_FUNCTIONS.get(op)
+    if array_function is None:
+        for x in xs:
+            _real(x, f"{name}()")  # raises: names the function and the type
+    return array_function(*xs)  # type: ignore[misc]
 
 
 # ---- what the rules read: the number inside a Value, and the n-ary max and sum
